@@ -1,0 +1,74 @@
+"""Settings from the environment, with the repo's .env file (written by `make`) as fallback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def read_dotenv(path: Path = BASE_DIR / ".env") -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+_DOTENV = read_dotenv()
+
+
+def env(key: str, default: str | None = None) -> str | None:
+    """A real environment variable wins over .env; .env wins over the default."""
+    if key in os.environ:
+        return os.environ[key]
+    return _DOTENV.get(key, default)
+
+
+def env_bool(key: str, default: bool) -> bool:
+    value = env(key)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(key: str, default: list[str]) -> list[str]:
+    value = env(key)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_floats(key: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    value = env(key)
+    if not value:
+        return default
+    return tuple(float(part) for part in value.split(","))
+
+
+def database_from_url(url: str) -> dict:
+    """Turn postgres://user:pw@host:port/name?options into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "postgis"}:
+        raise ValueError(f"DATABASE_URL must be a postgres:// URL, got scheme {parts.scheme!r}")
+    options = {}
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        options[unquote(key)] = unquote(value)
+    host = unquote(parts.hostname or "") if parts.hostname else options.pop("host", "")
+    return {
+        "ENGINE": "django.contrib.gis.db.backends.postgis",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+    }

@@ -1,0 +1,8 @@
+"""WSGI entry point (gunicorn geo_service.wsgi:application)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings")
+application = get_wsgi_application()

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class LayersConfig(AppConfig):
+    name = "layers"
+    verbose_name = "荷花池图层 Hehuachi layers"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from layers.permissions import sync_roles
+
+        post_migrate.connect(sync_roles, sender=self)

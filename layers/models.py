@@ -1,0 +1,467 @@
+"""The layer models. Every geometry is EPSG:4326 in a field named `geom` with a spatial index.
+
+Derived fields (a building's community, a hazard's building / grid / community, a park's area)
+are computed from geometry on save and by `layers.spatial.refresh_derived` in bulk; they are
+never typed by hand.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from layers import fields, geo, status
+
+
+class LiveQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class LiveManager(models.Manager.from_queryset(LiveQuerySet)):
+    """The default manager: soft-deleted rows are hidden; `all_objects` still sees them."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllManager(models.Manager.from_queryset(LiveQuerySet)):
+    pass
+
+
+class LayerFeature(models.Model):
+    """Fields and behaviour shared by every layer: names, status, audit, version, soft delete."""
+
+    ref = models.CharField(
+        "编号",
+        max_length=64,
+        blank=True,
+        help_text="Stable reference from the source system or sample data (unique in the layer).",
+    )
+    name = models.CharField("名称", max_length=200)
+    name_en = models.CharField("英文名称", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=32)
+    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="创建人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="更新人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # Optimistic locking: every save bumps it; writers must prove the version they saw.
+    version = models.PositiveIntegerField("版本", default=1, editable=False)
+    deleted_at = models.DateTimeField("删除时间", null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(inherit=True)
+    objects = LiveManager()
+    all_objects = AllManager()
+
+    # The vocabulary of `status`; subclasses set it.
+    status_vocabulary: status.Vocabulary
+
+    class Meta:
+        abstract = True
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ref"],
+                condition=~Q(ref=""),
+                name="%(app_label)s_%(class)s_unique_ref",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+        self.geom = geo.coerce_to_field(self.geom, self.geom_type())
+        self.derive()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def geom_type(cls) -> str:
+        return cls._meta.get_field("geom").geom_type.upper()
+
+    def derive(self) -> None:
+        """Recompute the fields derived from the geometry (hook for subclasses)."""
+
+    def clean(self):
+        super().clean()
+        self.geom = geo.coerce_to_field(self.geom, self.geom_type())
+        geo.validate_geometry(self.geom, self.geom_type(), "geom")
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def soft_delete(self, user=None) -> None:
+        self.deleted_at = timezone.now()
+        self.updated_by = user
+        self.save()
+
+    def restore(self, user=None) -> None:
+        self.deleted_at = None
+        self.updated_by = user
+        self.save()
+
+    def status_term(self) -> status.Term:
+        return self.status_vocabulary.term(self.status)
+
+
+class Community(LayerFeature):
+    """社区: a community of the subdistrict."""
+
+    status_vocabulary = status.BOUNDARY_STATUS
+
+    code = models.CharField("社区代码", max_length=32, unique=True)
+    status = models.CharField(
+        "状态", max_length=32, choices=status.BOUNDARY_STATUS.choices, default="active"
+    )
+    geom = fields.MultiPolygonField("边界", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "社区"
+        verbose_name_plural = "社区"
+
+
+class GridCell(LayerFeature):
+    """网格: a grid cell of a community, looked after by one grid worker."""
+
+    status_vocabulary = status.BOUNDARY_STATUS
+
+    code = models.CharField("网格编号", max_length=32, unique=True)
+    community = models.ForeignKey(
+        Community, verbose_name="所属社区", on_delete=models.PROTECT, related_name="grid_cells"
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="网格员",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="grid_cells",
+    )
+    status = models.CharField(
+        "状态", max_length=32, choices=status.BOUNDARY_STATUS.choices, default="active"
+    )
+    geom = fields.MultiPolygonField("边界", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "网格"
+        verbose_name_plural = "网格"
+
+
+class RenovationSite(LayerFeature):
+    """A renovation or expropriation project area (老旧小区改造, 征收, 公共设施, 街区提升)."""
+
+    status_vocabulary = status.RENOVATION_STATUS
+
+    kind = models.CharField("项目类型", max_length=32, choices=status.RENOVATION_KIND.choices)
+    phase = models.CharField(
+        "期次", max_length=8, choices=status.RENOVATION_PHASE.choices, blank=True
+    )
+    status = models.CharField("项目阶段", max_length=32, choices=status.RENOVATION_STATUS.choices)
+    progress = models.PositiveSmallIntegerField(
+        "进度(%)", default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    households_total = models.PositiveIntegerField("涉及户数", null=True, blank=True)
+    households_signed = models.PositiveIntegerField("已签约户数", null=True, blank=True)
+    households_vacated = models.PositiveIntegerField("已腾房户数", null=True, blank=True)
+    planned_start = models.DateField("计划开工", null=True, blank=True)
+    planned_end = models.DateField("计划完工", null=True, blank=True)
+    actual_start = models.DateField("实际开工", null=True, blank=True)
+    actual_end = models.DateField("实际完工", null=True, blank=True)
+    budget_wan = models.DecimalField(
+        "预算(万元)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    responsible_unit = models.CharField("责任单位", max_length=200, blank=True)
+    description = models.TextField("说明", blank=True)
+    description_en = models.TextField("英文说明", blank=True)
+    geom = fields.MultiPolygonField("范围", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "改造项目"
+        verbose_name_plural = "改造项目"
+
+    def clean(self):
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        stages = status.RENOVATION_STAGES_BY_KIND.get(self.kind)
+        if stages and self.status and self.status not in stages.values:
+            allowed = "、".join(f"{t.value} ({t.zh})" for t in stages.terms)
+            errors.setdefault("status", []).append(
+                f"Stage {self.status!r} does not apply to kind {self.kind!r}; use one of {allowed}."
+            )
+        total, signed, vacated = (
+            self.households_total,
+            self.households_signed,
+            self.households_vacated,
+        )
+        if signed is not None and total is not None and signed > total:
+            errors.setdefault("households_signed", []).append(
+                f"Signed households ({signed}) exceed the total ({total}). / 签约户数超过总户数。"
+            )
+        if vacated is not None and signed is not None and vacated > signed:
+            errors.setdefault("households_vacated", []).append(
+                f"Vacated households ({vacated}) exceed the signed ({signed}). / 腾房户数超过签约户数。"
+            )
+        for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
+            a, b = getattr(self, start), getattr(self, end)
+            if a and b and b < a:
+                errors.setdefault(end, []).append(f"{end} ({b}) is before {start} ({a}).")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CulturalViewpoint(LayerFeature):
+    """A viewpoint of the 大庙弄 cultural tour (public, bilingual)."""
+
+    status_vocabulary = status.VIEWPOINT_STATUS
+
+    theme = models.CharField("主题", max_length=32, choices=status.VIEWPOINT_THEME.choices)
+    description = models.TextField("介绍", blank=True)
+    description_en = models.TextField("英文介绍", blank=True)
+    tour_order = models.PositiveSmallIntegerField("游览顺序", validators=[MinValueValidator(1)])
+    photo = models.ImageField("照片", upload_to="viewpoints/", blank=True)
+    opening_hours = models.CharField("开放时间", max_length=100, blank=True)
+    opening_hours_en = models.CharField("英文开放时间", max_length=100, blank=True)
+    status = models.CharField(
+        "开放状态", max_length=32, choices=status.VIEWPOINT_STATUS.choices, default="planned"
+    )
+    geom = models.PointField("位置", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "文化观景点"
+        verbose_name_plural = "文化观景点"
+        ordering = ["tour_order", "pk"]
+        constraints = LayerFeature.Meta.constraints + [
+            models.UniqueConstraint(
+                fields=["tour_order"],
+                condition=Q(deleted_at__isnull=True),
+                name="layers_viewpoint_unique_tour_order",
+            )
+        ]
+
+
+class PocketPark(LayerFeature):
+    """法治口袋公园: a small rule-of-law themed park."""
+
+    status_vocabulary = status.PARK_STATUS
+
+    theme = models.CharField("法治主题", max_length=32, choices=status.PARK_THEME.choices)
+    facilities = models.JSONField(
+        "设施", default=list, blank=True, help_text="Values from the park_facility vocabulary."
+    )
+    description = models.TextField("介绍", blank=True)
+    description_en = models.TextField("英文介绍", blank=True)
+    status = models.CharField(
+        "建设状态", max_length=32, choices=status.PARK_STATUS.choices, default="planned"
+    )
+    area_m2 = models.FloatField("面积(m²)", null=True, blank=True, editable=False)
+    geom = fields.MultiPolygonField("范围", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "法治口袋公园"
+        verbose_name_plural = "法治口袋公园"
+
+    def derive(self) -> None:
+        # Square metres in EPSG:4549, never square degrees.
+        self.area_m2 = round(geo.metric_area(self.geom), 2) if self.geom else None
+
+    def clean(self):
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if not isinstance(self.facilities, list):
+            errors["facilities"] = ["Facilities must be a list of values."]
+        else:
+            unknown = [f for f in self.facilities if f not in status.PARK_FACILITY.values]
+            if unknown:
+                allowed = ", ".join(status.PARK_FACILITY.values)
+                errors["facilities"] = [f"Unknown facility {unknown}; use {allowed}."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Building(LayerFeature):
+    """A building footprint; its community and renovation site come from its geometry."""
+
+    status_vocabulary = status.BUILDING_STATUS
+
+    address = models.CharField("地址", max_length=200, blank=True)
+    use = models.CharField("用途", max_length=32, choices=status.BUILDING_USE.choices)
+    floors = models.PositiveSmallIntegerField(
+        "层数", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    year_built = models.PositiveSmallIntegerField(
+        "建成年份",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1000), MaxValueValidator(2100)],
+    )
+    households = models.PositiveIntegerField("户数", null=True, blank=True)
+    structure = models.CharField(
+        "结构类型", max_length=32, choices=status.BUILDING_STRUCTURE.choices, blank=True
+    )
+    heritage_protected = models.BooleanField("文保建筑", default=False)
+    status = models.CharField(
+        "使用状态", max_length=32, choices=status.BUILDING_STATUS.choices, default="in_use"
+    )
+    community = models.ForeignKey(
+        Community,
+        verbose_name="所在社区",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="buildings",
+    )
+    renovation_site = models.ForeignKey(
+        RenovationSite,
+        verbose_name="所在项目",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="buildings",
+    )
+    geom = fields.MultiPolygonField("轮廓", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "建筑"
+        verbose_name_plural = "建筑"
+
+    def derive(self) -> None:
+        from layers import spatial
+
+        spatial.derive_building(self)
+
+
+class SafetyHazard(LayerFeature):
+    """安全隐患: a hazard found on inspection, followed through its lifecycle."""
+
+    status_vocabulary = status.HAZARD_STATUS
+
+    category = models.CharField("隐患类别", max_length=32, choices=status.HAZARD_CATEGORY.choices)
+    level = models.CharField("隐患等级", max_length=16, choices=status.HAZARD_LEVEL.choices)
+    status = models.CharField(
+        "处置状态", max_length=32, choices=status.HAZARD_STATUS.choices, default="found"
+    )
+    description = models.TextField("隐患描述", blank=True)
+    found_at = models.DateTimeField("发现时间", default=timezone.now)
+    deadline = models.DateField("整改期限", null=True, blank=True)
+    closed_at = models.DateTimeField("销号时间", null=True, blank=True)
+    responsible_unit = models.CharField("责任单位", max_length=200, blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="上报人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reported_hazards",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="承办人",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_hazards",
+    )
+    building = models.ForeignKey(
+        Building,
+        verbose_name="所在建筑",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="hazards",
+    )
+    grid_cell = models.ForeignKey(
+        GridCell,
+        verbose_name="所在网格",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="hazards",
+    )
+    community = models.ForeignKey(
+        Community,
+        verbose_name="所在社区",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="hazards",
+    )
+    geom = models.PointField("位置", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "安全隐患"
+        verbose_name_plural = "安全隐患"
+        indexes = [models.Index(fields=["status", "deadline"], name="hazard_status_deadline")]
+
+    def derive(self) -> None:
+        from layers import spatial
+
+        spatial.derive_hazard(self)
+        if self.status == "closed" and not self.closed_at:
+            self.closed_at = timezone.now()
+        elif self.status != "closed":
+            self.closed_at = None
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.deadline is not None
+            and self.status != "closed"
+            and self.deadline < timezone.localdate()
+        )
+
+    def clean(self):
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if self.deadline and self.found_at and self.deadline < timezone.localdate(self.found_at):
+            errors["deadline"] = [
+                f"The deadline ({self.deadline}) is before the hazard was found "
+                f"({timezone.localdate(self.found_at)})."
+            ]
+        if errors:
+            raise ValidationError(errors)

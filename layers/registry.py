@@ -1,0 +1,228 @@
+"""The layer registry: one LayerSpec per layer, the single source of truth.
+
+The admin, sample-data loading and `manage.py layers` are generated from it; the API, OGC API,
+tiles, maps and import/export read the same specs. Slugs are a public contract (used in URLs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from layers import models, status
+from layers.roles import EDITOR, INSPECTOR, PLANNER
+
+PUBLIC = "public"
+INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    slug: str
+    model: type[models.LayerFeature]
+    title_zh: str
+    title_en: str
+    audience: str
+    # Fields shown in popups and admin lists, in order.
+    popup_fields: tuple[str, ...]
+    # Vocabulary-backed fields a list can be filtered by (besides status).
+    filter_fields: dict[str, status.Vocabulary] = field(default_factory=dict)
+    # Fields anonymous users may see (public layers only); internal layers show them nothing.
+    public_fields: tuple[str, ...] = ()
+    # Free-text fields searched by `q` (besides name and name_en).
+    search_fields: tuple[str, ...] = ()
+    edit_roles: tuple[str, ...] = (EDITOR,)
+    min_zoom: int = 12
+    max_zoom: int = 20
+    # The natural key sample data and imports match rows on.
+    natural_key: str = "ref"
+    status_field: str = "status"
+
+    @property
+    def geometry_type(self) -> str:
+        """OGC name of the geometry type: Point, MultiPolygon, ..."""
+        return self.model._meta.get_field("geom").geom_class.__name__
+
+    @property
+    def status_vocabulary(self) -> status.Vocabulary:
+        return self.model.status_vocabulary
+
+    @property
+    def is_public(self) -> bool:
+        return self.audience == PUBLIC
+
+    @property
+    def read_roles(self) -> tuple[str, ...]:
+        # Every role reads every layer; the public reads public layers (enforced by the API).
+        return (PLANNER, INSPECTOR, EDITOR)
+
+    @property
+    def sample_path(self) -> Path:
+        return Path(settings.BASE_DIR) / "fixtures" / f"{self.slug}.geojson"
+
+    def title(self, lang: str = "zh") -> str:
+        return self.title_en if lang.startswith("en") else self.title_zh
+
+    def vocabularies(self) -> dict[str, status.Vocabulary]:
+        return {self.status_field: self.status_vocabulary, **self.filter_fields}
+
+
+# Order matters: boundaries before what is derived from them (sample loading follows it).
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec(
+        slug="communities",
+        model=models.Community,
+        title_zh="社区",
+        title_en="Communities",
+        audience=INTERNAL,
+        popup_fields=("code", "name", "name_en", "status"),
+        search_fields=("code",),
+        natural_key="code",
+        min_zoom=10,
+    ),
+    LayerSpec(
+        slug="grid-cells",
+        model=models.GridCell,
+        title_zh="网格",
+        title_en="Grid cells",
+        audience=INTERNAL,
+        popup_fields=("code", "name", "community", "worker", "status"),
+        search_fields=("code",),
+        natural_key="code",
+        min_zoom=12,
+    ),
+    LayerSpec(
+        slug="renovation-sites",
+        model=models.RenovationSite,
+        title_zh="改造项目",
+        title_en="Renovation sites",
+        audience=INTERNAL,
+        popup_fields=(
+            "name",
+            "kind",
+            "phase",
+            "status",
+            "progress",
+            "households_total",
+            "households_signed",
+            "households_vacated",
+            "responsible_unit",
+            "planned_end",
+        ),
+        filter_fields={"kind": status.RENOVATION_KIND, "phase": status.RENOVATION_PHASE},
+        search_fields=("description", "description_en", "responsible_unit"),
+        edit_roles=(PLANNER, EDITOR),
+        min_zoom=12,
+    ),
+    LayerSpec(
+        slug="viewpoints",
+        model=models.CulturalViewpoint,
+        title_zh="大庙弄文化观景点",
+        title_en="Damiaonong cultural viewpoints",
+        audience=PUBLIC,
+        popup_fields=("tour_order", "name", "name_en", "theme", "status", "opening_hours"),
+        filter_fields={"theme": status.VIEWPOINT_THEME},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "theme",
+            "description",
+            "description_en",
+            "tour_order",
+            "photo",
+            "opening_hours",
+            "opening_hours_en",
+        ),
+        search_fields=("description", "description_en"),
+        edit_roles=(PLANNER, EDITOR),
+        min_zoom=13,
+    ),
+    LayerSpec(
+        slug="pocket-parks",
+        model=models.PocketPark,
+        title_zh="法治口袋公园",
+        title_en="Rule-of-law pocket parks",
+        audience=PUBLIC,
+        popup_fields=("name", "name_en", "theme", "status", "area_m2", "facilities"),
+        filter_fields={"theme": status.PARK_THEME},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "theme",
+            "facilities",
+            "description",
+            "description_en",
+            "area_m2",
+        ),
+        search_fields=("description", "description_en"),
+        edit_roles=(PLANNER, EDITOR),
+        min_zoom=13,
+    ),
+    LayerSpec(
+        slug="buildings",
+        model=models.Building,
+        title_zh="建筑",
+        title_en="Buildings",
+        audience=INTERNAL,
+        popup_fields=(
+            "name",
+            "address",
+            "use",
+            "floors",
+            "year_built",
+            "households",
+            "structure",
+            "heritage_protected",
+            "status",
+            "community",
+            "renovation_site",
+        ),
+        filter_fields={"use": status.BUILDING_USE, "structure": status.BUILDING_STRUCTURE},
+        search_fields=("address",),
+        edit_roles=(PLANNER, EDITOR),
+        min_zoom=15,
+    ),
+    LayerSpec(
+        slug="hazards",
+        model=models.SafetyHazard,
+        title_zh="安全隐患",
+        title_en="Safety hazards",
+        audience=INTERNAL,
+        popup_fields=(
+            "name",
+            "category",
+            "level",
+            "status",
+            "deadline",
+            "responsible_unit",
+            "assignee",
+            "grid_cell",
+            "community",
+            "building",
+        ),
+        filter_fields={"category": status.HAZARD_CATEGORY, "level": status.HAZARD_LEVEL},
+        search_fields=("description", "responsible_unit"),
+        edit_roles=(INSPECTOR, EDITOR),
+        min_zoom=14,
+    ),
+)
+
+_BY_SLUG = {spec.slug: spec for spec in LAYERS}
+_BY_MODEL = {spec.model: spec for spec in LAYERS}
+
+
+def get(slug: str) -> LayerSpec:
+    """The spec of a layer slug; KeyError if there is none."""
+    return _BY_SLUG[slug]
+
+
+def for_model(model) -> LayerSpec:
+    return _BY_MODEL[model if isinstance(model, type) else type(model)]
+
+
+def slugs() -> tuple[str, ...]:
+    return tuple(_BY_SLUG)

@@ -1,0 +1,36 @@
+"""Shared test set-up: a real PostGIS test database holding the sample data, and role users."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from layers.sample import load_sample_data
+
+PASSWORD = "test-pass-Hehuachi-2026"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the sample data once per test session; each test runs in a rolled-back transaction."""
+    with django_db_blocker.unblock():
+        load_sample_data(password=PASSWORD)
+
+
+def make_user(username: str, role: str | None, *, staff: bool = False):
+    user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=staff)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("t-editor", "editor", staff=True)
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client

@@ -1,0 +1,56 @@
+"""Small geometry helpers for tests: shapes built in metres (EPSG:4549), stored in lon/lat."""
+
+from __future__ import annotations
+
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
+
+from layers import models
+
+# An empty corner of the service area, away from the sample data.
+ORIGIN = (119.963, 31.793)
+
+
+def metric_origin() -> tuple[float, float]:
+    p = Point(*ORIGIN, srid=4326)
+    p.transform(4549)
+    return p.x, p.y
+
+
+def rect(dx: float, dy: float, w: float, h: float) -> Polygon:
+    """A w × h metre rectangle whose south-west corner is (dx, dy) metres from ORIGIN."""
+    x0, y0 = metric_origin()
+    x, y = x0 + dx, y0 + dy
+    poly = Polygon(((x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)), srid=4549)
+    poly.transform(4326)
+    return poly
+
+
+def point(dx: float, dy: float) -> Point:
+    x0, y0 = metric_origin()
+    p = Point(x0 + dx, y0 + dy, srid=4549)
+    p.transform(4326)
+    return p
+
+
+def multi(poly: Polygon) -> MultiPolygon:
+    return MultiPolygon(poly, srid=4326)
+
+
+def community(code="T-C1", size=400.0) -> models.Community:
+    return models.Community.objects.create(
+        code=code, name=f"测试社区 {code}", status="active", geom=multi(rect(0, 0, size, size))
+    )
+
+
+def grid_cell(community_obj, code="T-G1", dx=0.0, w=200.0, h=400.0) -> models.GridCell:
+    return models.GridCell.objects.create(
+        code=code,
+        name=f"测试网格 {code}",
+        community=community_obj,
+        status="active",
+        geom=multi(rect(dx, 0, w, h)),
+    )
+
+
+def as_geos(wkt: str) -> GEOSGeometry:
+    return GEOSGeometry(wkt, srid=4326)

@@ -1,0 +1,75 @@
+"""The registry is the single source: slugs, fields and vocabularies are consistent."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from layers import registry, status
+from layers.roles import ALL_ROLES
+
+
+def test_slugs_are_the_public_contract():
+    assert set(registry.slugs()) == {
+        "renovation-sites",
+        "viewpoints",
+        "pocket-parks",
+        "buildings",
+        "hazards",
+        "communities",
+        "grid-cells",
+    }
+
+
+@pytest.mark.parametrize("spec", registry.LAYERS, ids=lambda s: s.slug)
+def test_spec_names_real_fields_and_sane_zooms(spec):
+    names = {f.name for f in spec.model._meta.get_fields()}
+    for field in (*spec.popup_fields, *spec.public_fields, *spec.filter_fields, *spec.search_fields):
+        assert field in names, f"{spec.slug}: no field {field}"
+    for field, vocabulary in spec.vocabularies().items():
+        choices = {value for value, _ in spec.model._meta.get_field(field).choices}
+        assert choices == set(vocabulary.values), f"{spec.slug}.{field}"
+    assert 0 <= spec.min_zoom <= spec.max_zoom <= 22
+    assert set(spec.edit_roles) <= set(ALL_ROLES)
+    assert spec.is_public == bool(spec.public_fields)
+    field = spec.model._meta.get_field("geom")
+    assert field.srid == 4326 and field.spatial_index
+
+
+def test_public_layers_are_exactly_the_tour_layers():
+    assert {s.slug for s in registry.LAYERS if s.is_public} == {"viewpoints", "pocket-parks"}
+
+
+@pytest.mark.django_db
+def test_layers_command_prints_each_layer_with_its_count():
+    out = StringIO()
+    call_command("layers", stdout=out)
+    lines = out.getvalue().splitlines()
+    for spec in registry.LAYERS:
+        line = next(line for line in lines if line.startswith(spec.slug + " "))
+        assert f" {spec.model.objects.count()} " in line
+        assert spec.geometry_type in line
+
+
+@pytest.mark.django_db
+def test_roles_exist_with_permissions_from_edit_roles():
+    for role in ALL_ROLES:
+        group = Group.objects.get(name=role)
+        codenames = set(group.permissions.values_list("codename", flat=True))
+        for spec in registry.LAYERS:
+            model_name = spec.model._meta.model_name
+            assert f"view_{model_name}" in codenames
+            assert (f"change_{model_name}" in codenames) == (role in spec.edit_roles)
+
+
+def test_every_vocabulary_has_labels_colours_and_valid_transitions():
+    for vocabulary in status.ALL_VOCABULARIES:
+        for term in vocabulary.terms:
+            assert term.zh and term.en and term.color.startswith("#")
+    assert status.HAZARD_STATUS.can_move("reinspection", "rectifying")
+    assert not status.HAZARD_STATUS.can_move("found", "closed")
+    with pytest.raises(ValueError):
+        status.Vocabulary("x", "x", "x", (status.Term("a", "甲", "A"),), {"a": ("b",)})
