@@ -43,7 +43,8 @@ class VersionCheckedForm(forms.ModelForm):
             seen = cleaned.get("seen_version")
             if seen != current:
                 raise ValidationError(
-                    f"此要素已被他人修改 (当前版本 {current}，您打开的是版本 {seen})，请刷新后重新编辑。"
+                    f"此要素已被他人修改 (当前版本 {current}，您打开的是版本 {seen})，"
+                    "请刷新后重新编辑。"
                     f" This feature was changed by someone else (now version {current}, you "
                     f"opened version {seen}); reload it and edit again.",
                     code="stale_version",
@@ -115,7 +116,9 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
         for obj in queryset.filter(deleted_at__isnull=False):
             obj.restore(user=request.user)
             restored += 1
-        self.message_user(request, f"已恢复 {restored} 个要素 / restored {restored}.", messages.SUCCESS)
+        self.message_user(
+            request, f"已恢复 {restored} 个要素 / restored {restored}.", messages.SUCCESS
+        )
 
 
 def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:

@@ -234,7 +234,8 @@ class RenovationSite(LayerFeature):
             )
         if vacated is not None and signed is not None and vacated > signed:
             errors.setdefault("households_vacated", []).append(
-                f"Vacated households ({vacated}) exceed the signed ({signed}). / 腾房户数超过签约户数。"
+                f"Vacated households ({vacated}) exceed the signed ({signed})."
+                " / 腾房户数超过签约户数。"
             )
         for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
             a, b = getattr(self, start), getattr(self, end)

@@ -1,4 +1,4 @@
-"""Every vocabulary of the layers (statuses, kinds, categories, themes) with zh/en labels and colours.
+"""Every vocabulary of the layers (statuses, kinds, categories, themes): zh/en labels, colours.
 
 This module is the single source for model choices, legends, map overlays and API enums.
 Statuses also declare their allowed transitions (used by the hazard workflow).

@@ -81,7 +81,9 @@ def test_self_intersecting_polygon_is_refused_naming_the_field():
         "MULTIPOLYGON(((119.950 31.780, 119.951 31.781, 119.951 31.780, "
         "119.950 31.781, 119.950 31.780)))"
     )
-    site = models.RenovationSite(name="坏多边形", kind="street_upgrade", status="reserve", geom=bowtie)
+    site = models.RenovationSite(
+        name="坏多边形", kind="street_upgrade", status="reserve", geom=bowtie
+    )
     with pytest.raises(ValidationError) as exc:
         site.full_clean()
     assert "geom" in exc.value.message_dict

@@ -27,7 +27,12 @@ def test_slugs_are_the_public_contract():
 @pytest.mark.parametrize("spec", registry.LAYERS, ids=lambda s: s.slug)
 def test_spec_names_real_fields_and_sane_zooms(spec):
     names = {f.name for f in spec.model._meta.get_fields()}
-    for field in (*spec.popup_fields, *spec.public_fields, *spec.filter_fields, *spec.search_fields):
+    for field in (
+        *spec.popup_fields,
+        *spec.public_fields,
+        *spec.filter_fields,
+        *spec.search_fields,
+    ):
         assert field in names, f"{spec.slug}: no field {field}"
     for field, vocabulary in spec.vocabularies().items():
         choices = {value for value, _ in spec.model._meta.get_field(field).choices}

@@ -1,0 +1,99 @@
+# Hehuachi old-town map service: set-up, serving and tests. `make help` lists the targets.
+# `make run` and `make test` do everything on a fresh Debian 12 machine; see docs/OPERATIONS.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+# Debian's python3 when there is one (the venv must not depend on a user's pyenv), else PATH's.
+PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+PORT ?= 8000
+PYTEST_ARGS ?=
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEVDB := $(PYTHON) geo_service/devdb.py
+
+DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv
+TEST_DEBS := chromium fonts-noto-cjk
+# Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
+test: DEBS += $(TEST_DEBS)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_NO_INPUT := 1
+export DEBIAN_FRONTEND := noninteractive
+
+.PHONY: help run test setup deps venv db db-stop db-reset migrate sample lint lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+run: setup ## Set up everything, then serve on 127.0.0.1:PORT (default 8000)
+	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: setup ## Set up everything (plus Chromium, CJK fonts), then pytest PYTEST_ARGS
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+setup: deps venv db migrate sample ## Everything but serving
+
+deps: ## Install missing Debian packages (as root; apt-get update only when something is missing)
+	@if ! command -v dpkg-query >/dev/null; then \
+	  echo "deps: not Debian; make sure these (or equivalents) are installed: $(DEBS)"; exit 0; \
+	fi; \
+	missing=""; \
+	for pkg in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' "$$pkg" 2>/dev/null | grep -q '^install ok installed$$' \
+	    || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: missing Debian packages:$$missing; run: sudo apt-get install$$missing" >&2; exit 1; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	apt-get update -qq || echo "deps: apt-get update failed; trying to install anyway" >&2; \
+	apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends $$missing
+
+venv: $(STAMP) ## Create .venv and install requirements.txt (again only when it changes)
+
+$(STAMP): requirements.txt | deps
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	  || { echo "venv: $(PYTHON) is not Python 3.11; run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@if ! $(VPY) -c '' 2>/dev/null; then rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	@echo "venv: installing requirements.txt into $(VENV)"
+	$(VPY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+db: | deps ## Make sure a PostGIS database is reachable and written to .env
+	$(DEVDB) ensure
+
+db-stop: ## Stop the project-local PostgreSQL cluster (.pgdata/) if it runs
+	$(DEVDB) stop
+
+db-reset: | deps venv ## Drop and recreate the database, then migrate and load the sample data
+	$(DEVDB) reset
+	$(VPY) manage.py migrate --noinput
+	$(VPY) manage.py load_sample_data
+
+migrate: venv db ## Apply migrations
+	$(VPY) manage.py migrate --noinput
+
+sample: migrate ## Load the sample data
+	$(VPY) manage.py load_sample_data
+
+lint: venv ## ruff check and ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lock: ## Regenerate requirements.txt from requirements.in in a throw-away venv
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -r requirements.in; \
+	{ echo "# Pinned from requirements.in with 'make lock'. Python 3.11."; \
+	  "$$tmp/venv/bin/python" -m pip freeze; } > requirements.txt.tmp; \
+	mv requirements.txt.tmp requirements.txt; \
+	echo "lock: requirements.txt rewritten; review with git diff"
+
+clean: ## Remove .venv, caches and collected static files (keeps .env and .pgdata/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-artifacts
+	find . \( -path ./.pgdata -o -path ./.git \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
