@@ -445,6 +445,19 @@ class SafetyHazard(LayerFeature):
         elif self.status != "closed":
             self.closed_at = None
 
+    @staticmethod
+    def overdue_q() -> Q:
+        """Past its deadline and not closed (挂账), as of today in the service's time zone."""
+        return Q(deadline__lt=timezone.localdate()) & ~Q(status="closed")
+
+    @classmethod
+    def overdue_expression(cls) -> models.Expression:
+        return models.Case(
+            models.When(cls.overdue_q(), then=models.Value(True)),
+            default=models.Value(False),
+            output_field=models.BooleanField(),
+        )
+
     @property
     def is_overdue(self) -> bool:
         return (

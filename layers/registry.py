@@ -6,6 +6,7 @@ tiles, maps and import/export read the same specs. Slugs are a public contract (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class LayerSpec:
     popup_fields: tuple[str, ...]
     # Vocabulary-backed fields a list can be filtered by (besides status).
     filter_fields: dict[str, status.Vocabulary] = field(default_factory=dict)
+    # JSON list fields whose items come from a vocabulary (e.g. a park's facilities).
+    list_fields: dict[str, status.Vocabulary] = field(default_factory=dict)
     # Fields anonymous users may see (public layers only); internal layers show them nothing.
     public_fields: tuple[str, ...] = ()
     # Free-text fields searched by `q` (besides name and name_en).
@@ -39,6 +42,8 @@ class LayerSpec:
     # The natural key sample data and imports match rows on.
     natural_key: str = "ref"
     status_field: str = "status"
+    # Hook: read-only properties computed in SQL (name -> ORM expression), e.g. hazards' overdue.
+    computed_properties: Callable[[], dict] | None = None
 
     @property
     def geometry_type(self) -> str:
@@ -148,6 +153,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         audience=PUBLIC,
         popup_fields=("name", "name_en", "theme", "status", "area_m2", "facilities"),
         filter_fields={"theme": status.PARK_THEME},
+        list_fields={"facilities": status.PARK_FACILITY},
         public_fields=(
             "name",
             "name_en",
@@ -207,6 +213,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         filter_fields={"category": status.HAZARD_CATEGORY, "level": status.HAZARD_LEVEL},
         search_fields=("description", "responsible_unit"),
         edit_roles=(INSPECTOR, EDITOR),
+        computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
         min_zoom=14,
     ),
 )

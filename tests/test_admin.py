@@ -66,9 +66,8 @@ def _form_data(response):
         value = form[name].value()
         if value is None:
             continue
-        data[name] = field.widget.format_value(value) if hasattr(value, "wkt") else value
-        if hasattr(value, "wkt"):
-            data[name] = value.json
+        # Geometries go back as EWKT, so the SRID travels with them (the widget sends 3857).
+        data[name] = value.ewkt if hasattr(value, "ewkt") else value
     return data
 
 
