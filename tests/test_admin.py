@@ -62,7 +62,7 @@ def _form_data(response):
     """The change form's current values, as a browser would post them back."""
     form = response.context["adminform"].form
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None:
             continue
