@@ -24,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run test setup deps venv db db-stop db-reset migrate sample lint lock clean
+.PHONY: help run test setup deps venv db db-stop db-reset migrate sample bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ migrate: venv db ## Apply migrations
 
 sample: migrate ## Load the sample data
 	$(VPY) manage.py load_sample_data
+
+bench: setup ## Build the bench data set (100,000 buildings) and run every benchmark
+	$(VPY) bench/make_data.py --buildings 100000 --hazards 10000
+	$(VPY) bench/api_list.py
 
 lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

@@ -36,10 +36,12 @@ def load_users(path: Path, password: str | None) -> int:
         user.email = row.get("email", "")
         user.is_staff = bool(row.get("is_staff", False))
         dirty = created or before != (user.first_name, user.last_name, user.email, user.is_staff)
-        if password and not user.check_password(password):
+        # Hashing is slow on purpose (~0.3 s): set a password only where none is usable yet,
+        # so reloading stays fast; `changepassword` changes one later.
+        if password and (created or not user.has_usable_password()):
             user.set_password(password)
             dirty = True
-        elif created and not password:
+        elif created:
             user.set_unusable_password()
         if dirty:
             user.save()

@@ -11,6 +11,13 @@ from layers.sample import load_sample_data
 PASSWORD = "test-pass-Hehuachi-2026"
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests create many users; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the sample data once per test session; each test runs in a rolled-back transaction."""
@@ -34,3 +41,17 @@ def editor(db):
 def editor_client(client, editor):
     client.force_login(editor)
     return client
+
+
+@pytest.fixture
+def role_client(db):
+    """role_client("planner") -> an API client logged in with that role (None = anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(role: str | None):
+        client = APIClient()
+        if role:
+            client.force_authenticate(make_user(f"t-{role}", role))
+        return client
+
+    return make

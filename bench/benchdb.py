@@ -1,0 +1,62 @@
+"""Point Django at the bench database (<name>_bench) before anything imports settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup() -> str:
+    from geo_service.env import env
+
+    url = env("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set (run `make db` first)")
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    bench_url = f"{base}/{name}_bench"
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings")
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+    return name + "_bench"
+
+
+def ensure_database(name: str) -> None:
+    """Create the bench database from the PostGIS template (as `make db` prepared it)."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    template = (db.get("TEST") or {}).get("TEMPLATE") or "template_postgis"
+    conninfo = {
+        "host": db["HOST"],
+        "port": db["PORT"] or None,
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            has_template = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [template]
+            ).fetchone()
+            suffix = f" TEMPLATE {template}" if has_template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+
+
+def timed(fn, repeat: int) -> list[float]:
+    import time
+
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out

@@ -1,0 +1,39 @@
+"""Who may see and edit what, from the registry: audience, edit_roles and public_fields."""
+
+from __future__ import annotations
+
+from layers import registry
+from layers.roles import EDITOR, roles_of
+
+# Fields every reader with a role sees besides the model's own: audit and version.
+AUDIT_FIELDS = ("ref", "version", "created_at", "updated_at", "created_by", "updated_by")
+
+
+def can_read(user, spec: registry.LayerSpec) -> bool:
+    return spec.is_public or bool(roles_of(user))
+
+
+def can_edit(user, spec: registry.LayerSpec) -> bool:
+    return bool(roles_of(user) & set(spec.edit_roles))
+
+
+def can_see_deleted(user) -> bool:
+    return EDITOR in roles_of(user)
+
+
+def readable_layers(user) -> list[registry.LayerSpec]:
+    return [spec for spec in registry.LAYERS if can_read(user, spec)]
+
+
+def output_fields(user, spec: registry.LayerSpec) -> tuple[str, ...]:
+    """The properties `user` may see, in order; the public gets only the public_fields."""
+    if not roles_of(user):
+        return spec.public_fields if spec.is_public else ()
+    names = []
+    for field in spec.model._meta.concrete_fields:
+        if field.name in {"id", "geom", "deleted_at"}:
+            continue
+        names.append(field.name)
+    if can_see_deleted(user):
+        names.append("deleted_at")
+    return tuple(names)

@@ -1,0 +1,97 @@
+"""GeoJSON encoded by PostGIS: one SQL statement turns a filtered queryset into features.
+
+The queryset (filters, ordering, page) is built with the ORM; its SQL is wrapped so that
+ST_AsGeoJSON and json_agg produce the text that goes to the client unchanged. No Python loop
+touches a feature (ARCHITECTURE.md, speed rules).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db import connection, models
+from django.db.models import Case, F, Func, Value, When
+from django.db.models.functions import Cast, Concat
+
+from layers import registry
+
+PRECISION = 7  # decimal places of lon/lat: about 1 cm
+
+
+class JSONBuildObject(Func):
+    """json_build_object(k1, v1, ...): keeps key order, unlike Django's JSONObject (jsonb)."""
+
+    function = "JSON_BUILD_OBJECT"
+    output_field = models.JSONField()
+
+    def __init__(self, **fields):
+        expressions = []
+        for key, value in fields.items():
+            expressions.extend((Cast(Value(key), models.TextField()), value))
+        super().__init__(*expressions)
+
+
+def property_expressions(spec: registry.LayerSpec, fields) -> dict[str, models.Expression]:
+    """SQL expressions for the properties of a feature, by property name."""
+    user_model = get_user_model()
+    out: dict[str, models.Expression] = {}
+    for name in fields:
+        field = spec.model._meta.get_field(name)
+        if field.many_to_one and field.related_model is user_model:
+            out[name] = F(f"{name}__username")
+        elif field.many_to_one:
+            out[name] = F(field.attname)
+        elif isinstance(field, models.FileField):
+            media = "/" + settings.MEDIA_URL.lstrip("/")
+            out[name] = Case(
+                When(**{name: ""}, then=Value(None)),
+                default=Concat(Value(media), F(name)),
+                output_field=models.TextField(),
+            )
+        else:
+            out[name] = F(name)
+    if spec.computed_properties:
+        for name, expression in spec.computed_properties().items():
+            out[name] = expression
+    return out
+
+
+def _feature_rows(queryset, spec, fields, extra=None):
+    properties = property_expressions(spec, fields)
+    properties.update(extra or {})
+    return queryset.annotate(
+        _geojson=AsGeoJSON("geom", precision=PRECISION),
+        _props=JSONBuildObject(**properties),
+    ).values_list("pk", "_geojson", "_props")
+
+
+_FEATURE = (
+    "json_build_object('type', 'Feature', 'id', t.pk, "
+    "'geometry', t._geojson::json, 'properties', t._props)"
+)
+
+
+def encode_features(queryset, spec, fields, extra=None) -> str:
+    """A JSON array (text) of the queryset's features, in the queryset's order."""
+    return encode_page(queryset, spec, fields, extra)[0]
+
+
+def encode_page(queryset, spec, fields, extra=None) -> tuple[str, int]:
+    """The features (JSON array text) and how many there are, in one statement."""
+    sql, params = _feature_rows(queryset, spec, fields, extra).query.sql_with_params()
+    # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
+    wrapped = f"SELECT COALESCE(json_agg({_FEATURE}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(wrapped, params)
+        text, count = cursor.fetchone()
+    return text, count
+
+
+def encode_feature(queryset, spec, fields, extra=None) -> str | None:
+    """One feature (text), or None if the queryset is empty."""
+    sql, params = _feature_rows(queryset[:1], spec, fields, extra).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_FEATURE}::text FROM ({sql}) t", params)  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else None

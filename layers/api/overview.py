@@ -1,0 +1,199 @@
+"""Endpoints across layers: the layer index, statistics and the nearest open hazards."""
+
+from __future__ import annotations
+
+from django.contrib.gis.db.models.functions import GeometryDistance
+from django.contrib.gis.geos import Point
+from django.db.models import Avg, Count, Q, Sum
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from layers import registry, status
+from layers.api import access, encode, filters
+from layers.api.schema import GEOJSON, _errors, ref
+from layers.models import Community, GridCell, RenovationSite, SafetyHazard
+
+
+def _field_info(spec, name: str) -> dict:
+    field = spec.model._meta.get_field(name)
+    info = {"name": name, "label": str(field.verbose_name), "type": field.get_internal_type()}
+    vocabulary = spec.vocabularies().get(name) or spec.list_fields.get(name)
+    if vocabulary is not None:
+        info["vocabulary"] = vocabulary.name
+    return info
+
+
+class LayerIndexView(APIView):
+    """The layers the caller may see, with titles, fields, vocabularies, counts and links."""
+
+    @extend_schema(
+        summary="The layers you may see",
+        responses={
+            200: {
+                "type": "object",
+                "properties": {"layers": {"type": "array", "items": {"type": "object"}}},
+            }
+        },
+        tags=["layers"],
+    )
+    def get(self, request):
+        out = []
+        for spec in access.readable_layers(request.user):
+            fields = access.output_fields(request.user, spec)
+            vocabularies = {**spec.vocabularies(), **spec.list_fields}
+            out.append(
+                {
+                    "slug": spec.slug,
+                    "title": {"zh": spec.title_zh, "en": spec.title_en},
+                    "geometry_type": spec.geometry_type,
+                    "audience": spec.audience,
+                    "count": spec.model.objects.count(),
+                    "editable": access.can_edit(request.user, spec),
+                    "status_field": spec.status_field,
+                    "fields": [_field_info(spec, name) for name in fields],
+                    "vocabularies": {
+                        name: {
+                            "name": v.name,
+                            "title": {"zh": v.zh, "en": v.en},
+                            "terms": v.legend(),
+                        }
+                        for name, v in vocabularies.items()
+                        if name in fields
+                    },
+                    "zoom": {"min": spec.min_zoom, "max": spec.max_zoom},
+                    "links": {
+                        "items": request.build_absolute_uri(reverse(f"api:{spec.slug}-list")),
+                    },
+                }
+            )
+        return Response({"layers": out})
+
+
+def _counts(queryset, field: str) -> dict[str, int]:
+    return dict(queryset.values_list(field).annotate(n=Count("pk")).order_by(field))
+
+
+class StatsView(APIView):
+    """Counts by status per layer; hazards per community and grid; renovation progress."""
+
+    @extend_schema(
+        summary="Counts by status; hazards per community and grid; renovation progress",
+        responses={200: {"type": "object", "additionalProperties": True}},
+        tags=["stats"],
+    )
+    def get(self, request):
+        out: dict = {"layers": {}}
+        for spec in access.readable_layers(request.user):
+            out["layers"][spec.slug] = _counts(spec.model.objects.all(), spec.status_field)
+        hazards_spec = registry.get("hazards")
+        if access.can_read(request.user, hazards_spec):
+            out["hazards"] = self._hazards()
+        if access.can_read(request.user, registry.get("renovation-sites")):
+            out["renovation"] = self._renovation()
+        return Response(out)
+
+    def _hazards(self) -> dict:
+        hazards = SafetyHazard.objects.all()
+        overdue = hazards.filter(SafetyHazard.overdue_q())
+
+        def breakdown(group_model, link: str):
+            rows = []
+            for group in group_model.objects.order_by("code"):
+                mine = hazards.filter(**{link: group})
+                rows.append(
+                    {
+                        "id": group.pk,
+                        "code": group.code,
+                        "name": group.name,
+                        "total": mine.count(),
+                        "overdue": mine.filter(SafetyHazard.overdue_q()).count(),
+                        "by_category": _counts(mine, "category"),
+                        "by_level": _counts(mine, "level"),
+                        "by_status": _counts(mine, "status"),
+                    }
+                )
+            return rows
+
+        return {
+            "total": hazards.count(),
+            "open": hazards.filter(status__in=status.HAZARD_OPEN_STATUSES).count(),
+            "overdue": overdue.count(),
+            "overdue_major": overdue.filter(level="major").count(),
+            "by_community": breakdown(Community, "community"),
+            "by_grid": breakdown(GridCell, "grid_cell"),
+        }
+
+    def _renovation(self) -> list[dict]:
+        rows = (
+            RenovationSite.objects.values("kind", "phase")
+            .annotate(
+                sites=Count("pk"),
+                avg_progress=Avg("progress"),
+                households_total=Sum("households_total"),
+                households_signed=Sum("households_signed"),
+                households_vacated=Sum("households_vacated"),
+                completed=Count("pk", filter=Q(status__in=("completed", "accepted", "done"))),
+            )
+            .order_by("kind", "phase")
+        )
+        return [{**row, "avg_progress": round(row["avg_progress"] or 0, 1)} for row in rows]
+
+
+class NearestHazardsView(APIView):
+    """The k nearest open hazards to lon/lat, by KNN on the index, exact metres on the spheroid."""
+
+    @extend_schema(
+        summary="The k nearest open hazards, with distance in metres",
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("k", {"type": "integer", "minimum": 1, "maximum": 100}),
+        ],
+        responses={(200, GEOJSON): ref("HazardsFeatureCollection"), **_errors(400, 401, 403)},
+        tags=["hazards"],
+    )
+    def get(self, request):
+        spec = registry.get("hazards")
+        if not access.can_read(request.user, spec):
+            if not request.user.is_authenticated:
+                raise exceptions.NotAuthenticated()
+            raise exceptions.PermissionDenied()
+        params = request.query_params
+        unknown = sorted(set(params) - {"lon", "lat", "k"})
+        if unknown:
+            raise exceptions.ValidationError({n: ["unknown parameter"] for n in unknown})
+        for name in ("lon", "lat"):
+            if name not in params:
+                raise exceptions.ValidationError({name: ["required"]})
+        lon, lat = filters.parse_point("lon,lat", f"{params['lon']},{params['lat']}")
+        raw_k = params.get("k", "5")
+        if not raw_k.isdigit() or not 1 <= int(raw_k) <= 100:
+            raise exceptions.ValidationError({"k": ["expected an integer from 1 to 100"]})
+        k = int(raw_k)
+        point = Point(lon, lat, srid=4326)
+        open_hazards = SafetyHazard.objects.filter(status__in=status.HAZARD_OPEN_STATUSES)
+        # KNN (<->) in degrees finds k candidates fast; the true k nearest in metres are all
+        # within the farthest candidate's metric distance, so a second exact pass settles order.
+        candidates = (
+            open_hazards.annotate(_distance_m=filters.GeographyDistance("geom", lon, lat))
+            .order_by(GeometryDistance("geom", point))
+            .values_list("_distance_m", flat=True)[:k]
+        )
+        reach = max(candidates, default=None)
+        fields = access.output_fields(request.user, spec)
+        if reach is None:
+            features = "[]"
+        else:
+            queryset = filters.within_metres(
+                open_hazards.annotate(_distance_m=filters.GeographyDistance("geom", lon, lat)),
+                lon,
+                lat,
+                reach + 0.01,
+            ).order_by("_distance_m", "pk")[:k]
+            features = encode.encode_features(queryset, spec, fields, filters.distance_property())
+        from layers.api.views import geojson_response
+
+        return geojson_response(f'{{"type": "FeatureCollection", "features": {features}}}')

@@ -1,0 +1,29 @@
+"""URLs of /api/v1/, generated from the registry: adding a layer adds no URL here."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from layers import registry
+from layers.api.overview import LayerIndexView, NearestHazardsView, StatsView
+from layers.api.views import viewset_for
+
+app_name = "api"
+
+router = SimpleRouter(trailing_slash=True)
+for spec in registry.LAYERS:
+    router.register(spec.slug, viewset_for(spec), basename=spec.slug)
+
+urlpatterns = [
+    path("layers/", LayerIndexView.as_view(), name="layers"),
+    path("stats/", StatsView.as_view(), name="stats"),
+    path("hazards/nearest/", NearestHazardsView.as_view(), name="hazards-nearest"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,257 @@
+"""The layer API: one generic viewset serves every layer of the registry.
+
+Lists and details are encoded by PostGIS (layers.api.encode); writes go through the generated
+drf-gis serializer and layers.editing, which enforces versions (no lost edits).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse
+from rest_framework import exceptions, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from layers import editing, geo, registry
+from layers.api import access, encode, filters
+from layers.api.schema import LayerAutoSchema
+from layers.api.serializers import write_serializer_for
+
+GEOJSON = "application/geo+json"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = "Send If-Match with the ETag you saw, or the version property."
+    default_code = "precondition_required"
+
+
+class BodyTooLarge(exceptions.ValidationError):
+    pass
+
+
+def etag_for(version: int) -> str:
+    return f'"{version}"'
+
+
+def seen_version(request) -> int | None:
+    """The version the client proves it saw: If-Match, else the `version` property."""
+    header = request.headers.get("If-Match")
+    if header:
+        value = header.strip().removeprefix("W/").strip('"')
+        if not value.isdigit():
+            raise exceptions.ValidationError(
+                {"If-Match": [f'expected an ETag like "3", got {header!r}']}
+            )
+        return int(value)
+    data = request.data if isinstance(request.data, dict) else {}
+    properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+    version = properties.get("version", data.get("version"))
+    if version is None:
+        return None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise exceptions.ValidationError({"version": ["expected an integer"]})
+    return version
+
+
+def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
+    response = HttpResponse(text, status=status, content_type=GEOJSON)
+    for key, value in headers.items():
+        response[key.replace("_", "-")] = value
+    return response
+
+
+class LayerViewSet(viewsets.ViewSet):
+    """List, read, create, update, soft-delete, restore and history of one layer."""
+
+    spec: registry.LayerSpec
+    lookup_value_regex = r"[0-9]+"
+    schema = LayerAutoSchema()
+
+    def handle_exception(self, exc):
+        if isinstance(exc, editing.StaleVersion):
+            body = {
+                "detail": "The feature changed since you read it; nothing was saved. "
+                "Read it again and reapply your change.",
+                "current_version": exc.current,
+            }
+            return Response(body, status=412, headers={"ETag": etag_for(exc.current)})
+        if isinstance(exc, editing.Missing):
+            exc = exceptions.NotFound()
+        return super().handle_exception(exc)
+
+    # -- access -------------------------------------------------------------------------------
+    def initial(self, request, *args, **kwargs):
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
+            raise BodyTooLarge(
+                {"body": [f"request body larger than {settings.API_MAX_BODY_BYTES} bytes"]}
+            )
+        super().initial(request, *args, **kwargs)
+        if not access.can_read(request.user, self.spec):
+            self._deny(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not access.can_edit(
+            request.user, self.spec
+        ):
+            self._deny(request)
+
+    def _deny(self, request):
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        raise exceptions.PermissionDenied("Your role may not do this on this layer.")
+
+    def _fields(self):
+        return access.output_fields(self.request.user, self.spec)
+
+    def _base(self):
+        return self.spec.model.all_objects.all()
+
+    def _feature_text(self, pk: int) -> str:
+        queryset = self._base().filter(pk=pk)
+        if not access.can_see_deleted(self.request.user):
+            queryset = queryset.filter(deleted_at__isnull=True)
+        text = encode.encode_feature(queryset, self.spec, self._fields())
+        if text is None:
+            raise exceptions.NotFound()
+        return text
+
+    def _input_srid(self) -> int:
+        raw = self.request.query_params.get("crs")
+        if raw is None:
+            return geo.STORAGE_SRID
+        try:
+            return geo.parse_srid(raw)
+        except ValueError as exc:
+            raise exceptions.ValidationError({"crs": [str(exc)]}) from exc
+
+    # -- reads --------------------------------------------------------------------------------
+    def list(self, request):
+        fields = self._fields()
+        params = request.query_params
+        queryset, query = filters.apply_filters(
+            self._base(),
+            self.spec,
+            params,
+            fields,
+            may_see_deleted=access.can_see_deleted(request.user),
+        )
+        page, size = _paging(params)
+        offset = (page - 1) * size
+        extra = filters.distance_property() if query.near else None
+        features, returned = encode.encode_page(
+            queryset[offset : offset + size], self.spec, fields, extra
+        )
+        # A short, non-empty page (or a short first page) tells the total without counting.
+        known = returned < size and (returned > 0 or offset == 0)
+        total = offset + returned if known else queryset.count()
+        links = {
+            "next": _page_url(request, page + 1) if offset + size < total else None,
+            "previous": _page_url(request, page - 1) if page > 1 else None,
+        }
+        head = json.dumps({"type": "FeatureCollection", "count": total, **links})
+        return geojson_response(f'{head[:-1]}, "features": {features}}}')
+
+    def retrieve(self, request, pk=None):
+        text = self._feature_text(int(pk))
+        version = json.loads(text)["properties"].get("version")
+        etag = etag_for(version if version is not None else _version_of(self.spec, pk))
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponse(status=304, headers={"ETag": etag})
+        return geojson_response(text, ETag=etag)
+
+    # -- writes -------------------------------------------------------------------------------
+    def create(self, request):
+        serializer = self._serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = editing.create(self.spec, serializer.validated_data, request.user)
+        return self._written(obj, 201)
+
+    def update(self, request, pk=None):
+        return self._update(request, pk, partial=False)
+
+    def partial_update(self, request, pk=None):
+        return self._update(request, pk, partial=True)
+
+    def _update(self, request, pk, *, partial: bool):
+        seen = self._require_version(request)
+        input_srid = self._input_srid()
+        with transaction.atomic():
+            obj = editing.lock_for_edit(self.spec, int(pk), seen)
+            serializer = self._serializer(obj, data=request.data, partial=partial, srid=input_srid)
+            serializer.is_valid(raise_exception=True)
+            obj = editing.update(obj, serializer.validated_data, request.user)
+        return self._written(obj, 200)
+
+    def destroy(self, request, pk=None):
+        seen = self._require_version(request)
+        with transaction.atomic():
+            obj = editing.lock_for_edit(self.spec, int(pk), seen)
+            editing.soft_delete(obj, request.user)
+        return Response(status=204, headers={"ETag": etag_for(obj.version)})
+
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        seen = self._require_version(request)
+        with transaction.atomic():
+            obj = editing.lock_for_edit(self.spec, int(pk), seen, deleted=True)
+            editing.restore(obj, request.user)
+        return self._written(obj, 200)
+
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        if not request.user.is_authenticated or not access.output_fields(request.user, self.spec):
+            self._deny(request)
+        obj = self._base().filter(pk=int(pk)).first()
+        if obj is None or (obj.is_deleted and not access.can_see_deleted(request.user)):
+            raise exceptions.NotFound()
+        fields = set(access.output_fields(request.user, self.spec))
+        return Response({"id": obj.pk, "versions": editing.history_of(obj, fields)})
+
+    def _require_version(self, request) -> int:
+        seen = seen_version(request)
+        if seen is None:
+            raise PreconditionRequired()
+        return seen
+
+    def _serializer(self, *args, srid: int | None = None, **kwargs):
+        context = {"request": self.request, "input_srid": srid or self._input_srid()}
+        return write_serializer_for(self.spec)(*args, context=context, **kwargs)
+
+    def _written(self, obj, status: int) -> HttpResponse:
+        text = encode.encode_feature(self._base().filter(pk=obj.pk), self.spec, self._fields())
+        return geojson_response(text, status=status, ETag=etag_for(obj.version))
+
+
+def _version_of(spec, pk) -> int:
+    return spec.model.all_objects.values_list("version", flat=True).get(pk=pk)
+
+
+def _paging(params) -> tuple[int, int]:
+    def positive(name: str, default: int) -> int:
+        raw = params.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError({name: ["expected a positive integer"]})
+        return int(raw)
+
+    size = positive("page_size", settings.API_PAGE_SIZE)
+    if size > settings.API_MAX_PAGE_SIZE:
+        raise exceptions.ValidationError({"page_size": [f"at most {settings.API_MAX_PAGE_SIZE}"]})
+    return positive("page", 1), size
+
+
+def _page_url(request, page: int) -> str:
+    params = request.query_params.copy()
+    params["page"] = str(page)
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+def viewset_for(spec: registry.LayerSpec) -> type[LayerViewSet]:
+    from layers.api.schema import document
+
+    viewset = type(f"{spec.model.__name__}ViewSet", (LayerViewSet,), {"spec": spec})
+    return document(viewset, spec)

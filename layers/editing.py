@@ -1,0 +1,110 @@
+"""Writes to layers as plain functions: create, update, soft delete, restore, history.
+
+Every update proves the version it started from; a stale one raises StaleVersion and changes
+nothing (optimistic locking, as uMap and the admin do). Callers hold the transaction.
+"""
+
+from __future__ import annotations
+
+from layers import registry
+
+
+class StaleVersion(Exception):
+    def __init__(self, current: int):
+        super().__init__(f"the feature is at version {current}")
+        self.current = current
+
+
+class Missing(Exception):
+    pass
+
+
+def lock_for_edit(spec: registry.LayerSpec, pk: int, seen: int, *, deleted: bool = False):
+    """The row locked FOR UPDATE, if it is at version `seen`; StaleVersion otherwise."""
+    obj = (
+        spec.model.all_objects.select_for_update(of=("self",))
+        .filter(pk=pk, deleted_at__isnull=not deleted)
+        .first()
+    )
+    if obj is None:
+        raise Missing()
+    if obj.version != seen:
+        raise StaleVersion(obj.version)
+    return obj
+
+
+def _stamp(obj, user) -> None:
+    if getattr(user, "is_authenticated", False):
+        obj.updated_by = user
+        obj._history_user = user  # token-authenticated requests bypass the history middleware
+
+
+def create(spec: registry.LayerSpec, values: dict, user):
+    obj = spec.model(**values)
+    if getattr(user, "is_authenticated", False):
+        obj.created_by = user
+    _stamp(obj, user)
+    obj.save()
+    return obj
+
+
+def update(obj, values: dict, user):
+    for name, value in values.items():
+        setattr(obj, name, value)
+    _stamp(obj, user)
+    obj.save()
+    return obj
+
+
+def soft_delete(obj, user) -> None:
+    _stamp(obj, user)
+    obj.soft_delete(user=obj.updated_by)
+
+
+def restore(obj, user) -> None:
+    _stamp(obj, user)
+    obj.restore(user=obj.updated_by)
+
+
+_KIND = {"+": "created", "~": "changed", "-": "removed"}
+# Bookkeeping that changes with every save; not a change a reader asked about.
+_BOOKKEEPING = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
+
+
+def _changed(record, previous, names: list[str]) -> list[str]:
+    return [n for n in names if getattr(record, n) != getattr(previous, n)]
+
+
+def history_of(obj, visible_fields: set[str]) -> list[dict]:
+    """Every version of `obj`, oldest first: who, when, and which (visible) fields changed."""
+    records = list(
+        obj.history.order_by("history_date", "history_id").select_related("history_user")
+    )
+    tracked = [
+        f.attname
+        for f in type(obj)._meta.concrete_fields
+        if f.name not in _BOOKKEEPING and (f.name in visible_fields or f.name == "geom")
+    ]
+    out = []
+    previous = None
+    for record in records:
+        changed: list[str] = []
+        kind = _KIND.get(record.history_type, record.history_type)
+        if previous is not None:
+            changed = _changed(record, previous, tracked + ["deleted_at"])
+            if "deleted_at" in changed:
+                kind = "deleted" if record.deleted_at else "restored"
+                changed.remove("deleted_at")
+            changed = [name.removesuffix("_id") for name in changed]
+        out.append(
+            {
+                "version": record.version,
+                "date": record.history_date.isoformat(),
+                "user": record.history_user.username if record.history_user else None,
+                "type": kind,
+                "changed_fields": changed,
+                "status": record.status,
+            }
+        )
+        previous = record
+    return out
