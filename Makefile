@@ -84,6 +84,7 @@ sample: migrate ## Load the sample data
 bench: setup ## Build the bench data set (100,000 buildings) and run every benchmark
 	$(VPY) bench/make_data.py --buildings 100000 --hazards 10000
 	$(VPY) bench/api_list.py
+	$(VPY) bench/ogc_and_tiles.py
 
 lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

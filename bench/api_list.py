@@ -7,7 +7,6 @@ one persistent database connection for both sides.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 
 import benchdb
@@ -16,22 +15,14 @@ BBOX = (119.940, 31.775, 119.960, 31.790)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
-    benchdb.setup()
-
+    args, user, client = benchdb.start(__doc__, repeat=30)
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
 
     from layers import registry
     from layers.api import access
     from layers.api.encode import PRECISION
 
-    user = get_user_model().objects.get(username="demo-editor")
-    client = Client()
-    client.force_login(user)
     url = "/api/v1/buildings/?bbox={},{},{},{}&page_size=1000".format(*BBOX)
     spec = registry.get("buildings")
     fields = access.output_fields(user, spec)

@@ -60,3 +60,20 @@ def timed(fn, repeat: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
+
+
+def start(description: str, repeat: int):
+    """Parse --repeat, use the bench database, log an editor in: (args, user, client)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    args = parser.parse_args()
+    setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.get(username="demo-editor")
+    client = Client()
+    client.force_login(user)
+    return args, user, client

@@ -123,6 +123,9 @@ API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
 # Bodies larger than this are refused with 400 before they are parsed.
 API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
+# OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
+OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",
     "DESCRIPTION": "GeoJSON layers of the Hehuachi old town (示意数据 illustrative sample data).",

@@ -13,8 +13,13 @@ ROLE_LABELS = {
 
 
 def roles_of(user) -> set[str]:
+    """The user's roles, read once per user object (one request)."""
     if not getattr(user, "is_authenticated", False):
         return set()
     if user.is_superuser:
         return set(ALL_ROLES)
-    return set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+    cached = getattr(user, "_layer_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+        user._layer_roles = cached
+    return set(cached)

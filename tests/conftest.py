@@ -55,3 +55,61 @@ def role_client(db):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def live_app(django_db_setup, django_db_blocker):
+    """The app served by a real server process on the test database (sample data committed).
+
+    For real clients (GDAL, Chromium). It sees only committed data: what django_db_setup
+    loaded and what the session fixtures below create; a test's own transaction is invisible.
+    """
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/ogc/", timeout=2)  # noqa: S310 (our own server)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(server.stderr.read().decode()[-2000:]) from None
+            time.sleep(0.3)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_token(django_db_setup, django_db_blocker):
+    """A committed API token of an editor, for real clients of live_app."""
+    from rest_framework.authtoken.models import Token
+
+    with django_db_blocker.unblock():
+        user = get_user_model().objects.get(username="demo-editor")
+        token, _ = Token.objects.get_or_create(user=user)
+    return token.key

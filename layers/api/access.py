@@ -37,3 +37,18 @@ def output_fields(user, spec: registry.LayerSpec) -> tuple[str, ...]:
     if can_see_deleted(user):
         names.append("deleted_at")
     return tuple(names)
+
+
+def request_user(request):
+    """The caller of a plain Django view: the session user, else a DRF token's user."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
+
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        found = None
+    return found[0] if found else user

@@ -57,11 +57,11 @@ def property_expressions(spec: registry.LayerSpec, fields) -> dict[str, models.E
     return out
 
 
-def _feature_rows(queryset, spec, fields, extra=None):
+def _feature_rows(queryset, spec, fields, extra=None, geometry=None):
     properties = property_expressions(spec, fields)
     properties.update(extra or {})
     return queryset.annotate(
-        _geojson=AsGeoJSON("geom", precision=PRECISION),
+        _geojson=geometry if geometry is not None else AsGeoJSON("geom", precision=PRECISION),
         _props=JSONBuildObject(**properties),
     ).values_list("pk", "_geojson", "_props")
 
@@ -77,9 +77,13 @@ def encode_features(queryset, spec, fields, extra=None) -> str:
     return encode_page(queryset, spec, fields, extra)[0]
 
 
-def encode_page(queryset, spec, fields, extra=None) -> tuple[str, int]:
-    """The features (JSON array text) and how many there are, in one statement."""
-    sql, params = _feature_rows(queryset, spec, fields, extra).query.sql_with_params()
+def encode_page(queryset, spec, fields, extra=None, geometry=None) -> tuple[str, int]:
+    """The features (JSON array text) and how many there are, in one statement.
+
+    `geometry` replaces the default ST_AsGeoJSON(geom) (e.g. transformed for OGC's crs=).
+    """
+    rows = _feature_rows(queryset, spec, fields, extra, geometry)
+    sql, params = rows.query.sql_with_params()
     # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
     wrapped = f"SELECT COALESCE(json_agg({_FEATURE}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
     with connection.cursor() as cursor:
@@ -88,9 +92,10 @@ def encode_page(queryset, spec, fields, extra=None) -> tuple[str, int]:
     return text, count
 
 
-def encode_feature(queryset, spec, fields, extra=None) -> str | None:
+def encode_feature(queryset, spec, fields, extra=None, geometry=None) -> str | None:
     """One feature (text), or None if the queryset is empty."""
-    sql, params = _feature_rows(queryset[:1], spec, fields, extra).query.sql_with_params()
+    rows = _feature_rows(queryset[:1], spec, fields, extra, geometry)
+    sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_FEATURE}::text FROM ({sql}) t", params)  # noqa: S608
         row = cursor.fetchone()

@@ -1,0 +1,145 @@
+"""Vector tiles: exactly the features intersecting the tile, roles, zoom range, ETags."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import urllib.request
+
+import mapbox_vector_tile
+import pytest
+from django.db import connection
+
+from layers import models, registry
+from layers.tiles import MVT
+
+pytestmark = pytest.mark.django_db
+QU_QIUBAI = (119.94722, 31.78278)
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def ids_in_tile(table: str, z: int, x: int, y: int) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE deleted_at IS NULL AND "  # noqa: S608
+            "ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))",
+            (z, x, y),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def decode(response) -> dict:
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == MVT
+    return mapbox_vector_tile.decode(response.content)
+
+
+@pytest.fixture
+def editor_client(client):
+    from tests.conftest import make_user
+
+    client.force_login(make_user("tile-editor", "editor"))
+    return client
+
+
+@pytest.mark.parametrize("slug, z", [("viewpoints", 16), ("buildings", 17), ("hazards", 16)])
+def test_tile_holds_exactly_the_features_intersecting_it(editor_client, slug, z):
+    spec = registry.get(slug)
+    x, y = tile_of(*QU_QIUBAI, z)
+    layer = decode(editor_client.get(f"/tiles/{slug}/{z}/{x}/{y}.pbf"))[slug]
+    got = {feature["id"] for feature in layer["features"]}
+    assert got == ids_in_tile(spec.model._meta.db_table, z, x, y) and got
+    assert all("status" in f["properties"] for f in layer["features"])
+
+
+def test_public_tile_carries_public_fields_only(client):
+    x, y = tile_of(*QU_QIUBAI, 16)
+    layer = decode(client.get(f"/tiles/viewpoints/16/{x}/{y}.pbf"))["viewpoints"]
+    spec = registry.get("viewpoints")
+    for feature in layer["features"]:
+        assert set(feature["properties"]) <= set(spec.public_fields)
+        assert "name" in feature["properties"]
+
+
+def test_internal_tiles_need_the_same_rights_as_the_api(client):
+    x, y = tile_of(*QU_QIUBAI, 16)
+    assert client.get(f"/tiles/hazards/16/{x}/{y}.pbf").status_code == 401
+    assert client.get("/tiles/hazards.json").status_code == 401
+    from tests.conftest import make_user
+
+    client.force_login(make_user("no-role-tiles", None))
+    assert client.get(f"/tiles/buildings/17/{x * 2}/{y * 2}.pbf").status_code == 403
+
+
+def test_empty_tile_is_204_and_zoom_range_is_enforced(client):
+    x, y = tile_of(119.969, 31.799, 16)  # the far corner of the service area
+    assert client.get(f"/tiles/viewpoints/16/{x}/{y}.pbf").status_code == 204
+    spec = registry.get("viewpoints")
+    x, y = tile_of(*QU_QIUBAI, spec.min_zoom - 1)
+    assert client.get(f"/tiles/viewpoints/{spec.min_zoom - 1}/{x}/{y}.pbf").status_code == 404
+    assert client.get("/tiles/viewpoints/16/99999999/1.pbf").status_code == 404
+    assert client.get("/tiles/nothing/16/1/1.pbf").status_code == 404
+
+
+def test_etag_changes_at_once_after_an_edit(client):
+    x, y = tile_of(*QU_QIUBAI, 16)
+    url = f"/tiles/viewpoints/16/{x}/{y}.pbf"
+    first = client.get(url)
+    etag = first["ETag"]
+    assert first["Cache-Control"].startswith("public")
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    viewpoint = models.CulturalViewpoint.objects.get(name__contains="瞿秋白故居")
+    viewpoint.name_en = "Former Residence of Qu Qiubai (edited)"
+    viewpoint.save()
+    second = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert second.status_code == 200 and second["ETag"] != etag
+
+
+def test_low_zoom_geometry_is_simplified(editor_client):
+    z = 12
+    x, y = tile_of(*QU_QIUBAI, z)
+    layer = decode(editor_client.get(f"/tiles/communities/{z}/{x}/{y}.pbf"))["communities"]
+    vertices = sum(len(ring) for f in layer["features"] for ring in _rings(f["geometry"]))
+    stored = sum(c.geom.num_coords for c in models.Community.objects.all())
+    assert len(layer["features"]) == models.Community.objects.count()
+    assert vertices < stored
+
+
+def _rings(geometry):
+    coords = geometry["coordinates"]
+    if geometry["type"] == "Polygon":
+        return coords
+    return [ring for polygon in coords for ring in polygon]
+
+
+def test_multi_layer_tile_and_tilejson(editor_client):
+    x, y = tile_of(*QU_QIUBAI, 17)
+    tile = decode(editor_client.get(f"/tiles/multi/17/{x}/{y}.pbf?layers=buildings,hazards"))
+    assert set(tile) <= {"buildings", "hazards"} and "buildings" in tile
+    tilejson = editor_client.get("/tiles/buildings.json").json()
+    spec = registry.get("buildings")
+    assert tilejson["tiles"][0].endswith("/tiles/buildings/{z}/{x}/{y}.pbf")
+    assert (tilejson["minzoom"], tilejson["maxzoom"]) == (spec.min_zoom, spec.max_zoom)
+    assert tilejson["vector_layers"][0]["id"] == "buildings"
+
+
+def test_gdal_mvt_driver_reads_a_tile_we_serve(live_app, tmp_path):
+    z = 16
+    x, y = tile_of(*QU_QIUBAI, z)
+    target = tmp_path / str(z) / str(x) / f"{y}.pbf"
+    target.parent.mkdir(parents=True)
+    with urllib.request.urlopen(f"{live_app}/tiles/viewpoints/{z}/{x}/{y}.pbf") as response:  # noqa: S310
+        target.write_bytes(response.read())
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Layer name: viewpoints" in result.stdout
+    count = int(result.stdout.split("Feature Count: ")[1].split()[0])
+    assert count == len(ids_in_tile("layers_culturalviewpoint", z, x, y)) > 0
