@@ -111,12 +111,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "layers.api.parsers.GeoJSONRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "layers.api.parsers.GeoJSONParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Content negotiation by Accept only: no ?format= (an undeclared way to get a 404).
+    "URL_FORMAT_OVERRIDE": None,
 }
 API_PAGE_SIZE = int(env("API_PAGE_SIZE", "100"))
 API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
@@ -148,6 +153,10 @@ SERVICE_AREA = env_floats("SERVICE_AREA", (119.93, 31.765, 119.97, 31.80))
 MAX_GEOMETRY_VERTICES = int(env("MAX_GEOMETRY_VERTICES", "20000"))
 # Basemap of the admin map widgets: none (offline, the default) or "osm".
 ADMIN_BASEMAP = env("ADMIN_BASEMAP", "none")
+# Basemap of the map pages: none (offline, the default), osm, tianditu (needs TIANDITU_KEY) or
+# amap (GCJ-02 tiles: our WGS84 data is shifted for display by static/js/gcj02.js).
+MAP_BASEMAP = env("MAP_BASEMAP", "none")
+TIANDITU_KEY = env("TIANDITU_KEY", "")
 
 SILENCED_SYSTEM_CHECKS = [
     # gis.W001: GDAL < 3.9 cannot block file/network access in user-supplied SRS strings. This

@@ -7,12 +7,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from layers import tiles
+from layers.maps import views as maps
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("layers.api.urls")),
     path("ogc/", include("layers.ogc.urls")),
+    path("maps/planning/", maps.planning, name="map-planning"),
+    path("maps/inspection/", maps.inspection, name="map-inspection"),
+    path("tour/", maps.tour, name="tour"),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),

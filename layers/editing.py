@@ -19,8 +19,8 @@ class Missing(Exception):
     pass
 
 
-def lock_for_edit(spec: registry.LayerSpec, pk: int, seen: int, *, deleted: bool = False):
-    """The row locked FOR UPDATE, if it is at version `seen`; StaleVersion otherwise."""
+def lock(spec: registry.LayerSpec, pk: int, *, deleted: bool = False):
+    """The row, locked FOR UPDATE until the transaction ends; Missing if there is none."""
     obj = (
         spec.model.all_objects.select_for_update(of=("self",))
         .filter(pk=pk, deleted_at__isnull=not deleted)
@@ -28,8 +28,18 @@ def lock_for_edit(spec: registry.LayerSpec, pk: int, seen: int, *, deleted: bool
     )
     if obj is None:
         raise Missing()
+    return obj
+
+
+def check_version(obj, seen: int) -> None:
     if obj.version != seen:
         raise StaleVersion(obj.version)
+
+
+def lock_for_edit(spec: registry.LayerSpec, pk: int, seen: int, *, deleted: bool = False):
+    """The row locked FOR UPDATE, if it is at version `seen`; StaleVersion otherwise."""
+    obj = lock(spec, pk, deleted=deleted)
+    check_version(obj, seen)
     return obj
 
 

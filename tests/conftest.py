@@ -102,6 +102,17 @@ def live_app(django_db_setup, django_db_blocker):
     yield base
     server.terminate()
     server.wait(timeout=10)
+    # Let PostgreSQL notice the server's connections are gone before the test database is
+    # dropped (it refuses while "other sessions" are attached).
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for _ in range(50):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [db["NAME"]],
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -407,3 +407,24 @@ def test_count_is_right_on_short_pages_and_past_the_end(editor_api):
     assert beyond["count"] == total and beyond["features"] == []
     none = editor_api.get(LIST.format(slug="hazards"), {"q": "没有这样的隐患"}).json()
     assert none["count"] == 0 and none["features"] == []
+
+
+def test_clients_may_ask_for_geojson(editor_api):
+    response = editor_api.get(LIST.format(slug="hazards"), HTTP_ACCEPT="application/geo+json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+
+
+def test_an_id_beyond_bigint_is_404_not_500(editor_api):
+    assert editor_api.get(DETAIL.format(slug="hazards", pk=9999999999999999999)).status_code == 404
+
+
+def test_an_invalid_body_is_400_even_with_a_stale_version(editor_api):
+    hazard = models.SafetyHazard.objects.order_by("pk").first()
+    response = editor_api.patch(
+        DETAIL.format(slug="hazards", pk=hazard.pk),
+        {"properties": {"assignee": {}}},
+        format="json",
+        HTTP_IF_MATCH='"999"',
+    )
+    assert response.status_code == 400 and "assignee" in response.json()

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from layers import registry, status
 from layers.api import access, encode, filters
+from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import GEOJSON, _errors, ref
 from layers.models import Community, GridCell, RenovationSite, SafetyHazard
 
@@ -26,7 +27,7 @@ def _field_info(spec, name: str) -> dict:
     return info
 
 
-class LayerIndexView(APIView):
+class LayerIndexView(JSONErrorsMixin, APIView):
     """The layers the caller may see, with titles, fields, vocabularies, counts and links."""
 
     @extend_schema(
@@ -76,7 +77,7 @@ def _counts(queryset, field: str) -> dict[str, int]:
     return dict(queryset.values_list(field).annotate(n=Count("pk")).order_by(field))
 
 
-class StatsView(APIView):
+class StatsView(JSONErrorsMixin, APIView):
     """Counts by status per layer; hazards per community and grid; renovation progress."""
 
     @extend_schema(
@@ -142,7 +143,7 @@ class StatsView(APIView):
         return [{**row, "avg_progress": round(row["avg_progress"] or 0, 1)} for row in rows]
 
 
-class NearestHazardsView(APIView):
+class NearestHazardsView(JSONErrorsMixin, APIView):
     """The k nearest open hazards to lon/lat, by KNN on the index, exact metres on the spheroid."""
 
     @extend_schema(

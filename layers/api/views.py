@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from layers import editing, geo, registry
 from layers.api import access, encode, filters
+from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import LayerAutoSchema
 from layers.api.serializers import write_serializer_for
 
@@ -64,7 +65,7 @@ def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
     return response
 
 
-class LayerViewSet(viewsets.ViewSet):
+class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
     """List, read, create, update, soft-delete, restore and history of one layer."""
 
     spec: registry.LayerSpec
@@ -155,7 +156,7 @@ class LayerViewSet(viewsets.ViewSet):
         return geojson_response(f'{head[:-1]}, "features": {features}}}')
 
     def retrieve(self, request, pk=None):
-        text = self._feature_text(int(pk))
+        text = self._feature_text(parse_pk(pk))
         version = json.loads(text)["properties"].get("version")
         etag = etag_for(version if version is not None else _version_of(self.spec, pk))
         if request.headers.get("If-None-Match") == etag:
@@ -179,16 +180,17 @@ class LayerViewSet(viewsets.ViewSet):
         seen = self._require_version(request)
         input_srid = self._input_srid()
         with transaction.atomic():
-            obj = editing.lock_for_edit(self.spec, int(pk), seen)
+            obj = editing.lock(self.spec, parse_pk(pk))
             serializer = self._serializer(obj, data=request.data, partial=partial, srid=input_srid)
-            serializer.is_valid(raise_exception=True)
+            serializer.is_valid(raise_exception=True)  # a bad body is 400 whatever its version
+            editing.check_version(obj, seen)
             obj = editing.update(obj, serializer.validated_data, request.user)
         return self._written(obj, 200)
 
     def destroy(self, request, pk=None):
         seen = self._require_version(request)
         with transaction.atomic():
-            obj = editing.lock_for_edit(self.spec, int(pk), seen)
+            obj = editing.lock_for_edit(self.spec, parse_pk(pk), seen)
             editing.soft_delete(obj, request.user)
         return Response(status=204, headers={"ETag": etag_for(obj.version)})
 
@@ -196,7 +198,7 @@ class LayerViewSet(viewsets.ViewSet):
     def restore(self, request, pk=None):
         seen = self._require_version(request)
         with transaction.atomic():
-            obj = editing.lock_for_edit(self.spec, int(pk), seen, deleted=True)
+            obj = editing.lock_for_edit(self.spec, parse_pk(pk), seen, deleted=True)
             editing.restore(obj, request.user)
         return self._written(obj, 200)
 
@@ -204,7 +206,7 @@ class LayerViewSet(viewsets.ViewSet):
     def history(self, request, pk=None):
         if not request.user.is_authenticated or not access.output_fields(request.user, self.spec):
             self._deny(request)
-        obj = self._base().filter(pk=int(pk)).first()
+        obj = self._base().filter(pk=parse_pk(pk)).first()
         if obj is None or (obj.is_deleted and not access.can_see_deleted(request.user)):
             raise exceptions.NotFound()
         fields = set(access.output_fields(request.user, self.spec))
@@ -223,6 +225,17 @@ class LayerViewSet(viewsets.ViewSet):
     def _written(self, obj, status: int) -> HttpResponse:
         text = encode.encode_feature(self._base().filter(pk=obj.pk), self.spec, self._fields())
         return geojson_response(text, status=status, ETag=etag_for(obj.version))
+
+
+MAX_ID = 2**63 - 1
+
+
+def parse_pk(raw) -> int:
+    """A feature id from the URL; an id no bigint can hold names no feature (404, not 500)."""
+    value = int(raw)
+    if value > MAX_ID:
+        raise exceptions.NotFound()
+    return value
 
 
 def _version_of(spec, pk) -> int:

@@ -403,7 +403,7 @@ def item(request, collection_id: str, feature_id: str):
         out = _output_crs(request.GET)
     except BadRequest as exc:
         return _error(400, "InvalidParameterValue", str(exc))
-    if not feature_id.isdigit():
+    if not feature_id.isdigit() or int(feature_id) > 2**63 - 1:
         return _error(404, "NotFound", "no such feature")
     fields = access.output_fields(access.request_user(request), spec)
     text = encode.encode_feature(

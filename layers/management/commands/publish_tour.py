@@ -1,0 +1,102 @@
+"""manage.py publish_tour --out DIR: the public 大庙弄 tour as a self-contained static site.
+
+The page is rendered as an anonymous visitor sees it (public layers and fields only); every
+/static/ and /media/ file it references is copied beside it and the links made relative, so the
+site works from any static host and from file:// with no server behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.staticfiles import finders
+from django.core.management.base import BaseCommand, CommandError
+from django.test import RequestFactory
+
+from layers import registry
+from layers.maps import builder
+from layers.maps.views import tour
+
+REFERENCE = re.compile(r"""(?P<attr>src|href)=(?P<q>["'])(?P<url>/(?:static|media)/[^"']+)(?P=q)""")
+CSS_URL = re.compile(r"""url\((?P<q>["']?)(?P<path>[^)"']+)(?P=q)\)""")
+
+
+class Command(BaseCommand):
+    help = "Write the public cultural tour as a static site (works from file://)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, help="Output folder (created; replaced).")
+
+    def handle(self, *args, out, **options):
+        target = Path(out).resolve()
+        if target.exists() and any(target.iterdir()) and not (target / "index.html").exists():
+            raise CommandError(f"{target} exists, is not empty and is not a published tour.")
+        if target.exists():
+            shutil.rmtree(target)
+        (target / "assets").mkdir(parents=True)
+        request = RequestFactory().get("/tour/")
+        request.user = AnonymousUser()
+        html = tour(request).content.decode()
+
+        def relocate(match: re.Match) -> str:
+            url = match.group("url").split("?")[0]
+            local = self._copy(url, target)
+            return f"{match.group('attr')}={match.group('q')}{local}{match.group('q')}"
+
+        html = REFERENCE.sub(relocate, html)
+        html = html.replace('"/media/', '"media/')  # photo URLs inside the embedded data
+        self._copy_photos(target)
+        (target / "index.html").write_text(html, encoding="utf-8")
+        self._write_data(target)
+        self.stdout.write(self.style.SUCCESS(f"Tour published to {target}/index.html"))
+
+    def _copy(self, url: str, target: Path) -> str:
+        if url.startswith("/media/"):
+            return url.lstrip("/")
+        relative = url[len("/" + settings.STATIC_URL.strip("/") + "/") :]
+        source = finders.find(relative)
+        if source is None:
+            raise CommandError(f"static file not found: {relative}")
+        destination = target / "assets" / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        if destination.suffix == ".css":
+            self._copy_css_references(Path(source), destination)
+        return f"assets/{relative}"
+
+    def _copy_css_references(self, source: Path, destination: Path) -> None:
+        for match in CSS_URL.finditer(source.read_text(encoding="utf-8", errors="replace")):
+            path = match.group("path")
+            if path.startswith(("data:", "http:", "https:", "#", "/")):
+                continue
+            clean = path.split("?")[0].split("#")[0]
+            origin = (source.parent / clean).resolve()
+            if origin.is_file():
+                copy = (destination.parent / clean).resolve()
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(origin, copy)
+
+    def _copy_photos(self, target: Path) -> None:
+        spec = registry.get("viewpoints")
+        for viewpoint in spec.model.objects.exclude(photo=""):
+            source = Path(settings.MEDIA_ROOT) / viewpoint.photo.name
+            if source.is_file():
+                destination = target / "media" / viewpoint.photo.name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination)
+
+    def _write_data(self, target: Path) -> None:
+        """The tour's public data, also as plain files for other apps."""
+        data = target / "data"
+        data.mkdir()
+        for slug in ("viewpoints", "pocket-parks"):
+            spec = registry.get(slug)
+            text = builder.embedded_collection(spec, AnonymousUser())
+            (data / f"{slug}.geojson").write_text(text, encoding="utf-8")
+        route = builder.tour_route()
+        (data / "route.json").write_text(json.dumps(route, ensure_ascii=False), encoding="utf-8")

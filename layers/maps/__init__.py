@@ -1,0 +1,1 @@
+"""Map pages built with folium on vendored, offline front-end assets."""

@@ -1,0 +1,231 @@
+"""Compose a map page with folium from a MapPage: map, basemap, plugins, registry layers.
+
+Layer data never passes through folium's popups or tooltips (which do not escape): each layer is
+a small script calling hehuachi-map.js with a JSON config, escaped for a <script> context.
+"""
+
+from __future__ import annotations
+
+import json
+
+import folium
+from branca.element import MacroElement
+from django.conf import settings
+from django.contrib.gis.geos import LineString
+from django.templatetags.static import static
+from django.urls import reverse
+from folium import plugins
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from layers import geo, registry
+from layers.api import access, encode
+from layers.maps.assets import asset_url, use_vendored_assets
+from layers.maps.pages import MapLayer, MapPage
+
+WALKING_M_PER_MIN = 75  # 4.5 km/h
+
+
+def script_json(value) -> str:
+    """JSON that is safe inside a <script> element (no </script>, no HTML comment, no U+2028)."""
+    text = json.dumps(value, ensure_ascii=False)
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+class PageSetup(JSCSSMixin):
+    """Our page script (and the libraries it needs), loaded after folium's own links."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        window.hehuachi.setup({{ this._parent.get_name() }}, {{ this.config }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, config: dict, *, cluster: bool, shift: bool):
+        super().__init__()
+        self._name = "HehuachiSetup"
+        self.config = script_json(config)
+        self.default_js = []
+        self.default_css = []
+        if cluster:
+            self.default_js.append(("markercluster", asset_url("markercluster_js")))
+            self.default_css.append(("markercluster_css", asset_url("markercluster_css")))
+            self.default_css.append(
+                ("markercluster_default", asset_url("markercluster_default_css"))
+            )
+        if shift:
+            self.default_js.append(("gcj02", static("js/gcj02.js")))
+        self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+
+
+class RegistryLayer(MacroElement):
+    """One registry layer, drawn by hehuachi-map.js from the API or embedded data."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        window.hehuachi.addLayer({{ this._parent.get_name() }}, {{ this.config }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "RegistryLayer"
+        self.config = script_json(config)
+
+
+def _field_labels(spec, names) -> list[dict]:
+    out = []
+    for name in names:
+        field = spec.model._meta.get_field(name)
+        out.append(
+            {"name": name, "zh": str(field.verbose_name), "en": name.replace("_", " ").capitalize()}
+        )
+    return out
+
+
+def layer_config(layer: MapLayer, user) -> dict:
+    spec = registry.get(layer.slug)
+    visible = set(access.output_fields(user, spec))
+    vocabularies = {
+        name: {"name": v.name, "zh": v.zh, "en": v.en, "terms": v.legend()}
+        for name, v in {**spec.vocabularies(), **spec.list_fields}.items()
+        if name in visible
+    }
+    popup_names = spec.public_fields if not access.output_fields(user, spec) else spec.popup_fields
+    popup_names = [n for n in popup_names if n in visible]
+    config = {
+        "slug": spec.slug,
+        "title_zh": spec.title_zh,
+        "title_en": spec.title_en,
+        "url": reverse(f"api:{spec.slug}-list"),
+        "status_field": spec.status_field,
+        "vocabularies": vocabularies,
+        "popup": _field_labels(spec, popup_names),
+        "min_zoom": spec.min_zoom,
+        "viewport": layer.viewport,
+        "cluster": layer.cluster,
+        "outline": layer.outline,
+        "dash": layer.dash,
+        "visible": layer.visible,
+        "tint": layer.tint,
+        "tint_source": layer.tint_source,
+        "ring_field": layer.ring_field,
+        "numbered": layer.numbered,
+        "params": layer.params,
+        "color": spec.status_vocabulary.terms[0].color,
+    }
+    if layer.detail and access.can_edit(user, spec):
+        meta = spec.model._meta
+        config["detail_url"] = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_change", args=[0]
+        ).replace("/0/", "/{id}/")
+    if layer.embed:
+        config["data"] = json.loads(embedded_collection(spec, user))
+    return config
+
+
+def embedded_collection(spec, user) -> str:
+    fields = access.output_fields(user, spec)
+    features = encode.encode_features(spec.model.objects.all(), spec, fields)
+    return f'{{"type": "FeatureCollection", "features": {features}}}'
+
+
+def tour_route(spec_slug: str = "viewpoints") -> dict:
+    """The walking route through the open and planned viewpoints in tour order, in metres."""
+    spec = registry.get(spec_slug)
+    points = [vp.geom for vp in spec.model.objects.order_by("tour_order")]
+    if len(points) < 2:
+        return {"coordinates": [], "length_m": 0, "minutes": 0}
+    line = LineString([p.coords for p in points], srid=geo.STORAGE_SRID)
+    length = geo.metric_length(line)
+    return {
+        "coordinates": [[round(y, 7), round(x, 7)] for x, y in line.coords],
+        "length_m": round(length),
+        "minutes": round(length / WALKING_M_PER_MIN),
+    }
+
+
+BASEMAPS = {
+    "osm": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "© OpenStreetMap contributors",
+    ),
+    "tianditu": (
+        "https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk={key}",
+        "© 天地图 Tianditu",
+    ),
+    "amap": (
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+        "&x={x}&y={y}&z={z}",
+        "© 高德地图 AMap (GCJ-02: our data is shifted for display)",
+    ),
+}
+
+
+def basemap_name() -> str:
+    name = getattr(settings, "MAP_BASEMAP", "none")
+    if name == "tianditu" and not getattr(settings, "TIANDITU_KEY", ""):
+        return "none"
+    return name if name in BASEMAPS else "none"
+
+
+def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
+    use_vendored_assets()
+    minx, miny, maxx, maxy = settings.SERVICE_AREA
+    centre = [31.7835, 119.9475]
+    m = folium.Map(
+        location=centre,
+        zoom_start=page.zoom,
+        tiles=None,
+        control_scale=True,
+        max_bounds=True,
+        min_lat=miny,
+        max_lat=maxy,
+        min_lon=minx,
+        max_lon=maxx,
+        prefer_canvas=False,
+        # Without a tile layer folium sets no maxZoom, and marker clustering refuses to start.
+        maxZoom=20,
+    )
+    base = basemap_name()
+    if base != "none":
+        url, attribution = BASEMAPS[base]
+        url = url.replace("{key}", getattr(settings, "TIANDITU_KEY", ""))
+        subdomains = "01234567" if base == "tianditu" else "1234"
+        folium.TileLayer(
+            tiles=url, attr=attribution, name=base, subdomains=subdomains, max_zoom=20
+        ).add_to(m)
+    PageSetup(
+        {"page": page.slug, "shift": base == "amap", **(extra or {})},
+        cluster=any(layer.cluster for layer in page.layers),
+        shift=base == "amap",
+    ).add_to(m)
+    if page.measure:
+        plugins.MeasureControl(
+            position="topleft", primary_length_unit="meters", primary_area_unit="sqmeters"
+        ).add_to(m)
+    if page.locate:
+        plugins.LocateControl(auto_start=False, flyTo=True).add_to(m)
+    plugins.Fullscreen().add_to(m)
+    for layer in page.layers:
+        RegistryLayer(layer_config(layer, user)).add_to(m)
+    return m
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """folium's header, body and script, to place into our own page template."""
+    root = m.get_root()
+    root.render()
+    return {
+        "header": root.header.render(),
+        "html": root.html.render(),
+        "script": root.script.render(),
+    }

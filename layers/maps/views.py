@@ -1,0 +1,103 @@
+"""Map page views: the planners' project map, the inspectors' hazard map, the public tour."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from layers import registry
+from layers.api import access
+from layers.maps import builder
+from layers.maps.pages import INSPECTION, PLANNING, TOUR, MapPage
+from layers.models import GridCell
+from layers.roles import roles_of
+
+
+def _allowed(request, page: MapPage):
+    if not page.roles:
+        return None
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not roles_of(request.user) & set(page.roles):
+        raise PermissionDenied("Your role may not open this map.")
+    return None
+
+
+def legend(page: MapPage, user) -> list[dict]:
+    """Per layer, the status vocabulary (and ring vocabulary) with colours, for the side panel."""
+    out = []
+    for layer in page.layers:
+        spec = registry.get(layer.slug)
+        if layer.outline or not access.can_read(user, spec):
+            continue
+        # A tinted layer is coloured by the other layer's statuses (its legend shows them).
+        vocabularies = [] if layer.tint else [spec.status_vocabulary]
+        if layer.ring_field:
+            vocabularies.append(spec.vocabularies()[layer.ring_field])
+        out.append(
+            {
+                "slug": spec.slug,
+                "zh": spec.title_zh,
+                "en": spec.title_en,
+                "vocabularies": vocabularies,
+            }
+        )
+        if layer.tint:
+            out[-1]["tint_note"] = registry.get(layer.tint["layer"]).title_zh
+    return out
+
+
+def filters(page: MapPage) -> list[dict]:
+    out = []
+    for slug, field in page.filters:
+        spec = registry.get(slug)
+        if field == "grid":
+            choices = [(g.code, f"{g.code} {g.name}") for g in GridCell.objects.order_by("code")]
+            zh, en = "网格", "Grid"
+        else:
+            vocabulary = spec.vocabularies()[field]
+            choices = [(t.value, t.zh) for t in vocabulary.terms]
+            zh, en = vocabulary.zh, vocabulary.en
+        out.append({"slug": slug, "field": field, "zh": zh, "en": en, "choices": choices})
+    return out
+
+
+def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
+    denied = _allowed(request, page)
+    if denied:
+        return denied
+    m = builder.build_map(page, request.user, extra=extra)
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "parts": builder.render_parts(m),
+            "legend": legend(page, request.user),
+            "filters": filters(page),
+            **context,
+        },
+    )
+
+
+def planning(request):
+    return _page(request, PLANNING)
+
+
+def inspection(request):
+    my_grids = []
+    if request.user.is_authenticated:
+        my_grids = list(GridCell.objects.filter(worker=request.user).order_by("code"))
+    extra = {}
+    if my_grids:
+        minx, miny, maxx, maxy = my_grids[0].geom.extent
+        extra["my_grid"] = {"code": my_grids[0].code, "bounds": [[miny, minx], [maxy, maxx]]}
+    return _page(
+        request, INSPECTION, extra=extra, template="maps/inspection.html", my_grids=my_grids
+    )
+
+
+def tour(request):
+    route = builder.tour_route()
+    return _page(request, TOUR, extra={"route": route}, template="maps/tour.html", route=route)

@@ -1,0 +1,331 @@
+/* Hehuachi map pages: draws registry layers on a folium-built Leaflet map.
+ * Data comes from our own API (viewport requests) or is embedded (the public tour);
+ * every user string reaches the page through textContent, never innerHTML. */
+(function () {
+  "use strict";
+
+  var state = { lang: "zh", counts: {}, layers: {}, ready: {} };
+  window.hehuachi = state;
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function label(vocab, value) {
+    if (!vocab) return value;
+    for (var i = 0; i < vocab.terms.length; i++) {
+      var t = vocab.terms[i];
+      if (t.value === value) return state.lang === "en" ? t.en : t.zh;
+    }
+    return value;
+  }
+
+  function colour(vocab, value, fallback) {
+    if (!vocab) return fallback || "#555";
+    for (var i = 0; i < vocab.terms.length; i++) {
+      if (vocab.terms[i].value === value) return vocab.terms[i].color;
+    }
+    return fallback || "#555";
+  }
+
+  /* A popup as DOM: title plus one row per configured field. */
+  function popup(cfg, feature) {
+    var p = feature.properties || {};
+    var box = el("div", null, "hh-popup");
+    var title = state.lang === "en" && p.name_en ? p.name_en : p.name;
+    box.appendChild(el("strong", title));
+    var table = el("table");
+    cfg.popup.forEach(function (f) {
+      if (!(f.name in p) || p[f.name] === null || p[f.name] === "" || f.name === "name") return;
+      var value = p[f.name];
+      if (cfg.vocabularies[f.name]) value = label(cfg.vocabularies[f.name], value);
+      if (Array.isArray(value)) value = value.join("、");
+      if (typeof value === "boolean") value = value ? "✓" : "✗";
+      var row = el("tr");
+      row.appendChild(el("th", state.lang === "en" ? f.en : f.zh));
+      row.appendChild(el("td", value));
+      table.appendChild(row);
+    });
+    if (typeof p.distance_m === "number") {
+      var r = el("tr");
+      r.appendChild(el("th", state.lang === "en" ? "Distance" : "距离"));
+      r.appendChild(el("td", Math.round(p.distance_m) + " m"));
+      table.appendChild(r);
+    }
+    box.appendChild(table);
+    if (cfg.detail_url) {
+      var a = el("a", state.lang === "en" ? "Details / edit" : "详情 / 编辑");
+      a.href = cfg.detail_url.replace("{id}", encodeURIComponent(feature.id));
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function styleFor(cfg, feature) {
+    var p = feature.properties || {};
+    var fill = colour(cfg.vocabularies[cfg.status_field], p[cfg.status_field], cfg.color);
+    if (cfg.tint && state.tints[cfg.tint.layer]) {
+      var siteStatus = state.tints[cfg.tint.layer][p[cfg.tint.via]];
+      fill = siteStatus ? colour(state.tintVocab[cfg.tint.layer], siteStatus, "#cfd8dc") : "#cfd8dc";
+    }
+    if (cfg.outline) {
+      return { color: cfg.color, weight: cfg.weight || 2, fill: false, dashArray: cfg.dash || null };
+    }
+    return { color: cfg.stroke || fill, weight: 1, fillColor: fill, fillOpacity: cfg.opacity || 0.55 };
+  }
+  state.tints = {};
+  state.tintVocab = {};
+
+  function pointLayer(cfg, feature, latlng) {
+    var p = feature.properties || {};
+    var fill = colour(cfg.vocabularies[cfg.status_field], p[cfg.status_field], cfg.color);
+    var ring = cfg.ring_field ? colour(cfg.vocabularies[cfg.ring_field], p[cfg.ring_field], "#333") : "#333";
+    var overdue = p.overdue === true;
+    if (cfg.numbered) {
+      var icon = L.divIcon({ className: "hh-number", html: "", iconSize: [26, 26] });
+      var marker = L.marker(latlng, { icon: icon, title: p.name || "" });
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (node) node.textContent = String(p[cfg.numbered]);
+      });
+      return marker;
+    }
+    return L.circleMarker(latlng, {
+      radius: overdue ? 9 : 6,
+      color: overdue ? "#000" : ring,
+      weight: overdue ? 3 : 2,
+      dashArray: overdue ? "3 2" : null,
+      fillColor: fill,
+      fillOpacity: 0.9,
+      className: overdue ? "hh-overdue" : ""
+    });
+  }
+
+  function geojsonLayer(cfg) {
+    return L.geoJSON(null, {
+      style: function (f) { return styleFor(cfg, f); },
+      pointToLayer: function (f, latlng) { return pointLayer(cfg, f, latlng); },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return popup(cfg, f); });
+        if (f.properties && f.properties.name) {
+          layer.bindTooltip(function () {
+            return el("span", state.lang === "en" && f.properties.name_en ? f.properties.name_en : f.properties.name);
+          });
+        }
+      }
+    });
+  }
+
+  function shift(data) {
+    return state.shift ? window.GCJ02.transformGeoJSON(data, state.shift) : data;
+  }
+
+  function drawn(cfg) {
+    state.counts[cfg.slug] = 0;
+    var group = cfg.cluster && L.markerClusterGroup ? L.markerClusterGroup({ disableClusteringAtZoom: 18 }) : null;
+    var layer = geojsonLayer(cfg);
+    var holder = group || layer;
+    return {
+      holder: holder,
+      clear: function () { layer.clearLayers(); if (group) group.clearLayers(); state.counts[cfg.slug] = 0; },
+      add: function (data) {
+        layer.addData(shift(data));
+        state.counts[cfg.slug] += (data.features || []).length;
+        if (group) { group.clearLayers(); group.addLayer(layer); }
+        if (cfg.slug === (cfg.tint_source_for || "")) return;
+      }
+    };
+  }
+
+  function query(cfg, map) {
+    var params = new URLSearchParams(cfg.params || {});
+    var filters = state.filters[cfg.slug] || {};
+    Object.keys(filters).forEach(function (k) { if (filters[k]) params.set(k, filters[k]); });
+    if (cfg.viewport) {
+      var b = map.getBounds();
+      if (state.shift) {  // the map shows GCJ-02; ask the API in WGS84
+        var sw = window.GCJ02.gcj02ToWgs84(b.getWest(), b.getSouth());
+        var ne = window.GCJ02.gcj02ToWgs84(b.getEast(), b.getNorth());
+        params.set("bbox", [sw[0], sw[1], ne[0], ne[1]].map(function (v) { return v.toFixed(6); }).join(","));
+      } else {
+        params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","));
+      }
+    }
+    params.set("page_size", "1000");
+    return cfg.url + "?" + params.toString();
+  }
+  state.filters = {};
+
+  function fetchAll(url, onPage) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error(url + " → " + r.status);
+        return r.json();
+      })
+      .then(function (body) {
+        onPage(body);
+        if (body.next) {
+          var next = new URL(body.next, window.location.href);
+          return fetchAll(next.pathname + next.search, onPage);
+        }
+      });
+  }
+
+  function load(map, cfg, target) {
+    var token = (state.tokens[cfg.slug] || 0) + 1;
+    state.tokens[cfg.slug] = token;
+    if (cfg.viewport && map.getZoom() < cfg.min_zoom) {
+      target.clear();
+      state.ready[cfg.slug] = true;
+      return Promise.resolve();
+    }
+    state.ready[cfg.slug] = false;
+    var pages = [];
+    return fetchAll(query(cfg, map), function (body) { pages.push(body); })
+      .then(function () {
+        if (state.tokens[cfg.slug] !== token) return;  // a newer request won
+        target.clear();
+        pages.forEach(function (body) { target.add(body); });
+        if (cfg.tint_source) {
+          var statuses = {};
+          pages.forEach(function (body) {
+            body.features.forEach(function (f) { statuses[f.id] = f.properties[cfg.status_field]; });
+          });
+          state.tints[cfg.slug] = statuses;
+          state.tintVocab[cfg.slug] = cfg.vocabularies[cfg.status_field];
+        }
+        state.ready[cfg.slug] = true;
+        document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      })
+      .catch(function (err) { console.warn(err.message); state.ready[cfg.slug] = true; });
+  }
+  state.tokens = {};
+
+  /* Public entry: add one registry layer to a folium map. */
+  state.addLayer = function (map, cfg) {
+    var target = drawn(cfg);
+    state.layers[cfg.slug] = { cfg: cfg, target: target, map: map };
+    if (cfg.visible !== false) target.holder.addTo(map);
+    if (state.control) state.control.addOverlay(target.holder, state.lang === "en" ? cfg.title_en : cfg.title_zh);
+    if (cfg.data) {
+      target.add(cfg.data);
+      state.ready[cfg.slug] = true;
+      document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      return;
+    }
+    var reload = function () { return load(map, cfg, target); };
+    target.reload = reload;
+    if (cfg.viewport) map.on("moveend", reload);
+    map.whenReady(reload);
+  };
+
+  state.reload = function (slug) {
+    var entry = state.layers[slug];
+    if (entry && entry.target.reload) return entry.target.reload();
+  };
+
+  state.allReady = function () {
+    return Object.keys(state.layers).every(function (k) { return state.ready[k]; });
+  };
+
+  state.setLang = function (lang) {
+    state.lang = lang;
+    document.documentElement.lang = lang === "en" ? "en" : "zh-Hans";
+    document.querySelectorAll("[data-zh]").forEach(function (node) {
+      node.textContent = lang === "en" ? node.getAttribute("data-en") : node.getAttribute("data-zh");
+    });
+    document.dispatchEvent(new CustomEvent("hh:lang", { detail: lang }));
+  };
+
+  state.el = el;
+  state.label = label;
+  state.colour = colour;
+})();
+
+/* Page furniture: setup, filters, nearest hazards, my grid, the tour panel. */
+(function () {
+  "use strict";
+  var state = window.hehuachi;
+  var el = state.el;
+
+  state.setup = function (map, cfg) {
+    state.map = map;
+    state.config = cfg;
+    if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
+    state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
+    map.on("locationfound", function (e) { state.nearest(e.latlng.lng, e.latlng.lat); });
+    if (cfg.route && cfg.route.coordinates.length) {
+      var line = L.polyline(cfg.route.coordinates, { color: "#b2182b", weight: 4, opacity: 0.8, dashArray: "8 6" });
+      line.addTo(map);
+      state.route = line;
+      state.counts.route = 1;
+    }
+    if (cfg.fit) map.fitBounds(cfg.fit);
+  };
+
+  state.setFilter = function (slug, field, value) {
+    state.filters[slug] = state.filters[slug] || {};
+    state.filters[slug][field] = value;
+    return state.reload(slug);
+  };
+
+  state.nearest = function (lon, lat) {
+    var list = document.getElementById("hh-nearest");
+    if (!list) return;
+    var url = "/api/v1/hazards/nearest/?k=10&lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6);
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (body) {
+      list.textContent = "";
+      body.features.forEach(function (f) {
+        var item = el("li");
+        item.appendChild(el("span", Math.round(f.properties.distance_m) + " m ", "hh-distance"));
+        item.appendChild(el("span", f.properties.name));
+        item.addEventListener("click", function () {
+          var c = f.geometry.coordinates;
+          state.map.setView([c[1], c[0]], 18);
+        });
+        list.appendChild(item);
+      });
+    });
+  };
+
+  state.tourPanel = function (slug) {
+    var list = document.getElementById("hh-tour-list");
+    var entry = state.layers[slug];
+    if (!list || !entry) return;
+    var render = function () {
+      list.textContent = "";
+      var features = entry.cfg.data.features.slice().sort(function (a, b) {
+        return a.properties.tour_order - b.properties.tour_order;
+      });
+      features.forEach(function (f) {
+        var p = f.properties;
+        var en = state.lang === "en";
+        var item = el("li", null, "hh-stop");
+        item.appendChild(el("span", p.tour_order, "hh-number-inline"));
+        item.appendChild(el("h3", en && p.name_en ? p.name_en : p.name));
+        item.appendChild(el("p", state.label(entry.cfg.vocabularies.theme, p.theme) + " · " +
+          state.label(entry.cfg.vocabularies.status, p.status), "hh-meta"));
+        var hours = en ? p.opening_hours_en || p.opening_hours : p.opening_hours;
+        if (hours) item.appendChild(el("p", hours, "hh-meta"));
+        if (p.photo) {
+          var img = el("img");
+          img.src = p.photo;
+          img.alt = en && p.name_en ? p.name_en : p.name;
+          img.loading = "lazy";
+          item.appendChild(img);
+        }
+        item.appendChild(el("p", en ? p.description_en || p.description : p.description));
+        item.addEventListener("click", function () {
+          var c = f.geometry.coordinates;
+          state.map.setView([c[1], c[0]], 18);
+        });
+        list.appendChild(item);
+      });
+    };
+    render();
+    document.addEventListener("hh:lang", render);
+  };
+})();

@@ -1,0 +1,181 @@
+"""The map pages in headless Chromium: drawn counts equal the database, no other origin, no
+console error, escaped user text, roles, and the published tour from file://."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+from layers import models
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def same_origin(tab) -> list[str]:
+    base = urlparse(tab.base)
+    return [
+        u for u in tab.requests if not u.startswith("data:") and urlparse(u).netloc != base.netloc
+    ]
+
+
+def count_in_view(tab, table: str) -> int:
+    west, south, east, north = tab.page.evaluate(
+        "(() => { const b = window.hehuachi.map.getBounds();"
+        " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {table} WHERE deleted_at IS NULL AND "  # noqa: S608
+            "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+            (round(west, 6), round(south, 6), round(east, 6), round(north, 6)),
+        )
+        return cursor.fetchone()[0]
+
+
+def legend_values(tab, vocabulary: str) -> set[str]:
+    return set(
+        tab.page.eval_on_selector_all(
+            f'ul[data-vocabulary="{vocabulary}"] li', "els => els.map(e => e.dataset.value)"
+        )
+    )
+
+
+def test_planning_map(visit):
+    tab = visit("demo-planner")
+    assert tab.open("/maps/planning/").status == 200
+    tab.wait_ready()
+    counts = tab.counts()
+    assert counts["communities"] == models.Community.objects.count()
+    assert counts["renovation-sites"] == models.RenovationSite.objects.count()
+    assert counts["pocket-parks"] == models.PocketPark.objects.count()
+    assert counts["buildings"] == count_in_view(tab, "layers_building") > 0
+    present = set(models.RenovationSite.objects.values_list("status", flat=True))
+    assert present <= legend_values(tab, "renovation_status")
+    assert tab.errors == [] and same_origin(tab) == []
+    tab.screenshot("planning")
+
+
+def test_planning_filter_by_phase_redraws(visit):
+    tab = visit("demo-planner")
+    tab.open("/maps/planning/")
+    tab.wait_ready()
+    tab.page.select_option('select[data-field="phase"]', "5")
+    tab.page.wait_for_function("window.hehuachi.allReady()")
+    tab.page.wait_for_timeout(300)
+    assert (
+        tab.counts()["renovation-sites"] == models.RenovationSite.objects.filter(phase="5").count()
+    )
+
+
+def test_inspection_map(visit):
+    tab = visit("grid-01")
+    assert tab.open("/maps/inspection/").status == 200
+    tab.wait_ready()
+    counts = tab.counts()
+    assert counts["hazards"] == count_in_view(tab, "layers_safetyhazard") > 0
+    assert counts["grid-cells"] == models.GridCell.objects.count()
+    present = set(models.SafetyHazard.objects.values_list("status", flat=True))
+    assert present <= legend_values(tab, "hazard_status")
+    tab.page.evaluate("window.hehuachi.nearest(119.9475, 31.7840)")
+    tab.page.wait_for_selector("#hh-nearest li")
+    assert tab.page.locator("#hh-nearest li").count() == 10
+    assert tab.page.locator("#hh-my-grid").count() == 1
+    assert tab.errors == [] and same_origin(tab) == []
+    tab.screenshot("inspection")
+
+
+def test_tour_is_public_and_holds_nothing_internal(visit, live_app):
+    tab = visit(None, viewport={"width": 390, "height": 844})  # a phone
+    response = tab.open("/tour/")
+    assert response.status == 200
+    tab.wait_ready()
+    counts = tab.counts()
+    assert counts["viewpoints"] == models.CulturalViewpoint.objects.count()
+    assert counts["pocket-parks"] == models.PocketPark.objects.count()
+    assert counts["route"] == 1
+    assert tab.page.locator("#hh-tour-list li").count() == models.CulturalViewpoint.objects.count()
+    html = tab.page.content()
+    for internal in ('"created_by"', '"version"', '"ref"', "hazards", "households", "/admin/"):
+        assert internal not in html, internal
+    tab.page.click("#hh-lang")
+    assert tab.page.locator("h1").inner_text() == "Damiaonong cultural tour"
+    assert tab.errors == [] and same_origin(tab) == []
+    tab.screenshot("tour-phone")
+
+
+@pytest.mark.parametrize("path", ["/maps/planning/", "/maps/inspection/"])
+def test_internal_pages_send_anonymous_users_to_login(visit, path):
+    tab = visit(None)
+    tab.open(path)
+    assert "/admin/login/" in tab.page.url
+
+
+def test_inspector_may_not_open_the_planning_map(visit):
+    tab = visit("grid-01")
+    assert tab.open("/maps/planning/").status == 403
+
+
+@pytest.fixture(scope="module")
+def xss_viewpoint(django_db_setup, django_db_blocker):
+    """Committed before the module's test transactions (module scope), removed after them."""
+    payload = (
+        '<img src=x onerror="window.__xss=1">${window.__xss=2}`'
+        "</script><script>window.__xss=3</script>"
+    )
+    with django_db_blocker.unblock():
+        vp = models.CulturalViewpoint.objects.create(
+            name=payload,
+            name_en=payload,
+            description=payload,
+            theme="streetscape",
+            tour_order=99,
+            status="open",
+            geom=models.CulturalViewpoint.objects.first().geom,
+        )
+    yield payload
+    with django_db_blocker.unblock():
+        vp.history.all().delete()
+        models.CulturalViewpoint.all_objects.filter(pk=vp.pk).delete()
+
+
+def test_an_xss_payload_is_shown_as_text(visit, xss_viewpoint):
+    tab = visit(None)
+    tab.open("/tour/")
+    tab.wait_ready()
+    tab.page.evaluate(
+        "(() => { const l = window.hehuachi.layers.viewpoints.target.holder;"
+        " l.eachLayer(m => m.openPopup && m.openPopup()); })()"
+    )
+    tab.page.wait_for_timeout(300)
+    assert tab.page.evaluate("window.__xss") is None
+    assert tab.page.get_by_text(xss_viewpoint, exact=False).count() >= 1
+
+
+def test_published_tour_works_from_file(browser, tmp_path, live_app):
+    from django.core.management import call_command
+
+    out = tmp_path / "tour"
+    call_command("publish_tour", "--out", str(out))
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "/static/" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    context = browser.new_context()
+    page = context.new_page()
+    errors, remote = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:")) else None,
+    )
+    page.goto((out / "index.html").as_uri())
+    page.wait_for_function("window.hehuachi && window.hehuachi.allReady()")
+    counts = page.evaluate("Object.assign({}, window.hehuachi.counts)")
+    assert counts["viewpoints"] == models.CulturalViewpoint.objects.count()
+    assert counts["route"] == 1
+    assert errors == [] and remote == []
+    route = json.loads((out / "data" / "route.json").read_text())
+    assert route["length_m"] > 500
+    page.screenshot(path=str(tmp_path / "published.png"))
+    context.close()
