@@ -17,6 +17,7 @@ urlpatterns = [
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("tour/", maps.tour, name="tour"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),

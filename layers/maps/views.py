@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from layers import registry
 from layers.api import access
@@ -24,7 +26,16 @@ def _allowed(request, page: MapPage):
     return None
 
 
-def legend(page: MapPage, user) -> list[dict]:
+def current_lang() -> str:
+    """'en' or 'zh': which of each zh/en pair the page shows (Django's active language)."""
+    return "en" if (translation.get_language() or "").startswith("en") else "zh"
+
+
+def _pick(zh: str, en: str, lang: str) -> str:
+    return en if lang == "en" else zh
+
+
+def legend(page: MapPage, user, lang: str) -> list[dict]:
     """Per layer, the status vocabulary (and ring vocabulary) with colours, for the side panel."""
     out = []
     for layer in page.layers:
@@ -35,31 +46,38 @@ def legend(page: MapPage, user) -> list[dict]:
         vocabularies = [] if layer.tint else [spec.status_vocabulary]
         if layer.ring_field:
             vocabularies.append(spec.vocabularies()[layer.ring_field])
-        out.append(
-            {
-                "slug": spec.slug,
-                "zh": spec.title_zh,
-                "en": spec.title_en,
-                "vocabularies": vocabularies,
-            }
-        )
+        entry = {
+            "slug": spec.slug,
+            "title": spec.title(lang),
+            "vocabularies": [
+                {
+                    "name": v.name,
+                    "terms": [
+                        {"value": t.value, "color": t.color, "label": _pick(t.zh, t.en, lang)}
+                        for t in v.terms
+                    ],
+                }
+                for v in vocabularies
+            ],
+        }
         if layer.tint:
-            out[-1]["tint_note"] = registry.get(layer.tint["layer"]).title_zh
+            entry["tinted_by"] = registry.get(layer.tint["layer"]).title(lang)
+        out.append(entry)
     return out
 
 
-def filters(page: MapPage) -> list[dict]:
+def filters(page: MapPage, lang: str) -> list[dict]:
     out = []
     for slug, field in page.filters:
         spec = registry.get(slug)
         if field == "grid":
             choices = [(g.code, f"{g.code} {g.name}") for g in GridCell.objects.order_by("code")]
-            zh, en = "网格", "Grid"
+            label = _("Grid cell")
         else:
             vocabulary = spec.vocabularies()[field]
-            choices = [(t.value, t.zh) for t in vocabulary.terms]
-            zh, en = vocabulary.zh, vocabulary.en
-        out.append({"slug": slug, "field": field, "zh": zh, "en": en, "choices": choices})
+            choices = [(t.value, _pick(t.zh, t.en, lang)) for t in vocabulary.terms]
+            label = _pick(vocabulary.zh, vocabulary.en, lang)
+        out.append({"slug": slug, "field": field, "label": label, "choices": choices})
     return out
 
 
@@ -67,15 +85,20 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     denied = _allowed(request, page)
     if denied:
         return denied
-    m = builder.build_map(page, request.user, extra=extra)
+    lang = current_lang()
+    m = builder.build_map(page, request.user, extra={"lang": lang, **(extra or {})})
     return render(
         request,
         template,
         {
             "page": page,
+            "lang": lang,
+            "title": _pick(page.title_zh, page.title_en, lang),
             "parts": builder.render_parts(m),
-            "legend": legend(page, request.user),
-            "filters": filters(page),
+            "legend": legend(page, request.user, lang),
+            "filters": filters(page, lang),
+            "static_site": getattr(request, "static_site", None) is not None,
+            "other_language_file": getattr(request, "static_site", None),
             **context,
         },
     )

@@ -231,15 +231,6 @@
     return Object.keys(state.layers).every(function (k) { return state.ready[k]; });
   };
 
-  state.setLang = function (lang) {
-    state.lang = lang;
-    document.documentElement.lang = lang === "en" ? "en" : "zh-Hans";
-    document.querySelectorAll("[data-zh]").forEach(function (node) {
-      node.textContent = lang === "en" ? node.getAttribute("data-en") : node.getAttribute("data-zh");
-    });
-    document.dispatchEvent(new CustomEvent("hh:lang", { detail: lang }));
-  };
-
   state.el = el;
   state.label = label;
   state.colour = colour;
@@ -254,6 +245,7 @@
   state.setup = function (map, cfg) {
     state.map = map;
     state.config = cfg;
+    state.lang = cfg.lang === "en" ? "en" : "zh";
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
     map.on("locationfound", function (e) { state.nearest(e.latlng.lng, e.latlng.lat); });
@@ -326,6 +318,5 @@
       });
     };
     render();
-    document.addEventListener("hh:lang", render);
   };
 })();

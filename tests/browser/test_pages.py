@@ -100,10 +100,17 @@ def test_tour_is_public_and_holds_nothing_internal(visit, live_app):
     html = tab.page.content()
     for internal in ('"created_by"', '"version"', '"ref"', "hazards", "households", "/admin/"):
         assert internal not in html, internal
-    tab.page.click("#hh-lang")
-    assert tab.page.locator("h1").inner_text() == "Damiaonong cultural tour"
-    assert tab.errors == [] and same_origin(tab) == []
+    assert tab.page.locator("h1").inner_text() == "大庙弄文化游览图"
     tab.screenshot("tour-phone")
+    with tab.page.expect_navigation():
+        tab.page.click("#hh-lang")  # Django's set_language, then back to the tour in English
+    tab.wait_ready()
+    assert tab.page.locator("h1").inner_text() == "Damiaonong cultural tour"
+    assert "Walking route" in tab.page.locator("aside").inner_text()
+    first_stop = tab.page.locator("#hh-tour-list li h3").first.inner_text()
+    assert first_stop == models.CulturalViewpoint.objects.order_by("tour_order")[0].name_en
+    assert tab.errors == [] and same_origin(tab) == []
+    tab.screenshot("tour-phone-en")
 
 
 @pytest.mark.parametrize("path", ["/maps/planning/", "/maps/inspection/"])
@@ -175,6 +182,9 @@ def test_published_tour_works_from_file(browser, tmp_path, live_app):
     assert counts["viewpoints"] == models.CulturalViewpoint.objects.count()
     assert counts["route"] == 1
     assert errors == [] and remote == []
+    page.click("#hh-lang")  # the static site links to its English twin
+    page.wait_for_function("window.hehuachi && window.hehuachi.allReady()")
+    assert page.locator("h1").inner_text() == "Damiaonong cultural tour"
     route = json.loads((out / "data" / "route.json").read_text())
     assert route["length_m"] > 500
     page.screenshot(path=str(tmp_path / "published.png"))

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError
 from django.test import RequestFactory
+from django.utils import translation
 
 from layers import registry
 from layers.maps import builder
@@ -39,19 +40,24 @@ class Command(BaseCommand):
         if target.exists():
             shutil.rmtree(target)
         (target / "assets").mkdir(parents=True)
-        request = RequestFactory().get("/tour/")
-        request.user = AnonymousUser()
-        html = tour(request).content.decode()
 
         def relocate(match: re.Match) -> str:
             url = match.group("url").split("?")[0]
             local = self._copy(url, target)
             return f"{match.group('attr')}={match.group('q')}{local}{match.group('q')}"
 
-        html = REFERENCE.sub(relocate, html)
-        html = html.replace('"/media/', '"media/')  # photo URLs inside the embedded data
+        # Chinese first (index.html), English beside it (en.html); each links to the other.
+        pages = (("zh-hans", "index.html", "en.html"), ("en", "en.html", "index.html"))
+        for language, name, other in pages:
+            with translation.override(language):
+                request = RequestFactory().get("/tour/")
+                request.user = AnonymousUser()
+                request.static_site = other
+                html = tour(request).content.decode()
+            html = REFERENCE.sub(relocate, html)
+            html = html.replace('"/media/', '"media/')  # photo URLs inside the embedded data
+            (target / name).write_text(html, encoding="utf-8")
         self._copy_photos(target)
-        (target / "index.html").write_text(html, encoding="utf-8")
         self._write_data(target)
         self.stdout.write(self.style.SUCCESS(f"Tour published to {target}/index.html"))
 

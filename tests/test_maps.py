@@ -1,0 +1,63 @@
+"""Map pages on the server side: roles, size, languages, escaping, the tour route."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from layers import models
+from layers.maps import builder
+from layers.maps.pages import PAGES
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_script_json_cannot_close_the_script_element():
+    text = builder.script_json({"name": "</script><script>alert(1)</script>\u2028&"})
+    assert "</script>" not in text and "<" not in text and "\u2028" not in text
+    assert json.loads(text)["name"].startswith("</script>")
+
+
+@pytest.mark.parametrize("path", ["/maps/planning/", "/maps/inspection/"])
+def test_internal_pages_redirect_anonymous_users_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_planning_page_is_small_and_inlines_no_building(client):
+    client.force_login(make_user("map-planner", "planner"))
+    response = client.get("/maps/planning/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert len(response.content) < 300 * 1024
+    sample = models.Building.objects.order_by("pk").first()
+    assert sample.address not in html and '"features"' not in html
+
+
+def test_pages_speak_chinese_first_and_english_on_request(client):
+    chinese = client.get("/tour/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "大庙弄文化游览图" in chinese and "游览路线" in chinese and 'lang="zh-Hans"' in chinese
+    english = client.get("/tour/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Damiaonong cultural tour" in english and "Walking route" in english
+    assert "Illustrative data" in english
+
+
+def test_tour_route_length_is_metric_and_in_tour_order():
+    route = builder.tour_route()
+    stops = list(models.CulturalViewpoint.objects.order_by("tour_order"))
+    assert len(route["coordinates"]) == len(stops)
+    assert route["coordinates"][0] == [round(stops[0].geom.y, 7), round(stops[0].geom.x, 7)]
+    assert 500 < route["length_m"] < 2000
+    assert route["minutes"] == round(route["length_m"] / builder.WALKING_M_PER_MIN)
+
+
+def test_every_page_layer_is_a_registry_layer():
+    from layers import registry
+
+    for page in PAGES.values():
+        for layer in page.layers:
+            assert layer.slug in registry.slugs()
+        for slug, _field in page.filters:
+            assert slug in {layer.slug for layer in page.layers}
