@@ -81,10 +81,11 @@ def layer_tile_sql(spec, user, z: int, x: int, y: int) -> tuple[str, list]:
         .values("pk", "_tile_geom", *(f"p_{k}" for k in props))
     )
     sql, params = rows.query.sql_with_params()
-    columns = ["t.pk AS id", "t._tile_geom", *(f't."p_{k}" AS "{k}"' for k in props)]
+    # The feature id ('fid') and the same id as a property: clients read the latter on click.
+    columns = ["t.pk AS fid", "t.pk AS id", "t._tile_geom", *(f't."p_{k}" AS "{k}"' for k in props)]
     # The inner SQL is Django's compilation; property names come from the registry.
     wrapped = (
-        f"SELECT ST_AsMVT(m, %s, {EXTENT}, '_tile_geom', 'id') FROM ("  # noqa: S608
+        f"SELECT ST_AsMVT(m, %s, {EXTENT}, '_tile_geom', 'fid') FROM ("  # noqa: S608
         f"SELECT {', '.join(columns)} FROM ({sql}) t WHERE t._tile_geom IS NOT NULL) m"
     )
     return wrapped, [spec.slug, *params]

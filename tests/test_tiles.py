@@ -63,8 +63,8 @@ def test_public_tile_carries_public_fields_only(client):
     layer = decode(client.get(f"/tiles/viewpoints/16/{x}/{y}.pbf"))["viewpoints"]
     spec = registry.get("viewpoints")
     for feature in layer["features"]:
-        assert set(feature["properties"]) <= set(spec.public_fields)
-        assert "name" in feature["properties"]
+        assert set(feature["properties"]) <= {"id", *spec.public_fields}
+        assert "name" in feature["properties"] and feature["properties"]["id"] == feature["id"]
 
 
 def test_internal_tiles_need_the_same_rights_as_the_api(client):

@@ -26,6 +26,8 @@ ASSETS: dict[str, str] = {
     "measure_css": "vendor/leaflet-measure/3.1.0/leaflet-measure.css",
     "fullscreen_js": "vendor/leaflet.fullscreen/3.0.0/Control.FullScreen.js",
     "fullscreen_css": "vendor/leaflet.fullscreen/3.0.0/Control.FullScreen.css",
+    # Draws our MVT tiles; its own license is "Beerware" (package.json beside it).
+    "vectorgrid_js": "vendor/leaflet.vectorgrid/1.3.0/Leaflet.VectorGrid.bundled.min.js",
 }
 
 # class -> (default_js, default_css) as (folium's link name, ASSETS key). The names are folium's

@@ -49,7 +49,7 @@ class PageSetup(JSCSSMixin):
         {% endmacro %}"""
     )
 
-    def __init__(self, config: dict, *, cluster: bool, shift: bool):
+    def __init__(self, config: dict, *, cluster: bool, shift: bool, tiles: bool = False):
         super().__init__()
         self._name = "HehuachiSetup"
         self.config = script_json(config)
@@ -61,6 +61,8 @@ class PageSetup(JSCSSMixin):
             self.default_css.append(
                 ("markercluster_default", asset_url("markercluster_default_css"))
             )
+        if tiles:
+            self.default_js.append(("vectorgrid", asset_url("vectorgrid_js")))
         if shift:
             self.default_js.append(("gcj02", static("js/gcj02.js")))
         self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
@@ -111,6 +113,12 @@ def layer_config(layer: MapLayer, user) -> dict:
         "popup": _field_labels(spec, popup_names),
         "min_zoom": spec.min_zoom,
         "viewport": layer.viewport,
+        "tiles": reverse("tile", args=[spec.slug, 0, 0, 0]).replace(
+            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+        )
+        if layer.tiles
+        else None,
+        "max_zoom": spec.max_zoom,
         "cluster": layer.cluster,
         "outline": layer.outline,
         "dash": layer.dash,
@@ -207,6 +215,7 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         {"page": page.slug, "shift": base == "amap", **(extra or {})},
         cluster=any(layer.cluster for layer in page.layers),
         shift=base == "amap",
+        tiles=any(layer.tiles for layer in page.layers),
     ).add_to(m)
     if page.measure:
         plugins.MeasureControl(

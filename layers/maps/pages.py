@@ -10,8 +10,10 @@ from layers.roles import EDITOR, INSPECTOR, PLANNER
 @dataclass(frozen=True)
 class MapLayer:
     slug: str
-    # Fetch by the visible bbox as the map moves (large layers); else once for the whole area.
+    # Fetch by the visible bbox as the map moves; else once for the whole area.
     viewport: bool = False
+    # Draw from our vector tiles (/tiles/<slug>/…): layers too large even for viewport GeoJSON.
+    tiles: bool = False
     cluster: bool = False
     outline: bool = False
     dash: str | None = None
@@ -54,7 +56,7 @@ PLANNING = MapPage(
         MapLayer("renovation-sites", tint_source=True, detail=True),
         MapLayer(
             "buildings",
-            viewport=True,
+            tiles=True,
             tint={"via": "renovation_site", "layer": "renovation-sites"},
             detail=True,
         ),

@@ -204,8 +204,73 @@
   }
   state.tokens = {};
 
+  /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
+  function tileLayer(map, cfg) {
+    var styles = {};
+    styles[cfg.slug] = function (properties) {
+      var style = styleFor(cfg, { properties: properties });
+      style.fill = true;
+      return style;
+    };
+    // Above the GeoJSON overlays (z-index 400): a building inside a site stays clickable.
+    if (!map.getPane("hh-tiles")) map.createPane("hh-tiles").style.zIndex = 450;
+    var layer = L.vectorGrid.protobuf(cfg.tiles, {
+      pane: "hh-tiles",
+      vectorTileLayerStyles: styles,
+      interactive: true,
+      minZoom: cfg.min_zoom,
+      maxNativeZoom: cfg.max_zoom,
+      maxZoom: 22,
+      getFeatureId: function (f) { return f.id; }
+    });
+    var ids = function () {
+      var seen = {};
+      var keys = Object.keys(layer._vectorTiles || {});
+      keys.forEach(function (key) {
+        Object.keys(layer._vectorTiles[key]._features || {}).forEach(function (id) { seen[id] = true; });
+      });
+      state.tileKeys[cfg.slug] = keys;
+      return Object.keys(seen).length;
+    };
+    layer.on("loading", function () { state.ready[cfg.slug] = false; });
+    layer.on("load", function () {
+      state.counts[cfg.slug] = ids();
+      state.ready[cfg.slug] = true;
+      document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+    });
+    layer.on("click", function (e) {
+      var feature = { id: e.layer.properties.id, properties: e.layer.properties };
+      L.popup().setLatLng(e.latlng).setContent(popup(cfg, feature)).openOn(map);
+    });
+    layer.tileState = function () { return { count: ids(), keys: state.tileKeys[cfg.slug] }; };
+    state.counts[cfg.slug] = 0;
+    state.ready[cfg.slug] = map.getZoom() < cfg.min_zoom;
+    map.on("zoomend", function () {
+      if (map.getZoom() < cfg.min_zoom) { state.ready[cfg.slug] = true; state.counts[cfg.slug] = 0; }
+    });
+    return layer;
+  }
+  state.tileKeys = {};
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
+    if (cfg.tiles) {
+      var tiles = tileLayer(map, cfg);
+      state.layers[cfg.slug] = { cfg: cfg, target: { holder: tiles }, map: map };
+      if (cfg.visible !== false && cfg.tint) {
+        // Drawn once the layer it is tinted by has loaded: no second round of tiles.
+        state.ready[cfg.slug] = false;
+        document.addEventListener("hh:loaded", function once(e) {
+          if (e.detail !== cfg.tint.layer) return;
+          document.removeEventListener("hh:loaded", once);
+          tiles.addTo(map);
+        });
+      } else if (cfg.visible !== false) {
+        tiles.addTo(map);
+      }
+      if (state.control) state.control.addOverlay(tiles, state.lang === "en" ? cfg.title_en : cfg.title_zh);
+      return;
+    }
     var target = drawn(cfg);
     state.layers[cfg.slug] = { cfg: cfg, target: target, map: map };
     if (cfg.visible !== false) target.holder.addTo(map);
@@ -221,6 +286,8 @@
     if (cfg.viewport) map.on("moveend", reload);
     map.whenReady(reload);
   };
+
+  state.tileState = function (slug) { return state.layers[slug].target.holder.tileState(); };
 
   state.reload = function (slug) {
     var entry = state.layers[slug];

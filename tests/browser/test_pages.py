@@ -35,6 +35,27 @@ def count_in_view(tab, table: str) -> int:
         return cursor.fetchone()[0]
 
 
+def count_in_loaded_tiles(tab, slug: str, table: str) -> int:
+    """Features PostGIS puts in the tiles the page loaded (vector tile layers): those whose
+    clipped tile geometry is not empty, as ST_AsMVTGeom decides."""
+    drawn = tab.page.evaluate(f"window.hehuachi.tileState({slug!r})")
+    tiles = [tuple(int(v) for v in key.split(":")) for key in drawn["keys"]]  # x:y:z
+    assert tiles and drawn["count"] == tab.counts()[slug]
+    in_tile = (
+        "(ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)) AND "
+        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s), 4096, 64, true) "
+        "IS NOT NULL)"
+    )
+    params = [v for x, y, z in tiles for v in (z, x, y, z, x, y)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {table} WHERE deleted_at IS NULL AND "  # noqa: S608
+            f"({' OR '.join(in_tile for _ in tiles)})",
+            params,
+        )
+        return cursor.fetchone()[0]
+
+
 def legend_values(tab, vocabulary: str) -> set[str]:
     return set(
         tab.page.eval_on_selector_all(
@@ -51,11 +72,22 @@ def test_planning_map(visit):
     assert counts["communities"] == models.Community.objects.count()
     assert counts["renovation-sites"] == models.RenovationSite.objects.count()
     assert counts["pocket-parks"] == models.PocketPark.objects.count()
-    assert counts["buildings"] == count_in_view(tab, "layers_building") > 0
+    assert counts["buildings"] == count_in_loaded_tiles(tab, "buildings", "layers_building") > 0
     present = set(models.RenovationSite.objects.values_list("status", flat=True))
     assert present <= legend_values(tab, "renovation_status")
     assert tab.errors == [] and same_origin(tab) == []
     tab.screenshot("planning")
+    # A building inside a site, drawn from vector tiles, opens its own popup.
+    building = models.Building.objects.filter(renovation_site__isnull=False).order_by("pk")[0]
+    inside = building.geom.point_on_surface
+    tab.page.evaluate(f"window.hehuachi.map.setView([{inside.y}, {inside.x}], 19)")
+    tab.page.wait_for_timeout(300)
+    tab.wait_ready()
+    box = tab.page.locator(".folium-map").bounding_box()
+    tab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    popup = tab.page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert building.name in popup.inner_text()
 
 
 def test_planning_filter_by_phase_redraws(visit):
