@@ -57,12 +57,12 @@ def role_client(db):
     return make
 
 
-@pytest.fixture(scope="session")
-def live_app(django_db_setup, django_db_blocker):
+def start_server(django_db_blocker, **extra_env):
     """The app served by a real server process on the test database (sample data committed).
 
     For real clients (GDAL, Chromium). It sees only committed data: what django_db_setup
-    loaded and what the session fixtures below create; a test's own transaction is invisible.
+    loaded and what session or module fixtures create; a test's own transaction is invisible.
+    Yields the base URL; stops the server afterwards.
     """
     import os
     import socket
@@ -80,6 +80,7 @@ def live_app(django_db_setup, django_db_blocker):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    env.update(extra_env)
     root = Path(__file__).resolve().parent.parent
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -114,6 +115,12 @@ def live_app(django_db_setup, django_db_blocker):
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def live_app(django_db_setup, django_db_blocker):
+    """The app in a real server process (see start_server)."""
+    yield from start_server(django_db_blocker)
 
 
 @pytest.fixture(scope="session")

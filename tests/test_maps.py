@@ -61,3 +61,22 @@ def test_every_page_layer_is_a_registry_layer():
             assert layer.slug in registry.slugs()
         for slug, _field in page.filters:
             assert slug in {layer.slug for layer in page.layers}
+
+
+def test_amap_basemap_shifts_data_and_draws_buildings_as_geojson(client, settings):
+    settings.MAP_BASEMAP = "amap"
+    client.force_login(make_user("map-planner-amap", "planner"))
+    html = client.get("/maps/planning/").content.decode()
+    assert "js/gcj02.js" in html and '"shift": true' in html
+    config = html.split('"slug": "buildings"', 1)[1].split("window.hehuachi", 1)[0]
+    assert '"tiles": null' in config and '"viewport": true' in config
+
+
+def test_no_basemap_by_default_and_tianditu_needs_a_key(client, settings):
+    client.force_login(make_user("map-planner-base", "planner"))
+    assert "tile.openstreetmap.org" not in client.get("/maps/planning/").content.decode()
+    settings.MAP_BASEMAP = "tianditu"
+    settings.TIANDITU_KEY = ""
+    assert builder.basemap_name() == "none"
+    settings.TIANDITU_KEY = "k"
+    assert "tianditu.gov.cn" in client.get("/maps/planning/").content.decode()

@@ -95,6 +95,10 @@ def _field_labels(spec, names) -> list[dict]:
 
 def layer_config(layer: MapLayer, user) -> dict:
     spec = registry.get(layer.slug)
+    shifted = basemap_name() == "amap"
+    tile_template = reverse("tile", args=[spec.slug, 0, 0, 0]).replace(
+        "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+    )
     visible = set(access.output_fields(user, spec))
     vocabularies = {
         name: {"name": v.name, "zh": v.zh, "en": v.en, "terms": v.legend()}
@@ -112,12 +116,9 @@ def layer_config(layer: MapLayer, user) -> dict:
         "vocabularies": vocabularies,
         "popup": _field_labels(spec, popup_names),
         "min_zoom": spec.min_zoom,
-        "viewport": layer.viewport,
-        "tiles": reverse("tile", args=[spec.slug, 0, 0, 0]).replace(
-            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
-        )
-        if layer.tiles
-        else None,
+        # On a GCJ-02 basemap tiles cannot be shifted for display: viewport GeoJSON instead.
+        "viewport": layer.viewport or (layer.tiles and shifted),
+        "tiles": tile_template if layer.tiles and not shifted else None,
         "max_zoom": spec.max_zoom,
         "cluster": layer.cluster,
         "outline": layer.outline,

@@ -221,3 +221,37 @@ def test_published_tour_works_from_file(browser, tmp_path, live_app):
     assert route["length_m"] > 500
     page.screenshot(path=str(tmp_path / "published.png"))
     context.close()
+
+
+@pytest.fixture(scope="module")
+def live_app_amap(django_db_setup, django_db_blocker):
+    from tests.conftest import start_server
+
+    yield from start_server(django_db_blocker, MAP_BASEMAP="amap")
+
+
+def test_on_an_amap_basemap_our_data_is_shifted_to_gcj02(browser, live_app_amap):
+    from layers import gcj02
+
+    context = browser.new_context()
+    page = context.new_page()
+    # No internet here: AMap's tiles are refused at once instead of timing out.
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(live_app_amap) else route.abort()
+        ),
+    )
+    page.goto(live_app_amap + "/tour/")
+    page.wait_for_function("window.hehuachi && window.hehuachi.allReady()")
+    drawn = page.evaluate(
+        "window.hehuachi.layers.viewpoints.target.holder.getLayers()"
+        ".map(m => [m.feature.id, m.getLatLng().lng, m.getLatLng().lat])"
+    )
+    stored = dict(models.CulturalViewpoint.objects.values_list("pk", "geom"))
+    assert len(drawn) == len(stored)
+    for pk, lon, lat in drawn:
+        expected = gcj02.wgs84_to_gcj02(stored[pk].x, stored[pk].y)
+        assert abs(lon - expected[0]) < 1e-9 and abs(lat - expected[1]) < 1e-9
+        assert abs(lon - stored[pk].x) > 0.003  # about 450 m east of the WGS84 position
+    context.close()
