@@ -48,7 +48,26 @@ def _related_value(field: models.ForeignKey, value):
     return target.all_objects.get(**{spec.natural_key: value})
 
 
-def _convert(model, name: str, value):
+def _stored_file(field: models.FileField, value: str, base_dir: Path | None) -> str:
+    """Copy a file named relative to the fixtures into media storage (once); its stored name."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    if base_dir is None:
+        raise ValidationError({field.name: "files can only be loaded from a fixtures folder"})
+    source = (base_dir / value).resolve()
+    if base_dir.resolve() not in source.parents or not source.is_file():
+        raise ValidationError({field.name: f"no file {value!r} beside the fixtures"})
+    name = f"{field.upload_to}{source.name}"
+    if default_storage.exists(name):
+        if default_storage.size(name) == source.stat().st_size:
+            return name
+        default_storage.delete(name)
+    with source.open("rb") as handle:
+        return default_storage.save(name, File(handle))
+
+
+def _convert(model, name: str, value, base_dir: Path | None = None):
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist as exc:
@@ -60,6 +79,8 @@ def _convert(model, name: str, value):
             return field.name, _related_value(field, value)
         except ObjectDoesNotExist as exc:
             raise ValidationError({name: f"no {field.related_model.__name__} {value!r}"}) from exc
+    if isinstance(field, models.FileField) and value:
+        return field.name, _stored_file(field, value, base_dir)
     if isinstance(field, models.JSONField) or value is None:
         return field.name, value
     return field.name, field.to_python(value)
@@ -73,8 +94,13 @@ def _geometry(feature: dict, spec: registry.LayerSpec) -> GEOSGeometry:
     return geo.coerce_to_field(geom, spec.model.geom_type())
 
 
-def upsert_features(spec: registry.LayerSpec, features: list[dict], source: str) -> LoadResult:
-    """Create or update rows matched on the spec's natural key; caller holds the transaction."""
+def upsert_features(
+    spec: registry.LayerSpec, features: list[dict], source: str, base_dir: Path | None = None
+) -> LoadResult:
+    """Create or update rows matched on the spec's natural key; caller holds the transaction.
+
+    File properties (a viewpoint's photo) name files relative to `base_dir`.
+    """
     result = LoadResult()
     model = spec.model
     seen_keys: set[str] = set()
@@ -88,7 +114,9 @@ def upsert_features(spec: registry.LayerSpec, features: list[dict], source: str)
             raise LoadError(f"{where}: {spec.natural_key}: duplicate in the file")
         seen_keys.add(key)
         try:
-            values = dict(_convert(model, name, value) for name, value in properties.items())
+            values = dict(
+                _convert(model, name, value, base_dir) for name, value in properties.items()
+            )
             values["geom"] = _geometry(feature, spec)
             obj = model.all_objects.filter(**{spec.natural_key: key}).first()
             if obj is not None and not _differs(obj, values):

@@ -60,5 +60,5 @@ def load_sample_data(password: str | None = None) -> dict[str, LoadResult]:
         for spec in registry.LAYERS:
             path = spec.sample_path
             features = read_feature_collection(path)
-            results[spec.slug] = upsert_features(spec, features, path.name)
+            results[spec.slug] = upsert_features(spec, features, path.name, path.parent)
     return results

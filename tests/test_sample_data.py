@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from io import StringIO
 
 import pytest
@@ -141,6 +142,7 @@ def test_a_bad_row_is_reported_and_nothing_changes(tmp_path, settings):
     (fixtures / "users.json").write_text(
         (spec.sample_path.parent / "users.json").read_text("utf-8"), "utf-8"
     )
+    shutil.copytree(spec.sample_path.parent / "photos", fixtures / "photos")
     hazards = json.loads((fixtures / "hazards.geojson").read_text("utf-8"))
     hazards["features"][0]["properties"]["name"] = "改过的名字"
     hazards["features"][3]["properties"]["level"] = "catastrophic"
@@ -152,3 +154,13 @@ def test_a_bad_row_is_reported_and_nothing_changes(tmp_path, settings):
     message = str(exc.value)
     assert "hazards.geojson feature #4" in message and ref in message and "level" in message
     assert not models.SafetyHazard.objects.filter(name="改过的名字").exists()
+
+
+def test_viewpoint_photos_are_loaded_into_media_storage():
+    from django.core.files.storage import default_storage
+
+    with_photo = models.CulturalViewpoint.objects.exclude(photo="")
+    assert with_photo.count() == models.CulturalViewpoint.objects.count()
+    for viewpoint in with_photo:
+        assert default_storage.exists(viewpoint.photo.name)
+        assert viewpoint.photo.name.startswith("viewpoints/")

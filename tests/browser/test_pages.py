@@ -129,6 +129,16 @@ def test_tour_is_public_and_holds_nothing_internal(visit, live_app):
     assert counts["pocket-parks"] == models.PocketPark.objects.count()
     assert counts["route"] == 1
     assert tab.page.locator("#hh-tour-list li").count() == models.CulturalViewpoint.objects.count()
+    # Every stop shows its photo, and every photo loaded.
+    photos = tab.page.locator("#hh-tour-list li img")
+    assert photos.count() == models.CulturalViewpoint.objects.exclude(photo="").count() > 0
+    # They load lazily (a phone scrolls to them): ask for all of them now.
+    photos.evaluate_all("imgs => imgs.forEach(i => { i.loading = 'eager'; })")
+    tab.page.wait_for_function(
+        "[...document.querySelectorAll('#hh-tour-list img')].every(i => i.complete)"
+    )
+    widths = photos.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert all(width > 0 for width in widths)
     html = tab.page.content()
     for internal in ('"created_by"', '"version"', '"ref"', "hazards", "households", "/admin/"):
         assert internal not in html, internal
