@@ -128,6 +128,8 @@ def test_tour_is_public_and_holds_nothing_internal(visit, live_app):
     assert counts["viewpoints"] == models.CulturalViewpoint.objects.count()
     assert counts["pocket-parks"] == models.PocketPark.objects.count()
     assert counts["route"] == 1
+    present = set(models.CulturalViewpoint.objects.values_list("status", flat=True))
+    assert present <= legend_values(tab, "viewpoint_status")
     assert tab.page.locator("#hh-tour-list li").count() == models.CulturalViewpoint.objects.count()
     # Every stop shows its photo, and every photo loaded.
     photos = tab.page.locator("#hh-tour-list li img")
