@@ -135,7 +135,6 @@
         layer.addData(shift(data));
         state.counts[cfg.slug] += (data.features || []).length;
         if (group) { group.clearLayers(); group.addLayer(layer); }
-        if (cfg.slug === (cfg.tint_source_for || "")) return;
       }
     };
   }
