@@ -1,17 +1,27 @@
-"""Error pages: JSON under /api/ (clients parse it), Django's HTML elsewhere."""
+"""Error pages: JSON for the machine channels (clients parse it), our own pages elsewhere."""
 
 from django.http import JsonResponse
 from django.views import defaults
 
+MACHINE_PREFIXES = ("/api/", "/ogc/", "/tiles/")
+
 
 def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(MACHINE_PREFIXES)
 
 
 def not_found(request, exception):
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
+    from layers.portal.views import forbidden
+
+    return forbidden(request, exception)
 
 
 def server_error(request):

@@ -3,14 +3,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from django.views.static import serve
 
 from layers import tiles
 from layers.maps import views as maps
+from layers.portal import views as portal
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", portal.home, name="home"),
+    path("accounts/", include("layers.portal.urls")),
+    path("favicon.ico", portal.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("layers.api.urls")),
     path("ogc/", include("layers.ogc.urls")),
@@ -30,5 +32,6 @@ if settings.SERVE_MEDIA:
         )
     ]
 
+handler403 = "geo_service.errors.permission_denied"
 handler404 = "geo_service.errors.not_found"
 handler500 = "geo_service.errors.server_error"

@@ -124,7 +124,9 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
 def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
     model = spec.model
     field_names = {f.name for f in model._meta.get_fields()}
-    list_display = ["__str__", *[f for f in spec.popup_fields if f != "name"], "version"]
+    # Popups may list computed properties (spec.computed_labels); the admin lists model fields.
+    popup = [f for f in spec.popup_fields if f in field_names]
+    list_display = ["__str__", *[f for f in popup if f != "name"], "version"]
     list_filter = [spec.status_field, *spec.filter_fields, DeletedFilter]
     search = ["name", "name_en", "ref", *spec.search_fields]
     attrs = {
@@ -133,7 +135,7 @@ def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
         "list_filter": list_filter,
         "search_fields": [f for f in search if f in field_names],
         "list_select_related": [
-            f for f in spec.popup_fields if getattr(model._meta.get_field(f), "many_to_one", False)
+            f for f in popup if getattr(model._meta.get_field(f), "many_to_one", False)
         ],
         "autocomplete_fields": [],
     }

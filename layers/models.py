@@ -12,6 +12,7 @@ from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -210,6 +211,18 @@ class RenovationSite(LayerFeature):
     class Meta(LayerFeature.Meta):
         verbose_name = "改造项目"
         verbose_name_plural = "改造项目"
+
+    @classmethod
+    def buildings_count(cls) -> models.Expression:
+        """The live buildings the site affects (derived links), counted in SQL per row."""
+        counted = (
+            Building.objects.filter(renovation_site=models.OuterRef("pk"))
+            .order_by()
+            .values("renovation_site")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
 
     def clean(self):
         errors = {}
@@ -479,3 +492,8 @@ class SafetyHazard(LayerFeature):
             ]
         if errors:
             raise ValidationError(errors)
+
+
+# API tokens live with the front door (layers/portal/tokens.py); imported here so that the
+# app's models module declares them.
+from layers.portal.tokens import ApiToken  # noqa: E402, F401

@@ -44,6 +44,8 @@ class LayerSpec:
     status_field: str = "status"
     # Hook: read-only properties computed in SQL (name -> ORM expression), e.g. hazards' overdue.
     computed_properties: Callable[[], dict] | None = None
+    # Labels and JSON type of each computed property: name -> (zh, en, "boolean"|"integer"|...).
+    computed_labels: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     @property
     def geometry_type(self) -> str:
@@ -113,11 +115,14 @@ LAYERS: tuple[LayerSpec, ...] = (
             "households_total",
             "households_signed",
             "households_vacated",
+            "buildings_count",
             "responsible_unit",
             "planned_end",
         ),
         filter_fields={"kind": status.RENOVATION_KIND, "phase": status.RENOVATION_PHASE},
         search_fields=("description", "description_en", "responsible_unit"),
+        computed_properties=lambda: {"buildings_count": models.RenovationSite.buildings_count()},
+        computed_labels={"buildings_count": ("涉及建筑", "Buildings affected", "integer")},
         edit_roles=(PLANNER, EDITOR),
         min_zoom=12,
     ),
@@ -214,6 +219,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         search_fields=("description", "responsible_unit"),
         edit_roles=(INSPECTOR, EDITOR),
         computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
+        computed_labels={"overdue": ("逾期", "Overdue", "boolean")},
         min_zoom=14,
     ),
 )

@@ -12,17 +12,31 @@ PASSWORD = "test-pass-Hehuachi-2026"
 
 
 def pytest_configure(config):
-    from django.conf import settings
+    # Tests create many users; the production hasher is slow on purpose. The production
+    # hashers stay known, so that the sample users (hashed with them, see
+    # production_hashers) sign in here too.
+    from django.conf import global_settings, settings
 
-    # Tests create many users; the production hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *global_settings.PASSWORD_HASHERS,
+    ]
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the sample data once per test session; each test runs in a rolled-back transaction."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), production_hashers():
         load_sample_data(password=PASSWORD)
+
+
+def production_hashers():
+    """Hash with the production hasher: the server process that browser tests sign in to runs
+    with the real settings, which do not know the fast test hasher."""
+    from django.conf import global_settings
+    from django.test import override_settings
+
+    return override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS)
 
 
 def make_user(username: str, role: str | None, *, staff: bool = False):
@@ -126,9 +140,9 @@ def live_app(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def live_token(django_db_setup, django_db_blocker):
     """A committed API token of an editor, for real clients of live_app."""
-    from rest_framework.authtoken.models import Token
+    from layers.portal.tokens import ApiToken
 
     with django_db_blocker.unblock():
         user = get_user_model().objects.get(username="demo-editor")
-        token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+        _token, key = ApiToken.issue(user, "live tests")
+    return key

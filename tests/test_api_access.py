@@ -112,12 +112,11 @@ def test_inspector_creates_a_hazard_and_history_names_them(role_client):
 
 
 def test_token_auth_works_for_field_apps(client):
-    from rest_framework.authtoken.models import Token
-
+    from layers.portal.tokens import ApiToken
     from tests.conftest import make_user
 
-    token = Token.objects.create(user=make_user("field-app", INSPECTOR))
-    response = client.get("/api/v1/hazards/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = ApiToken.issue(make_user("field-app", INSPECTOR), "field app")
+    response = client.get("/api/v1/hazards/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert client.get("/api/v1/hazards/", HTTP_AUTHORIZATION="Token wrong").status_code == 401
 

@@ -52,11 +52,10 @@ def keep_test_connection():
 
 @pytest.fixture
 def editor_token(db):
-    from rest_framework.authtoken.models import Token
-
+    from layers.portal.tokens import ApiToken
     from tests.conftest import make_user
 
-    return Token.objects.create(user=make_user("schema-editor", "editor")).key
+    return ApiToken.issue(make_user("schema-editor", "editor"), "schemathesis")[1]
 
 
 # Seeded (derandomize) so a CI failure reproduces; 25 examples per operation and caller.

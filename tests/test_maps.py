@@ -23,7 +23,7 @@ def test_script_json_cannot_close_the_script_element():
 @pytest.mark.parametrize("path", ["/maps/planning/", "/maps/inspection/"])
 def test_internal_pages_redirect_anonymous_users_to_login(client, path):
     response = client.get(path)
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={path}"
 
 
 def test_planning_page_is_small_and_inlines_no_building(client):

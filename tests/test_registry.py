@@ -27,6 +27,12 @@ def test_slugs_are_the_public_contract():
 @pytest.mark.parametrize("spec", registry.LAYERS, ids=lambda s: s.slug)
 def test_spec_names_real_fields_and_sane_zooms(spec):
     names = {f.name for f in spec.model._meta.get_fields()}
+    computed = set(spec.computed_properties()) if spec.computed_properties else set()
+    # Computed properties are declared with their labels and type, and never shadow a field.
+    assert computed == set(spec.computed_labels) and not computed & names
+    for name in computed:
+        assert spec.computed_labels[name][2] in {"boolean", "integer", "number", "string"}
+    names |= computed
     for field in (
         *spec.popup_fields,
         *spec.public_fields,

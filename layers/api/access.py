@@ -44,8 +44,9 @@ def request_user(request):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
-    from rest_framework.authentication import TokenAuthentication
     from rest_framework.exceptions import AuthenticationFailed
+
+    from layers.portal.tokens import TokenAuthentication
 
     try:
         found = TokenAuthentication().authenticate(request)

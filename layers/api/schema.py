@@ -121,7 +121,8 @@ def output_properties(spec: registry.LayerSpec) -> dict:
         props[audit]["readOnly"] = True
     if spec.computed_properties:
         for computed in spec.computed_properties():
-            props[computed] = {"type": "boolean", "readOnly": True}
+            zh, en, kind = spec.computed_labels.get(computed, (computed, computed, "boolean"))
+            props[computed] = {"type": kind, "readOnly": True, "description": f"{zh} ({en})"}
     props["distance_m"] = {
         "type": "number",
         "readOnly": True,

@@ -86,6 +86,10 @@ class RegistryLayer(MacroElement):
 def _field_labels(spec, names) -> list[dict]:
     out = []
     for name in names:
+        if name in spec.computed_labels:
+            zh, en, _kind = spec.computed_labels[name]
+            out.append({"name": name, "zh": zh, "en": en})
+            continue
         field = spec.model._meta.get_field(name)
         out.append(
             {"name": name, "zh": str(field.verbose_name), "en": name.replace("_", " ").capitalize()}
@@ -100,6 +104,8 @@ def layer_config(layer: MapLayer, user) -> dict:
         "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
     )
     visible = set(access.output_fields(user, spec))
+    if visible and spec.computed_properties:
+        visible |= set(spec.computed_properties())
     vocabularies = {
         name: {"name": v.name, "zh": v.zh, "en": v.en, "terms": v.legend()}
         for name, v in {**spec.vocabularies(), **spec.list_fields}.items()
@@ -131,7 +137,8 @@ def layer_config(layer: MapLayer, user) -> dict:
         "params": layer.params,
         "color": spec.status_vocabulary.terms[0].color,
     }
-    if layer.detail and access.can_edit(user, spec):
+    # The admin's change page opens for staff only (editors); others read the popup.
+    if layer.detail and user.is_staff and access.can_edit(user, spec):
         meta = spec.model._meta
         config["detail_url"] = reverse(
             f"admin:{meta.app_label}_{meta.model_name}_change", args=[0]
@@ -194,7 +201,7 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         location=centre,
         zoom_start=page.zoom,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # hehuachi-map.js adds a metric-only scale
         max_bounds=True,
         min_lat=miny,
         max_lat=maxy,

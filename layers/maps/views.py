@@ -93,7 +93,10 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
         {
             "page": page,
             "lang": lang,
-            "title": _pick(page.title_zh, page.title_en, lang),
+            "page_title": _pick(page.title_zh, page.title_en, lang),
+            "nav_active": page.slug,
+            # The public tour keeps a clean header: product, title, language.
+            "clean_header": not page.roles,
             "parts": builder.render_parts(m),
             "legend": legend(page, request.user, lang),
             "filters": filters(page, lang),

@@ -298,6 +298,7 @@
   };
 
   state.el = el;
+  state.popup = popup;
   state.label = label;
   state.colour = colour;
 })();
@@ -314,6 +315,12 @@
     state.lang = cfg.lang === "en" ? "en" : "zh";
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
+    L.control.scale({ imperial: false }).addTo(map);
+    /* "Leaflet" alone as the prefix (no flag icon); the data owner's credit stays beside it. */
+    if (map.attributionControl) {
+      map.attributionControl.setPrefix("Leaflet");
+      map.attributionControl.addAttribution(cfg.lang === "en" ? "\u00a9 Hehuachi subdistrict (illustrative data)" : "\u00a9 荷花池街道（示意数据）");
+    }
     map.on("locationfound", function (e) { state.nearest(e.latlng.lng, e.latlng.lat); });
     if (cfg.route && cfg.route.coordinates.length) {
       var line = L.polyline(cfg.route.coordinates, { color: "#b2182b", weight: 4, opacity: 0.8, dashArray: "8 6" });
@@ -338,12 +345,20 @@
       list.textContent = "";
       body.features.forEach(function (f) {
         var item = el("li");
-        item.appendChild(el("span", Math.round(f.properties.distance_m) + " m ", "hh-distance"));
-        item.appendChild(el("span", f.properties.name));
-        item.addEventListener("click", function () {
+        /* A button: reachable and usable with the keyboard as well as a tap. */
+        var open = el("button", null, "hh-nearest-item");
+        open.type = "button";
+        open.appendChild(el("span", Math.round(f.properties.distance_m) + " m ", "hh-distance"));
+        open.appendChild(el("span", f.properties.name));
+        open.addEventListener("click", function () {
           var c = f.geometry.coordinates;
-          state.map.setView([c[1], c[0]], 18);
+          var at = state.shift ? state.shift(c[0], c[1]) : c;
+          var latlng = [at[1], at[0]];
+          state.map.setView(latlng, 18);
+          var entry = state.layers.hazards;
+          if (entry) L.popup().setLatLng(latlng).setContent(state.popup(entry.cfg, f)).openOn(state.map);
         });
+        item.appendChild(open);
         list.appendChild(item);
       });
     });

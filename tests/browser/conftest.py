@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PASSWORD
+
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 FLAGS = [
     "--no-sandbox",
@@ -41,58 +43,13 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-BROWSER_USERS = ("demo-planner", "demo-editor", "grid-01")
-
-
-@pytest.fixture(scope="session")
-def session_cookie(live_app, django_db_blocker):
-    """session_cookie(username) -> a cookie of a committed session for that user.
-
-    Sessions are created here, before any test's transaction, so the server process sees them.
-    """
-    from urllib.parse import urlparse
-
-    from django.conf import settings
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.sessions.backends.db import SessionStore
-
-    host = urlparse(live_app).hostname
-    keys = {}
-    with django_db_blocker.unblock():
-        for username in BROWSER_USERS:
-            user = get_user_model().objects.get(username=username)
-            store = SessionStore()
-            store[SESSION_KEY] = str(user.pk)
-            store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            store.save()
-            keys[username] = store.session_key
-
-    def make(username: str) -> dict:
-        return {
-            "name": settings.SESSION_COOKIE_NAME,
-            "value": keys[username],
-            "domain": host,
-            "path": "/",
-        }
-
-    return make
-
-
 class Visit:
     """A browser tab that records console errors and every request's origin."""
 
-    def __init__(self, browser, base: str, cookie: dict | None, viewport=None):
+    def __init__(self, browser, base: str, viewport=None, **context_options):
         self.context = browser.new_context(
-            viewport=viewport or {"width": 1280, "height": 860}, locale="zh-CN"
+            viewport=viewport or {"width": 1280, "height": 860}, locale="zh-CN", **context_options
         )
-        if cookie:
-            self.context.add_cookies([cookie])
         self.page = self.context.new_page()
         self.base = base
         self.errors: list[str] = []
@@ -100,6 +57,21 @@ class Visit:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def sign_in(self, username: str, password: str = PASSWORD, next_path: str | None = None):
+        """Through the site's own form, as a person does: /accounts/login/, then home."""
+        path = "/accounts/login/" + (f"?next={next_path}" if next_path else "")
+        assert self.page.goto(self.base + path).status == 200
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", password)
+        with self.page.expect_navigation():
+            self.page.click("#hh-login-submit")
+        return self.page
+
+    def sign_out(self):
+        with self.page.expect_navigation():
+            self.page.click("#hh-signout")
+        return self.page
 
     def open(self, path: str):
         response = self.page.goto(self.base + path)
@@ -131,13 +103,17 @@ class Visit:
 
 
 @pytest.fixture
-def visit(browser, live_app, session_cookie):
+def visit(browser, live_app):
+    """visit(username) -> a tab signed in as that sample user through the sign-in form;
+    visit(None) -> an anonymous tab."""
     opened = []
 
     def make(username: str | None = None, **kwargs) -> Visit:
-        cookie = session_cookie(username) if username else None
-        tab = Visit(browser, live_app, cookie, **kwargs)
+        tab = Visit(browser, live_app, **kwargs)
         opened.append(tab)
+        if username:
+            tab.sign_in(username)
+            assert tab.page.url.rstrip("/") == live_app, f"sign-in as {username} failed"
         return tab
 
     yield make

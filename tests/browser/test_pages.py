@@ -161,7 +161,7 @@ def test_tour_is_public_and_holds_nothing_internal(visit, live_app):
 def test_internal_pages_send_anonymous_users_to_login(visit, path):
     tab = visit(None)
     tab.open(path)
-    assert "/admin/login/" in tab.page.url
+    assert "/accounts/login/?next=" + path in tab.page.url
 
 
 def test_inspector_may_not_open_the_planning_map(visit):
