@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEVDB := $(PYTHON) geo_service/devdb.py
+DEVDB := $(PYTHON) tools/devdb.py
 
 DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv
 TEST_DEBS := chromium fonts-noto-cjk

@@ -33,7 +33,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     from layers import status
-    from layers.spatial import refresh_derived
+    from layers.derived import refresh_all
 
     vocabularies = {
         v.name: list(v.values)
@@ -107,7 +107,7 @@ def main() -> None:
             """,
             {"m": args.hazards, **vocabularies},
         )
-        refresh_derived()
+        refresh_all()  # what `manage.py refresh_derived` does
         cursor.execute("ANALYZE layers_building")
         cursor.execute("ANALYZE layers_safetyhazard")
         cursor.execute("SELECT count(*) FROM layers_building")

@@ -6,23 +6,11 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from tools.envfile import read_env_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def read_dotenv(path: Path = BASE_DIR / ".env") -> dict[str, str]:
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
-_DOTENV = read_dotenv()
+_DOTENV = read_env_file(BASE_DIR / ".env")
 
 
 def env(key: str, default: str | None = None) -> str | None:

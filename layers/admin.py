@@ -12,7 +12,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from layers import registry
+from layers import editing, registry
 from layers.widgets import LocalMapWidget
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
@@ -35,13 +35,11 @@ class VersionCheckedForm(forms.ModelForm):
         if self.instance.pk:
             model = type(self.instance)
             # The admin view runs in a transaction: the row stays locked until it is saved.
-            current = (
-                model.all_objects.select_for_update()
-                .values_list("version", flat=True)
-                .get(pk=self.instance.pk)
-            )
+            locked = model.all_objects.select_for_update().get(pk=self.instance.pk)
             seen = cleaned.get("seen_version")
-            if seen != current:
+            # Versions written only by derived-link changes do not make the form stale.
+            if not editing.is_current(locked, seen):
+                current = locked.version
                 raise ValidationError(
                     f"此要素已被他人修改 (当前版本 {current}，您打开的是版本 {seen})，"
                     "请刷新后重新编辑。"
@@ -49,6 +47,8 @@ class VersionCheckedForm(forms.ModelForm):
                     f"opened version {seen}); reload it and edit again.",
                     code="stale_version",
                 )
+            # The form's instance was read before the lock: save on from the locked version.
+            self.instance.version = locked.version
         return cleaned
 
 
@@ -97,24 +97,29 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
         ]
         return derived
 
+    def get_deleted_objects(self, objs, request):
+        """Deletion is soft: only the selected features are hidden; nothing cascades and
+        nothing is protected (a community keeps its grid cells; links are re-derived)."""
+        objs = list(objs)
+        count = {self.model._meta.verbose_name_plural: len(objs)}
+        return [str(obj) for obj in objs], count, set(), []
+
+    # Writes go through layers.editing, as the API's do: derived links follow in SQL.
     def delete_model(self, request, obj):
-        obj.soft_delete(user=request.user)
+        editing.soft_delete(obj, request.user)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset.filter(deleted_at__isnull=True):
-            obj.soft_delete(user=request.user)
+            editing.soft_delete(obj, request.user)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        editing.save(obj, request.user)
 
     @admin.action(description="恢复所选已删除要素 Restore selected", permissions=["change"])
     def restore_selected(self, request, queryset):
         restored = 0
         for obj in queryset.filter(deleted_at__isnull=False):
-            obj.restore(user=request.user)
+            editing.restore(obj, request.user)
             restored += 1
         self.message_user(
             request, f"已恢复 {restored} 个要素 / restored {restored}.", messages.SUCCESS

@@ -1,12 +1,16 @@
 """Writes to layers as plain functions: create, update, soft delete, restore, history.
 
-Every update proves the version it started from; a stale one raises StaleVersion and changes
-nothing (optimistic locking, as uMap and the admin do). Callers hold the transaction.
+Every channel writes through here (the REST API, the admin, sample loading and imports), so
+every write re-derives the links of the rows that depend on it (`layers.derived`) in the same
+transaction. Every update proves the version it started from; a stale one raises StaleVersion
+and changes nothing (optimistic locking, as uMap and the admin do). Versions written only by a
+derived-link change do not make an edit stale (see `is_current`). Callers hold the
+transaction.
 """
 
 from __future__ import annotations
 
-from layers import registry
+from layers import derived, registry
 
 
 class StaleVersion(Exception):
@@ -31,8 +35,31 @@ def lock(spec: registry.LayerSpec, pk: int, *, deleted: bool = False):
     return obj
 
 
+def is_current(obj, seen: int | None) -> bool:
+    """Whether an edit made on version `seen` may be applied to `obj` (at `obj.version`).
+
+    Yes if nothing changed since, or if every version after `seen` was written by a derived-link
+    change (history reason "derived"): those change only links the user cannot edit and that
+    the save recomputes, so the edit loses nothing and overwrites nothing.
+    """
+    current = obj.version
+    if seen == current:
+        return True
+    if not isinstance(seen, int) or not 0 < seen < current:
+        return False
+    since = list(
+        obj.history.filter(version__gt=seen, version__lte=current).values_list(
+            "version", "history_change_reason"
+        )
+    )
+    derived_versions = {v for v, reason in since if reason == derived.DERIVED_REASON}
+    return len(since) == len(derived_versions) and derived_versions == set(
+        range(seen + 1, current + 1)
+    )
+
+
 def check_version(obj, seen: int) -> None:
-    if obj.version != seen:
+    if not is_current(obj, seen):
         raise StaleVersion(obj.version)
 
 
@@ -49,31 +76,36 @@ def _stamp(obj, user) -> None:
         obj._history_user = user  # token-authenticated requests bypass the history middleware
 
 
-def create(spec: registry.LayerSpec, values: dict, user):
-    obj = spec.model(**values)
-    if getattr(user, "is_authenticated", False):
+def save(obj, user):
+    """Save `obj` as changed by `user` (new or not) and re-derive the links that depend on it."""
+    if obj._state.adding and getattr(user, "is_authenticated", False):
         obj.created_by = user
     _stamp(obj, user)
     obj.save()
+    derived.changed(obj, user)
     return obj
+
+
+def create(spec: registry.LayerSpec, values: dict, user):
+    return save(spec.model(**values), user)
 
 
 def update(obj, values: dict, user):
     for name, value in values.items():
         setattr(obj, name, value)
-    _stamp(obj, user)
-    obj.save()
-    return obj
+    return save(obj, user)
 
 
 def soft_delete(obj, user) -> None:
     _stamp(obj, user)
     obj.soft_delete(user=obj.updated_by)
+    derived.changed(obj, user)
 
 
 def restore(obj, user) -> None:
     _stamp(obj, user)
     obj.restore(user=obj.updated_by)
+    derived.changed(obj, user)
 
 
 _KIND = {"+": "created", "~": "changed", "-": "removed"}
@@ -100,6 +132,8 @@ def history_of(obj, visible_fields: set[str]) -> list[dict]:
     for record in records:
         changed: list[str] = []
         kind = _KIND.get(record.history_type, record.history_type)
+        if record.history_change_reason == derived.DERIVED_REASON:
+            kind = "derived"  # links re-derived after a boundary or building changed
         if previous is not None:
             changed = _changed(record, previous, tracked + ["deleted_at"])
             if "deleted_at" in changed:

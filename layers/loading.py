@@ -1,6 +1,8 @@
 """Upsert GeoJSON features into a layer by its natural key: all rows or none.
 
 Used by `load_sample_data`; each bad row is reported with its file, index, ref and field.
+Rows are written through `layers.editing.save`, so the links that depend on them are
+re-derived (once per load, when the caller wraps the load in `layers.derived.batch()`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 
-from layers import geo, registry
+from layers import editing, geo, registry
 
 
 class LoadError(Exception):
@@ -127,7 +129,7 @@ def upsert_features(
             for name, value in values.items():
                 setattr(obj, name, value)
             obj.full_clean()
-            obj.save()
+            editing.save(obj, None)
         except ValidationError as exc:
             raise LoadError(f"{where}: {_describe(exc)}") from exc
         if created:

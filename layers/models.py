@@ -1,8 +1,9 @@
 """The layer models. Every geometry is EPSG:4326 in a field named `geom` with a spatial index.
 
 Derived fields (a building's community, a hazard's building / grid / community, a park's area)
-are computed from geometry on save and by `layers.spatial.refresh_derived` in bulk; they are
-never typed by hand.
+are computed from geometry on save (`derive`); when a boundary or a building changes, the links
+of the rows that depend on it are re-derived by `layers.derived` (called by `layers.editing`).
+They are never typed by hand.
 """
 
 from __future__ import annotations
@@ -107,7 +108,11 @@ class LayerFeature(models.Model):
         return cls._meta.get_field("geom").geom_type.upper()
 
     def derive(self) -> None:
-        """Recompute the fields derived from the geometry (hook for subclasses)."""
+        """Recompute the fields derived from the geometry (links by `layers.derived`'s rules)."""
+        from layers import derived
+
+        for column, value in derived.links_for(type(self), self.geom).items():
+            setattr(self, column, value)
 
     def clean(self):
         super().clean()
@@ -378,11 +383,6 @@ class Building(LayerFeature):
         verbose_name = "建筑"
         verbose_name_plural = "建筑"
 
-    def derive(self) -> None:
-        from layers import spatial
-
-        spatial.derive_building(self)
-
 
 class SafetyHazard(LayerFeature):
     """安全隐患: a hazard found on inspection, followed through its lifecycle."""
@@ -450,9 +450,7 @@ class SafetyHazard(LayerFeature):
         indexes = [models.Index(fields=["status", "deadline"], name="hazard_status_deadline")]
 
     def derive(self) -> None:
-        from layers import spatial
-
-        spatial.derive_hazard(self)
+        super().derive()
         if self.status == "closed" and not self.closed_at:
             self.closed_at = timezone.now()
         elif self.status != "closed":

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from layers import registry
+from layers import derived, registry
 from layers.loading import LoadError, LoadResult, read_feature_collection, upsert_features
 from layers.roles import ALL_ROLES
 
@@ -55,7 +55,8 @@ def load_users(path: Path, password: str | None) -> int:
 def load_sample_data(password: str | None = None) -> dict[str, LoadResult]:
     """Load users and every layer's fixture in one transaction; LoadError names the bad row."""
     results: dict[str, LoadResult] = {}
-    with transaction.atomic():
+    # One transaction; the links that depend on what changed are re-derived once, at the end.
+    with transaction.atomic(), derived.batch():
         load_users(fixtures_dir() / "users.json", password)
         for spec in registry.LAYERS:
             path = spec.sample_path

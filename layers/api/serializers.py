@@ -41,6 +41,10 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
             raise serializers.ValidationError({"properties": ["expected an object"]})
         if "geometry" in data and not isinstance(data["geometry"], dict):
             raise serializers.ValidationError({"geom": ["expected a GeoJSON geometry object"]})
+        if "properties" not in data:
+            # drf-gis reads a Feature only when it has "properties": without them a body of
+            # just {"geometry": ...} would be answered 200 with the geometry silently ignored.
+            data = {**data, "properties": {}}
         if isinstance(data.get("properties"), dict):
             allowed = set(self.Meta.fields) | {"version"}
             unknown = sorted(set(data["properties"]) - allowed)

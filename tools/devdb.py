@@ -1,7 +1,8 @@
 """Make sure a PostGIS database is reachable for development and tests, and record it in .env.
 
 Standard library only, so the system python3 runs it before the virtualenv exists:
-`python3 geo_service/devdb.py ensure|reset|stop`. docs/OPERATIONS.md explains the choices.
+`python3 tools/devdb.py ensure|reset|stop`. docs/OPERATIONS.md explains the choices.
+It reads .env with tools/envfile.py, the reader the settings use too.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-REPO = Path(__file__).resolve().parent.parent
-ENV_FILE = REPO / ".env"
+if __package__:  # imported as tools.devdb
+    from tools.envfile import ENV_FILE, REPO, read_env_file
+else:  # run as a script, `python3 tools/devdb.py`: its own folder is on sys.path
+    from envfile import ENV_FILE, REPO, read_env_file
+
 ROLE = DBNAME = "hehuachi"
 TEMPLATE = "template_postgis"
 PROBE_DB = "hehuachi_devdb_probe"
@@ -56,21 +60,10 @@ def random_text(length: int) -> str:
 # --- .env ------------------------------------------------------------------------------------
 
 
-def read_env_file() -> dict[str, str]:
-    values: dict[str, str] = {}
-    if ENV_FILE.exists():
-        for line in ENV_FILE.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
 def write_env_file(updates: dict[str, str]) -> None:
     """Set these keys in .env, keeping every other line; rewrite only when something changed."""
     old = ENV_FILE.read_text(encoding="utf-8") if ENV_FILE.exists() else None
-    header = "# Written by `make` (geo_service/devdb.py). Real environment variables win over it."
+    header = "# Written by `make` (tools/devdb.py). Real environment variables win over it."
     lines = old.splitlines() if old else [header]
     seen = set()
     for index, line in enumerate(lines):

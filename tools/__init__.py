@@ -1,0 +1,1 @@
+"""Developer tooling that runs without Django (standard library only): devdb.py, envfile.py."""
