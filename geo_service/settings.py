@@ -96,6 +96,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve from the finders too, so a checkout works without collectstatic (production collects).
 WHITENOISE_USE_FINDERS = True
+# Photos of internal records (hazards) live here; no URL serves this folder, a view checks
+# the reader first (layers/photos.py).
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
@@ -178,3 +181,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# The hazard lifecycle (layers/workflow.py): the deadline a leader gets by default when
+# assigning, in days by level; photos per step and their limits.
+HAZARD_DEADLINE_DAYS = {
+    "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
+    "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
+}
+HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
+HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
+HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
+# Larger photos are scaled down to this many pixels on the long side when stored.
+HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
+# Reporting a hazard lists open hazards of the same category within this many metres.
+HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from layers import tiles
+from layers.api import workflow_views
 from layers.maps import views as maps
 from layers.portal import views as portal
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", portal.home, name="home"),
     path("accounts/", include("layers.portal.urls")),
     path("favicon.ico", portal.favicon, name="favicon"),
+    path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("layers.api.urls")),
     path("ogc/", include("layers.ogc.urls")),

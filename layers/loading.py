@@ -69,12 +69,20 @@ def _stored_file(field: models.FileField, value: str, base_dir: Path | None) -> 
         return default_storage.save(name, File(handle))
 
 
+def _record_fields(model) -> tuple[str, ...]:
+    """Fields a workflow manages that a trusted load (sample data) may set as recorded."""
+    wf = registry.for_model(model).workflow_module
+    return wf.RECORD_FIELDS if wf is not None else ()
+
+
 def _convert(model, name: str, value, base_dir: Path | None = None):
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist as exc:
         raise ValidationError({name: f"unknown field {name!r} for {model.__name__}"}) from exc
-    if not field.editable or name in {"id", "geom", "version", "deleted_at"}:
+    if name in _record_fields(model):
+        pass  # a lifecycle's record (status, deadline, …) loaded as it stands in the source
+    elif not field.editable or name in {"id", "geom", "version", "deleted_at"}:
         raise ValidationError({name: f"{name!r} is derived or managed and cannot be loaded"})
     if isinstance(field, models.ForeignKey):
         try:

@@ -46,6 +46,17 @@ class LayerSpec:
     computed_properties: Callable[[], dict] | None = None
     # Labels and JSON type of each computed property: name -> (zh, en, "boolean"|"integer"|...).
     computed_labels: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # Hook: a module enforcing a lifecycle on this layer (status not writable as a field; steps
+    # through perform(), a timeline, photos, who may create and edit). See layers/workflow.py.
+    workflow: str | None = None
+
+    @property
+    def workflow_module(self):
+        if self.workflow is None:
+            return None
+        import importlib
+
+        return importlib.import_module(self.workflow)
 
     @property
     def geometry_type(self) -> str:
@@ -220,6 +231,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         edit_roles=(INSPECTOR, EDITOR),
         computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
         computed_labels={"overdue": ("逾期", "Overdue", "boolean")},
+        workflow="layers.workflow",
         min_zoom=14,
     ),
 )

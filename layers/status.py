@@ -261,6 +261,8 @@ BUILDING_STRUCTURE = Vocabulary(
 # --- Safety hazards (安全隐患) --------------------------------------------------------------------
 
 # 排查 → 上报 → 交办 → 整改 → 复查 → 销号; a failed re-inspection goes back to rectifying.
+# Also: rejected (not a hazard, or a duplicate) and 即查即改 (found and fixed at once → closed).
+# The graph is enforced by layers/workflow.py, whose actions are exactly these edges.
 HAZARD_STATUS = Vocabulary(
     "hazard_status",
     "处置状态",
@@ -272,16 +274,28 @@ HAZARD_STATUS = Vocabulary(
         Term("rectifying", "整改中", "Rectifying", "#8e24aa"),
         Term("reinspection", "待复查", "Awaiting re-inspection", "#1e88e5"),
         Term("closed", "已销号", "Closed", "#43a047"),
+        Term("rejected", "不予立案", "Rejected", "#9e9e9e"),
     ),
     transitions={
-        "found": ("reported",),
-        "reported": ("assigned",),
-        "assigned": ("rectifying",),
-        "rectifying": ("reinspection",),
-        "reinspection": ("closed", "rectifying"),
+        "found": ("reported", "closed", "rejected"),
+        "reported": ("assigned", "rejected"),
+        "assigned": ("rectifying", "rejected"),
+        "rectifying": ("reinspection", "rejected"),
+        "reinspection": ("closed", "rectifying", "rejected"),
     },
 )
-HAZARD_OPEN_STATUSES = tuple(v for v in HAZARD_STATUS.values if v != "closed")
+HAZARD_CLOSED_STATUSES = ("closed", "rejected")
+HAZARD_OPEN_STATUSES = tuple(v for v in HAZARD_STATUS.values if v not in HAZARD_CLOSED_STATUSES)
+
+HAZARD_REJECT_REASON = Vocabulary(
+    "hazard_reject_reason",
+    "不予立案原因",
+    "Reason for rejection",
+    (
+        Term("not_hazard", "经核实不构成隐患", "Not a hazard"),
+        Term("duplicate", "重复上报", "Duplicate"),
+    ),
+)
 
 HAZARD_LEVEL = Vocabulary(
     "hazard_level",

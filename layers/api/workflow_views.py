@@ -1,0 +1,240 @@
+"""The lifecycle endpoints of a layer whose spec names a workflow (hazards): steps, the
+timeline, photos and nearby duplicates. The rules live in the workflow module; these views
+only parse the request and map its errors to HTTP (400, 403, 404, 409, 412)."""
+
+from __future__ import annotations
+
+from django.contrib.gis.geos import Point
+from django.http import FileResponse, Http404
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from layers import geo, photos, registry
+from layers.api import access
+
+
+def _fail(exc):
+    """A workflow error as an HTTP error naming what went wrong."""
+    wf = registry.get("hazards").workflow_module
+    if isinstance(exc, wf.IllegalTransition):
+        body = {"detail": str(exc), "status": exc.current, "allowed": exc.allowed}
+        return Response(body, status=409)
+    if isinstance(exc, wf.NotPermitted):
+        raise exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, wf.InvalidInput):
+        raise exceptions.ValidationError(exc.errors)
+    raise exc
+
+
+def _event(event) -> dict:
+    return {
+        "id": event.pk,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "user": event.actor.username,
+        "at": event.at.isoformat(),
+        "note": event.note,
+        "data": event.data,
+    }
+
+
+class WorkflowMixin:
+    """Mixed into the layer viewset when spec.workflow is set."""
+
+    STEP_ACTIONS = ("transitions", "photos")
+
+    def initial(self, request, *args, **kwargs):
+        # Steps are decided by the workflow (an assignee may act without the edit role), so the
+        # layer-wide edit check is not applied to them; reading still is.
+        if getattr(self, "action", None) in self.STEP_ACTIONS and request.method == "POST":
+            self._skip_edit_check = True
+        super().initial(request, *args, **kwargs)
+
+    def _hazard(self, pk):
+        obj = self._base().filter(pk=self._pk(pk), deleted_at__isnull=True).first()
+        if obj is None:
+            raise exceptions.NotFound()
+        return obj
+
+    @extend_schema(
+        summary="Steps of the lifecycle: GET what you may do now; POST one step",
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def transitions(self, request, pk=None):
+        wf = self.spec.workflow_module
+        if request.method == "GET":
+            hazard = self._hazard(pk)
+            return Response(self._state(hazard, request.user))
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        data = request.data
+        if not isinstance(data, dict):
+            raise exceptions.ValidationError({"body": ["expected a JSON object"]})
+        seen = self._seen(request)
+        try:
+            hazard, event = wf.perform(
+                self._pk(pk), data.get("action"), request.user, dict(data), seen=seen
+            )
+        except wf.WorkflowError as exc:
+            return _fail(exc)
+        body = {"event": _event(event), **self._state(hazard, request.user)}
+        return Response(body, headers={"ETag": f'"{hazard.version}"'})
+
+    def _state(self, hazard, user) -> dict:
+        wf = self.spec.workflow_module
+        allowed = wf.allowed_actions(hazard, user)
+        return {
+            "id": hazard.pk,
+            "status": hazard.status,
+            "version": hazard.version,
+            "allowed": [
+                {"action": name, "zh": wf.ACTIONS[name].zh, "en": wf.ACTIONS[name].en}
+                for name in allowed
+            ],
+        }
+
+    @extend_schema(
+        summary="The timeline of a hazard: every step with who, when, note and photos",
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        if not access.output_fields(request.user, self.spec):
+            self._deny(request)
+        hazard = self._hazard(pk)
+        return Response({"id": hazard.pk, "events": self.spec.workflow_module.timeline(hazard)})
+
+    @extend_schema(
+        summary="Upload a photo (JPEG, PNG or HEIC) for the next step; EXIF is removed",
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"image": {"type": "string", "format": "binary"}},
+                "required": ["image"],
+            }
+        },
+        responses={201: {"type": "object", "additionalProperties": True}},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def photos(self, request, pk=None):
+        wf = self.spec.workflow_module
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        hazard = self._hazard(pk)
+        if not wf.reaches(request.user, hazard):
+            raise exceptions.PermissionDenied("the hazard is outside your grid cells")
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise exceptions.ValidationError({"image": ["attach the photo as 'image'"]})
+        name = (upload.name or "").lower()
+        if not name.endswith((".jpg", ".jpeg", ".png", ".heic", ".heif")):
+            raise exceptions.ValidationError(
+                {"image": ["expected a .jpg, .jpeg, .png or .heic file"]}
+            )
+        try:
+            photo, suggested = photos.store(hazard, upload, request.user)
+        except photos.PhotoRefused as exc:
+            raise exceptions.ValidationError({"image": [str(exc)]}) from exc
+        body = wf.photo_urls(photo)
+        body["suggested_location"] = list(suggested) if suggested else None
+        return Response(body, status=201)
+
+    @extend_schema(
+        summary="Open hazards of a category within a radius (metres) of a point",
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("category", str, required=True),
+            OpenApiParameter("radius", float, description="metres, 1–500 (default 20)"),
+            OpenApiParameter("exclude", int),
+        ],
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    @action(detail=False, methods=["get"])
+    def duplicates(self, request):
+        if not access.output_fields(request.user, self.spec):
+            self._deny(request)
+        params = request.query_params
+        errors = {}
+        unknown = sorted(set(params) - {"lon", "lat", "category", "radius", "exclude"})
+        for name in unknown:
+            errors[name] = ["unknown parameter"]
+        numbers = {}
+        for name, low, high, required in (
+            ("lon", -180, 180, True),
+            ("lat", -90, 90, True),
+            ("radius", 1, 500, False),
+        ):
+            raw = params.get(name)
+            if raw is None:
+                if required:
+                    errors[name] = ["required"]
+                continue
+            value = _finite(raw)
+            if value is None or not low <= value <= high:
+                errors[name] = [f"expected a number from {low} to {high}"]
+            else:
+                numbers[name] = value
+        category = params.get("category")
+        vocabulary = self.spec.filter_fields["category"]
+        if category not in vocabulary.values:
+            errors["category"] = [f"one of {', '.join(vocabulary.values)}"]
+        exclude = params.get("exclude")
+        if exclude is not None and not (
+            exclude.isascii() and exclude.isdigit() and len(exclude) < 19
+        ):
+            errors["exclude"] = ["expected a hazard id"]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        point = Point(numbers["lon"], numbers["lat"], srid=geo.STORAGE_SRID)
+        found = self.spec.workflow_module.nearby_duplicates(
+            category,
+            point,
+            exclude=int(exclude) if exclude else None,
+            radius_m=numbers.get("radius"),
+        )
+        radius = numbers.get("radius", _default_radius())
+        return Response({"radius_m": radius, "hazards": found})
+
+
+def _finite(raw: str) -> float | None:
+    import math
+
+    if not raw.isascii() or len(raw) > 32 or "\x00" in raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _default_radius() -> float:
+    from django.conf import settings
+
+    return settings.HAZARD_DUPLICATE_RADIUS_M
+
+
+def photo_file(request, pk: int, size: str):
+    """A hazard photo, for readers of the hazard layer only (never cached by shared caches)."""
+    from layers.models import HazardPhoto
+
+    spec = registry.get("hazards")
+    user = access.request_user(request)
+    if size not in ("full", "thumb") or not access.output_fields(user, spec):
+        raise Http404("No such photo.")
+    photo = HazardPhoto.objects.filter(pk=pk, hazard__deleted_at__isnull=True).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    field = photo.image if size == "full" else photo.thumbnail
+    response = FileResponse(field.open("rb"), content_type="image/jpeg")
+    patch_cache_control(response, private=True, max_age=3600)
+    patch_vary_headers(response, ("Cookie", "Authorization"))
+    return response
