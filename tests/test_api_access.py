@@ -7,7 +7,7 @@ import json
 import pytest
 
 from layers import models, registry
-from layers.api import access
+from layers.query import access
 from layers.roles import EDITOR, INSPECTOR, PLANNER
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,10 @@ from drf_spectacular.utils import (
 
 from layers import registry
 from layers.api import filters
-from layers.api.access import AUDIT_FIELDS
 from layers.api.serializers import writable_fields
+from layers.query import spatial
+from layers.query.access import AUDIT_FIELDS
+from layers.query.params import MAX_TEXT_LENGTH
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -215,8 +217,8 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
             "radius",
             float,
             description=(
-                f"metres around `near` (default {filters.DEFAULT_RADIUS_M}, "
-                f"max {filters.MAX_RADIUS_M})"
+                f"metres around `near` (default {spatial.DEFAULT_RADIUS_M}, "
+                f"max {spatial.MAX_RADIUS_M})"
             ),
         ),
     ]
@@ -232,13 +234,17 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
     params += [
         OpenApiParameter("community", str, description="community id or code"),
         OpenApiParameter("grid", str, description="grid cell id or code"),
-        OpenApiParameter("q", str, description="text in names and descriptions"),
+        OpenApiParameter(
+            "q",
+            {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+            description="text in names and descriptions (no control characters)",
+        ),
         OpenApiParameter(
             "updated_since", OpenApiTypes.DATETIME, description="ISO date or date-time"
         ),
         OpenApiParameter("ordering", str, description="field[,-field]; `distance` with near"),
         OpenApiParameter("deleted", bool, description="list soft-deleted features (editors)"),
-        OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+        OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PAGE}),
         OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 1000}),
     ]
     if "overdue" in filters.allowed_params(spec):
