@@ -54,7 +54,7 @@ def drop_z(geom: GEOSGeometry | None) -> GEOSGeometry | None:
         return geom
     writer = WKBWriter()
     writer.outdim = 2
-    return GEOSGeometry(bytes(writer.write(geom)), srid=geom.srid)
+    return GEOSGeometry(memoryview(bytes(writer.write(geom))), srid=geom.srid)
 
 
 def coerce_to_field(geom: GEOSGeometry | None, geom_type: str) -> GEOSGeometry | None:

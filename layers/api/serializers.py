@@ -18,6 +18,7 @@ from layers.query import spatial
 from layers.query.params import ParamError
 
 MANAGED = {"id", "geom", "version", "deleted_at", "created_at", "updated_at"}
+FEATURE_MEMBERS = {"type", "id", "geometry", "properties", "bbox", "version"}
 
 
 def writable_fields(spec: registry.LayerSpec) -> list[str]:
@@ -43,6 +44,13 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
             raise serializers.ValidationError({"properties": ["expected an object"]})
         if "geometry" in data and not isinstance(data["geometry"], dict):
             raise serializers.ValidationError({"geom": ["expected a GeoJSON geometry object"]})
+        if "geometry" in data or "properties" in data:  # a Feature (else flat field names)
+            unknown = sorted(set(data) - FEATURE_MEMBERS)
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown member"] for name in unknown})
+            # drf-gis reads `geometry` only beside `properties`: a geometry-only PATCH would
+            # otherwise be dropped without a word.
+            data = {**data, "properties": dict(data.get("properties") or {})}
         if isinstance(data.get("properties"), dict):
             allowed = set(self.Meta.fields) | {"version"}
             unknown = sorted(set(data["properties"]) - allowed)
