@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from layers import registry
@@ -68,6 +69,7 @@ def _bad_param(exc: params.ParamError) -> JsonResponse:
     return JsonResponse({"detail": str(exc), exc.name: [exc.message]}, status=400)
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
 @require_GET
 def layer_tile(request, slug: str, z: int, x: int, y: int):
     try:
@@ -81,6 +83,7 @@ def layer_tile(request, slug: str, z: int, x: int, y: int):
     return _tile_response(request, user, specs, z, x, y)
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
 @require_GET
 def multi_tile(request, z: int, x: int, y: int):
     """Several layers in one tile: ?layers=a,b (default: every layer you may read)."""
@@ -103,6 +106,7 @@ def multi_tile(request, z: int, x: int, y: int):
     return _tile_response(request, user, in_range, z, x, y)
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
 @require_GET
 def tilejson(request, slug: str):
     try:

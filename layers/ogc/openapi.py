@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from layers.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, MAX_OFFSET
 from layers.query import access
@@ -150,6 +152,8 @@ def build(specs) -> dict:
     }
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def document(request):
     specs = access.readable_layers(access.request_user(request))
     response = JsonResponse(build(specs), json_dumps_params={"ensure_ascii": False})

@@ -17,6 +17,8 @@ from django.db import connection
 from django.db.models import Func, Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from layers import registry
 from layers.query import access, encode, spatial, times
@@ -68,6 +70,8 @@ def _spec_or_none(request, collection_id: str):
     return None
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def landing(request):
     base = _base(request)
     return _json(
@@ -105,6 +109,8 @@ def landing(request):
     )
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def conformance(request):
     return _json({"conformsTo": CONFORMANCE})
 
@@ -153,6 +159,8 @@ def _collection_doc(request, spec) -> dict:
     }
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def collections(request):
     base = _base(request)
     return _json(
@@ -166,6 +174,8 @@ def collections(request):
     )
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def collection(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
@@ -233,6 +243,8 @@ def _geometry(out: ogc_crs.Crs):
     return AsGeoJSON(geom, precision=out.precision)
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def items(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
@@ -330,6 +342,8 @@ def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | No
     return count if count <= cap else None
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def item(request, collection_id: str, feature_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
