@@ -466,3 +466,25 @@ def test_brackets_inside_strings_do_not_count_as_nesting(role_client):
     response = role_client(INSPECTOR).post("/api/v1/hazards/", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["properties"]["name"] == body["properties"]["name"]
+
+
+@pytest.mark.parametrize("charset", ["zlib", "hex", "rot13", "utf-16", "latin-1"])
+def test_rest_a_body_in_another_charset_is_refused(role_client, charset):
+    client = role_client(INSPECTOR)
+    before = models.SafetyHazard.all_objects.count()
+    response = client.generic(
+        "POST",
+        "/api/v1/hazards/",
+        b'{"type": "Feature"}',
+        content_type=f"application/json; charset={charset}",
+    )
+    assert response.status_code == 400 and "body" in response.json(), response.content[:200]
+    assert models.SafetyHazard.all_objects.count() == before
+
+
+def test_rest_a_body_that_is_not_utf8_is_refused(role_client):
+    body = b'{"type": "Feature", "properties": {"name": "' + bytes([0xFF, 0xFE]) + b'"}}'
+    response = role_client(INSPECTOR).generic(
+        "POST", "/api/v1/hazards/", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "body" in response.json()

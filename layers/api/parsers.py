@@ -19,11 +19,17 @@ class BoundedJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        encoding = parser_context.get("encoding") or settings.DEFAULT_CHARSET
         try:
-            text = codecs.getreader(encoding)(stream).read()
+            utf8 = codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if not utf8:  # JSON is UTF-8 (RFC 8259); other "charsets" include zlib and hex
+            raise exceptions.ValidationError({"body": [f"JSON must be UTF-8, not {encoding!r}"]})
+        try:
+            text = stream.read().decode("utf-8") if stream is not None else ""
         except UnicodeDecodeError as exc:
-            raise exceptions.ValidationError({"body": [f"not {encoding} text: {exc}"]}) from None
+            raise exceptions.ValidationError({"body": [f"not UTF-8 text: {exc}"]}) from None
         try:
             return load_json(text)
         except ParamError as exc:
