@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db.models import F, FloatField, Func
 
 from layers import geo
@@ -60,7 +61,16 @@ def bbox(name: str, raw: str, crs: crs_table.Crs = crs_table.STORAGE, *, heights
         + [(minx, maxy - (maxy - miny) * i / steps) for i in range(steps)]
     )
     box = Polygon([*ring, ring[0]], srid=crs.srid)
-    return box.transform(geo.STORAGE_SRID, clone=True)
+    return _to_storage(name, box)
+
+
+def _to_storage(name: str, geom: GEOSGeometry) -> GEOSGeometry:
+    """The geometry in EPSG:4326; a point PROJ cannot map (inside the area of use's rectangle
+    but outside the projection's domain) is the client's input, not a server error."""
+    try:
+        return geo.to_storage(geom)
+    except (GDALException, GEOSException) as exc:
+        raise ParamError(name, f"cannot be transformed from EPSG:{geom.srid}: {exc}") from None
 
 
 def point(name: str, raw: str) -> tuple[float, float]:
@@ -90,8 +100,9 @@ def input_geometry(name: str, geom: GEOSGeometry, srid: int) -> GEOSGeometry:
     crs = crs_table.by_srid(srid)
     geom = geo.drop_z(geom)
     geom.srid = srid
-    if geom.empty:
-        return geo.to_storage(geom)
+    if geom.empty:  # nothing to transform (GEOS reads a NaN point as empty); refused later
+        geom.srid = geo.STORAGE_SRID
+        return geom
     coords = geo._flat_coords(geom)
     if not all(math.isfinite(c) for c in coords):
         raise ParamError(name, "The geometry has a non-finite coordinate (NaN or infinity).")
@@ -99,7 +110,7 @@ def input_geometry(name: str, geom: GEOSGeometry, srid: int) -> GEOSGeometry:
         minx, miny, maxx, maxy = geom.extent
         _inside(name, crs, minx, miny)
         _inside(name, crs, maxx, maxy)
-    return geo.to_storage(geom)
+    return _to_storage(name, geom)
 
 
 class GeographyDistance(Func):
