@@ -20,8 +20,8 @@ def main() -> None:
     from django.db import connection
 
     from layers import registry
-    from layers.api import access
-    from layers.api.encode import PRECISION
+    from layers.query import access
+    from layers.query.encode import PRECISION
 
     url = "/api/v1/buildings/?bbox={},{},{},{}&page_size=1000".format(*BBOX)
     spec = registry.get("buildings")

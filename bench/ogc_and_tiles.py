@@ -24,10 +24,9 @@ def main() -> None:
     args, user, client = benchdb.start(__doc__, repeat=20)
     from django.db import connection
 
-    from layers import registry, tiles
-    from layers.api import access
-    from layers.api.encode import _feature_rows
-    from layers.ogc import views as ogc
+    from layers import registry
+    from layers.query import access, mvt, spatial
+    from layers.query.encode import _feature_rows
 
     spec = registry.get("buildings")
     fields = access.output_fields(user, spec)
@@ -39,7 +38,7 @@ def main() -> None:
 
     rows = []
     # OGC items: the floor is the same page in one json_agg statement (no count).
-    box = ogc._bbox_filter({"bbox": ",".join(map(str, BBOX))})
+    box = spatial.bbox("bbox", ",".join(map(str, BBOX)))
     queryset = spec.model.objects.filter(geom__intersects=box)
     page = _feature_rows(queryset.order_by("pk")[:1000], spec, fields).query.sql_with_params()
     floor_sql = (
@@ -56,7 +55,7 @@ def main() -> None:
     jobs = [(registry.get("hazards"), 14)] + [(spec, z) for z in range(15, 19)]
     for tile_spec, z in jobs:
         x, y = tile_of(*CENTRE, z)
-        sql, params = tiles.layer_tile_sql(tile_spec, user, z, x, y)
+        sql, params = mvt.layer_tile_sql(tile_spec, user, z, x, y)
 
         def direct(sql=sql, params=params):
             with connection.cursor() as cursor:

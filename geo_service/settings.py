@@ -126,7 +126,7 @@ REST_FRAMEWORK = {
         "layers.api.parsers.GeoJSONRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "layers.api.parsers.BoundedJSONParser",
         "layers.api.parsers.GeoJSONParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -6,9 +6,10 @@ Metric quantities are computed in EPSG:4549 (CGCS2000 / 3-degree GK CM 120E), ne
 from __future__ import annotations
 
 import math
+import re
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon, WKBWriter
 from django.core.exceptions import ValidationError
 
 STORAGE_SRID = 4326
@@ -24,7 +25,7 @@ def parse_srid(value) -> int:
     for prefix in ("EPSG:", "epsg:", "http://www.opengis.net/def/crs/EPSG/0/"):
         if text.startswith(prefix):
             text = text[len(prefix) :]
-    if not text.isdigit() or int(text) not in ALLOWED_INPUT_SRIDS:
+    if not re.fullmatch(r"[0-9]{1,6}", text, re.ASCII) or int(text) not in ALLOWED_INPUT_SRIDS:
         allowed = ", ".join(str(s) for s in ALLOWED_INPUT_SRIDS)
         raise ValueError(f"unsupported CRS {value!r}; use one of EPSG {allowed}")
     return int(text)
@@ -45,6 +46,15 @@ def to_storage(geom: GEOSGeometry) -> GEOSGeometry:
         return GEOSGeometry(geom.wkb, srid=STORAGE_SRID)
     parse_srid(geom.srid)
     return geom.transform(STORAGE_SRID, clone=True)
+
+
+def drop_z(geom: GEOSGeometry | None) -> GEOSGeometry | None:
+    """The geometry in 2-D: heights (Z) are dropped, x and y kept exactly (layers are 2-D)."""
+    if geom is None or not geom.hasz:
+        return geom
+    writer = WKBWriter()
+    writer.outdim = 2
+    return GEOSGeometry(memoryview(bytes(writer.write(geom))), srid=geom.srid)
 
 
 def coerce_to_field(geom: GEOSGeometry | None, geom_type: str) -> GEOSGeometry | None:

@@ -101,7 +101,8 @@ def _geometry(feature: dict, spec: registry.LayerSpec) -> GEOSGeometry:
         geom = GEOSGeometry(json.dumps(feature.get("geometry")), srid=geo.STORAGE_SRID)
     except (GEOSException, ValueError, TypeError) as exc:
         raise ValidationError({"geom": f"unreadable geometry: {exc}"}) from exc
-    return geo.coerce_to_field(geom, spec.model.geom_type())
+    # Layers are 2-D: heights are dropped, as the API does (a Z geometry was a DataError).
+    return geo.coerce_to_field(geo.drop_z(geom), spec.model.geom_type())
 
 
 def upsert_features(

@@ -203,13 +203,13 @@ PARK_FACILITY = Vocabulary(
     "设施",
     "Facility",
     (
-        Term("law_boards", "普法宣传栏", "Law notice boards"),
-        Term("benches", "座椅", "Benches"),
-        Term("lighting", "照明", "Lighting"),
-        Term("fitness", "健身器材", "Fitness equipment"),
-        Term("children_play", "儿童游乐", "Children's play"),
-        Term("mediation_booth", "调解角", "Mediation corner"),
-        Term("accessible", "无障碍通道", "Step-free access"),
+        Term("law_boards", "普法宣传栏", "Law notice boards", "#b2182b"),
+        Term("benches", "座椅", "Benches", "#8c510a"),
+        Term("lighting", "照明", "Lighting", "#dfc27d"),
+        Term("fitness", "健身器材", "Fitness equipment", "#1b7837"),
+        Term("children_play", "儿童游乐", "Children's play", "#e08214"),
+        Term("mediation_booth", "调解角", "Mediation corner", "#542788"),
+        Term("accessible", "无障碍通道", "Step-free access", "#2166ac"),
     ),
 )
 
@@ -250,11 +250,11 @@ BUILDING_STRUCTURE = Vocabulary(
     "结构类型",
     "Structure",
     (
-        Term("brick_wood", "砖木", "Brick and timber"),
-        Term("brick_concrete", "砖混", "Brick and concrete"),
-        Term("frame", "框架", "Concrete frame"),
-        Term("steel", "钢结构", "Steel"),
-        Term("timber", "木结构", "Timber"),
+        Term("brick_wood", "砖木", "Brick and timber", "#a6611a"),
+        Term("brick_concrete", "砖混", "Brick and concrete", "#d6604d"),
+        Term("frame", "框架", "Concrete frame", "#878787"),
+        Term("steel", "钢结构", "Steel", "#4393c3"),
+        Term("timber", "木结构", "Timber", "#7f3b08"),
     ),
 )
 

@@ -54,3 +54,19 @@ def grid_cell(community_obj, code="T-G1", dx=0.0, w=200.0, h=400.0) -> models.Gr
 
 def as_geos(wkt: str) -> GEOSGeometry:
     return GEOSGeometry(wkt, srid=4326)
+
+
+def new_feature_body(spec, client) -> dict:
+    """A valid new GeoJSON Feature for `spec`: an existing feature's writable properties (read
+    through the API by `client`), its unique ones made unique, at the same place."""
+    from layers.api.serializers import writable_fields
+
+    source = spec.model.objects.order_by("pk").first()
+    body = client.get(f"/api/v1/{spec.slug}/{source.pk}/").json()
+    allowed = set(writable_fields(spec))
+    properties = {k: v for k, v in body["properties"].items() if k in allowed}
+    for name in list(properties):
+        field = spec.model._meta.get_field(name)
+        if field.unique or name in {"ref", "tour_order"}:
+            properties[name] = 900 if name == "tour_order" else f"{properties[name]}-T"
+    return {"type": "Feature", "geometry": body["geometry"], "properties": properties}

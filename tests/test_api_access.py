@@ -7,49 +7,103 @@ import json
 import pytest
 
 from layers import models, registry
-from layers.api import access
+from layers.query import access
 from layers.roles import EDITOR, INSPECTOR, PLANNER
 
 pytestmark = pytest.mark.django_db
 
 ROLES = (None, INSPECTOR, PLANNER, EDITOR)
 VERBS = ("list", "retrieve", "create", "update", "delete")
+RENAMED = "权限矩阵 matrix"
 
 
-def expected_status(role, spec, verb) -> set[int]:
+def expected_status(role, spec, verb) -> int:
+    """What a caller gets for a VALID request (writes carry a valid body and the current
+    version): the refusals are about the role, never about the request."""
     reads = verb in ("list", "retrieve")
-    if role is None:
-        if reads and spec.is_public:
-            return {200}
-        return {401}
+    if role is None and not (reads and spec.is_public):
+        return 401
     if reads:
-        return {200}
-    if role in spec.edit_roles:
-        # Writes are authorised; the empty body then fails validation (400) or the missing
-        # version is asked for (428). Never 401/403.
-        return {400, 428} if verb != "delete" else {428}
-    return {403}
+        return 200
+    if role not in spec.edit_roles:
+        return 403
+    return {"create": 201, "update": 200, "delete": 204}[verb]
+
+
+@pytest.fixture
+def valid_body():
+    """A valid new feature of a layer, read through the API by an editor of the sample data."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from tests.factories import new_feature_body
+
+    reader = APIClient()
+    reader.force_authenticate(get_user_model().objects.get(username="demo-editor"))
+    return lambda spec: new_feature_body(spec, reader)
 
 
 @pytest.mark.parametrize("verb", VERBS)
 @pytest.mark.parametrize("slug", registry.slugs())
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
-def test_permission_matrix(role_client, role, slug, verb):
+def test_permission_matrix(role_client, valid_body, role, slug, verb):
+    """Every role × layer × verb with a valid request: a permitted write SUCCEEDS (create 201,
+    update with the current If-Match 200 and a new version, delete with it 204) and does what
+    it says; a refused one is 401/403, carries no data and changes nothing."""
     spec = registry.get(slug)
     client = role_client(role)
-    pk = spec.model.objects.order_by("pk").first().pk
+    feature = spec.model.objects.order_by("pk").first()
+    pk, version, name = feature.pk, feature.version, feature.name
+    count = spec.model.all_objects.count()
     url, detail = f"/api/v1/{slug}/", f"/api/v1/{slug}/{pk}/"
+    if_match = {"HTTP_IF_MATCH": f'"{version}"'}
     response = {
         "list": lambda: client.get(url),
         "retrieve": lambda: client.get(detail),
-        "create": lambda: client.post(url, {}, format="json"),
-        "update": lambda: client.patch(detail, {}, format="json"),
-        "delete": lambda: client.delete(detail),
+        "create": lambda: client.post(url, valid_body(spec), format="json"),
+        "update": lambda: client.patch(
+            detail, {"properties": {"name": RENAMED}}, format="json", **if_match
+        ),
+        "delete": lambda: client.delete(detail, **if_match),
     }[verb]()
-    assert response.status_code in expected_status(role, spec, verb), response.content
-    if response.status_code in (401, 403):
-        assert "features" not in response.json() and "geometry" not in response.json()
-    assert spec.model.objects.filter(pk=pk).exists()  # nothing was deleted by a refusal
+    expected = expected_status(role, spec, verb)
+    assert response.status_code == expected, (role, slug, verb, response.content[:300])
+
+    stored = spec.model.all_objects.get(pk=pk)
+    if expected in (401, 403):
+        body = response.json()
+        assert "features" not in body and "geometry" not in body
+        assert spec.model.all_objects.count() == count
+        assert (stored.version, stored.name, stored.deleted_at) == (version, name, None)
+    elif verb == "create":
+        created = spec.model.objects.get(pk=response.json()["id"])
+        assert spec.model.all_objects.count() == count + 1 and created.version == 1
+        assert created.created_by.username == f"t-{role}"
+    elif verb == "update":
+        assert (stored.version, stored.name) == (version + 1, RENAMED)
+        assert response["ETag"] == f'"{version + 1}"'
+        assert stored.updated_by.username == f"t-{role}"
+    elif verb == "delete":
+        assert stored.deleted_at is not None and stored.version == version + 1
+        assert not spec.model.objects.filter(pk=pk).exists()
+    else:
+        assert response.json()["type"] in ("Feature", "FeatureCollection")
+        assert (stored.version, stored.deleted_at) == (version, None)
+
+
+@pytest.mark.parametrize("slug", registry.slugs())
+def test_a_permitted_write_still_needs_the_current_version(role_client, slug):
+    spec = registry.get(slug)
+    client = role_client(spec.edit_roles[0])
+    feature = spec.model.objects.order_by("pk").first()
+    detail = f"/api/v1/{slug}/{feature.pk}/"
+    change = {"properties": {"name": RENAMED}}
+    assert client.patch(detail, change, format="json").status_code == 428
+    stale = {"HTTP_IF_MATCH": f'"{feature.version + 1}"'}
+    assert client.patch(detail, change, format="json", **stale).status_code == 412
+    assert client.delete(detail, **stale).status_code == 412
+    stored = spec.model.all_objects.get(pk=feature.pk)
+    assert (stored.version, stored.name, stored.deleted_at) == (feature.version, feature.name, None)
 
 
 def test_anonymous_401_names_the_token_scheme(role_client):

@@ -1,7 +1,10 @@
-"""The OpenAPI document: valid, served with local Swagger UI / ReDoc, and true to the API.
+"""The OpenAPI documents of /api/v1/ and /ogc/: valid, served with local Swagger UI / ReDoc,
+and true to the services.
 
-schemathesis generates requests from the schema for every operation, as anonymous and as an
-editor (token), and checks: no 5xx, documented status codes, content types and bodies.
+schemathesis generates requests from each schema for every operation, as anonymous and as an
+editor (token), and checks: no 5xx, documented status codes, content types and bodies, and no
+response slower than 2 s (`consistently_fast`, below: a slow answer is asked again twice, and
+only an answer slow all three times fails, so a busy machine cannot fail the run).
 """
 
 from __future__ import annotations
@@ -17,6 +20,28 @@ from schemathesis.checks import positive_data_acceptance
 from geo_service.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+ogc_schema = schemathesis.openapi.from_wsgi("/ogc/api", application)
+MAX_SECONDS = 2.0
+
+
+def consistently_fast(ctx, response, case):
+    """No response slower than MAX_SECONDS: a hang or a pathological query is slow every time
+    it is asked; a scheduler hiccup is not. The case is re-sent up to twice before failing."""
+    if response.elapsed <= MAX_SECONDS:
+        return None
+    headers = dict(ctx.headers or {})
+    times = [response.elapsed]
+    for _ in range(2):
+        again = case.call(headers=headers)
+        times.append(again.elapsed)
+        if again.elapsed <= MAX_SECONDS:
+            return None
+    raise AssertionError(
+        f"{case.operation.label}: slower than {MAX_SECONDS} s three times: "
+        + ", ".join(f"{t:.2f} s" for t in times)
+    )
+
+
 # Every check runs except "schema-valid data is accepted": rules across parameters (radius needs
 # near, min ≤ max in a bbox, a community that exists) rightly refuse some schema-valid requests.
 EXCLUDED = [positive_data_acceptance]
@@ -68,7 +93,7 @@ FUZZ = settings(
 @schema.parametrize()
 @FUZZ
 def test_api_conforms_to_its_schema_anonymous(case):
-    case.call_and_validate(excluded_checks=EXCLUDED)
+    case.call_and_validate(excluded_checks=EXCLUDED, additional_checks=[consistently_fast])
 
 
 @pytest.mark.django_db
@@ -76,5 +101,25 @@ def test_api_conforms_to_its_schema_anonymous(case):
 @FUZZ
 def test_api_conforms_to_its_schema_as_editor(case, editor_token):
     case.call_and_validate(
-        headers={"Authorization": f"Token {editor_token}"}, excluded_checks=EXCLUDED
+        headers={"Authorization": f"Token {editor_token}"},
+        excluded_checks=EXCLUDED,
+        additional_checks=[consistently_fast],
+    )
+
+
+@pytest.mark.django_db
+@ogc_schema.parametrize()
+@FUZZ
+def test_ogc_conforms_to_its_schema_anonymous(case):
+    case.call_and_validate(excluded_checks=EXCLUDED, additional_checks=[consistently_fast])
+
+
+@pytest.mark.django_db
+@ogc_schema.parametrize()
+@FUZZ
+def test_ogc_conforms_to_its_schema_as_editor(case, editor_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {editor_token}"},
+        excluded_checks=EXCLUDED,
+        additional_checks=[consistently_fast],
     )

@@ -80,3 +80,21 @@ def test_no_basemap_by_default_and_tianditu_needs_a_key(client, settings):
     assert builder.basemap_name() == "none"
     settings.TIANDITU_KEY = "k"
     assert "tianditu.gov.cn" in client.get("/maps/planning/").content.decode()
+
+
+def test_page_legends_use_each_terms_own_colour(client):
+    """The side panel's swatches carry the vocabulary's colours, term by term."""
+    import re
+
+    from layers import registry
+
+    client.force_login(make_user("map-planner-legend", "planner"))
+    html = client.get("/maps/planning/").content.decode()
+    swatches = dict(
+        re.findall(
+            r'<li data-value="([^"]+)"><span class="hh-swatch" style="background: ([^"]+)"', html
+        )
+    )
+    vocabulary = registry.get("renovation-sites").status_vocabulary
+    for term in vocabulary.terms:
+        assert swatches[term.value] == term.color, term.value

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from layers import models, registry
-from layers.ogc import crs as ogc_crs
 from layers.ogc.openapi import build
 from layers.ogc.views import item_params
+from layers.query import crs as ogc_crs
 
 pytestmark = pytest.mark.django_db
 PUBLIC = [s.slug for s in registry.LAYERS if s.is_public]
@@ -35,7 +35,12 @@ def test_landing_conformance_and_collections(client):
         assert entry["crs"][0] == ogc_crs.CRS84 and entry["storageCrs"] == ogc_crs.CRS84
         assert {link["rel"] for link in entry["links"]} >= {"self", "items"}
         assert get(client, f"/ogc/collections/{entry['id']}").json() == entry
-    assert get(client, "/ogc/collections/hazards", expect=404)
+    # An internal collection is hidden from the public: 404 as for no collection, no data.
+    for path in ("/ogc/collections/hazards", "/ogc/collections/hazards/items"):
+        hidden = get(client, path, expect=404).json()
+        assert hidden["code"] == "NotFound" and "features" not in hidden and "id" not in hidden
+    hazard = models.SafetyHazard.objects.order_by("pk").first()
+    get(client, f"/ogc/collections/hazards/items/{hazard.pk}", expect=404)
 
 
 def test_items_are_geojson_with_counts_links_and_timestamp(client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -77,10 +78,19 @@ def test_roles_exist_with_permissions_from_edit_roles():
 
 
 def test_every_vocabulary_has_labels_colours_and_valid_transitions():
+    """Each term has its own colour: a #rrggbb that is not Term's default grey (which every term
+    without a colour gets, so "starts with #" proved nothing), and no two terms of a vocabulary
+    share one (a legend could not tell them apart)."""
+    default = status.Term("x", "x", "x").color
     for vocabulary in status.ALL_VOCABULARIES:
+        colours = [term.color for term in vocabulary.terms]
         for term in vocabulary.terms:
-            assert term.zh and term.en and term.color.startswith("#")
+            assert term.zh and term.en
+            assert re.fullmatch(r"#[0-9a-f]{6}", term.color), (vocabulary.name, term.value)
+            assert term.color != default, f"{vocabulary.name}.{term.value} has the default grey"
+        assert len(set(colours)) == len(colours), f"{vocabulary.name}: terms share a colour"
     assert status.HAZARD_STATUS.can_move("reinspection", "rectifying")
-    assert not status.HAZARD_STATUS.can_move("found", "closed")
+    assert not status.HAZARD_STATUS.can_move("found", "assigned")  # reported first
+    assert not status.HAZARD_STATUS.can_move("closed", "rectifying")  # closed is final
     with pytest.raises(ValueError):
         status.Vocabulary("x", "x", "x", (status.Term("a", "甲", "A"),), {"a": ("b",)})

@@ -164,3 +164,16 @@ def test_viewpoint_photos_are_loaded_into_media_storage():
     for viewpoint in with_photo:
         assert default_storage.exists(viewpoint.photo.name)
         assert viewpoint.photo.name.startswith("viewpoints/")
+
+
+def test_a_3d_feature_is_loaded_in_2d():
+    from layers.loading import upsert_features
+
+    spec = registry.get("hazards")
+    feature = json.loads(spec.sample_path.read_text(encoding="utf-8"))["features"][0]
+    x, y = feature["geometry"]["coordinates"][:2]
+    feature["geometry"]["coordinates"] = [x, y, 7.5]
+    feature["properties"] = {**feature["properties"], "ref": "Z-TEST-1", "name": "三维隐患"}
+    upsert_features(spec, [feature], "test")
+    stored = models.SafetyHazard.objects.get(ref="Z-TEST-1").geom
+    assert not stored.hasz and stored.coords == (x, y)

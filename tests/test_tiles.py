@@ -119,9 +119,15 @@ def _rings(geometry):
 
 
 def test_multi_layer_tile_and_tilejson(editor_client):
-    x, y = tile_of(*QU_QIUBAI, 17)
-    tile = decode(editor_client.get(f"/tiles/multi/17/{x}/{y}.pbf?layers=buildings,hazards"))
-    assert set(tile) <= {"buildings", "hazards"} and "buildings" in tile
+    """Both layers are in the tile, each with exactly the features PostGIS puts there."""
+    z = 17
+    x, y = tile_of(*QU_QIUBAI, z)
+    tile = decode(editor_client.get(f"/tiles/multi/{z}/{x}/{y}.pbf?layers=buildings,hazards"))
+    assert set(tile) == {"buildings", "hazards"}
+    for slug in ("buildings", "hazards"):
+        expected = ids_in_tile(registry.get(slug).model._meta.db_table, z, x, y)
+        assert {feature["id"] for feature in tile[slug]["features"]} == expected and expected
+    assert all("level" in f["properties"] for f in tile["hazards"]["features"])
     tilejson = editor_client.get("/tiles/buildings.json").json()
     spec = registry.get("buildings")
     assert tilejson["tiles"][0].endswith("/tiles/buildings/{z}/{x}/{y}.pbf")

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from layers import registry, status
-from layers.api import access, encode, filters
 from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import GEOJSON, _errors, ref
 from layers.models import Community, GridCell, RenovationSite, SafetyHazard
+from layers.query import access, encode, spatial
+from layers.query import params as p
 
 
 def _field_info(spec, name: str) -> dict:
@@ -176,20 +177,19 @@ class NearestHazardsView(JSONErrorsMixin, APIView):
         unknown = sorted(set(params) - {"lon", "lat", "k"})
         if unknown:
             raise exceptions.ValidationError({n: ["unknown parameter"] for n in unknown})
+        raw = {name: p.single(params, name) for name in ("lon", "lat", "k")}
         for name in ("lon", "lat"):
-            if name not in params:
+            if raw[name] is None:
                 raise exceptions.ValidationError({name: ["required"]})
-        lon, lat = filters.parse_point("lon,lat", f"{params['lon']},{params['lat']}")
-        raw_k = params.get("k", "5")
-        if not raw_k.isdigit() or not 1 <= int(raw_k) <= 100:
-            raise exceptions.ValidationError({"k": ["expected an integer from 1 to 100"]})
-        k = int(raw_k)
+        lon = p.number("lon", raw["lon"], low=-180, high=180)
+        lat = p.number("lat", raw["lat"], low=-90, high=90)
+        k = 5 if raw["k"] is None else p.integer("k", raw["k"], low=1, high=100)
         point = Point(lon, lat, srid=4326)
         open_hazards = SafetyHazard.objects.filter(status__in=status.HAZARD_OPEN_STATUSES)
         # KNN (<->) in degrees finds k candidates fast; the true k nearest in metres are all
         # within the farthest candidate's metric distance, so a second exact pass settles order.
         candidates = (
-            open_hazards.annotate(_distance_m=filters.GeographyDistance("geom", lon, lat))
+            open_hazards.annotate(_distance_m=spatial.GeographyDistance("geom", lon, lat))
             .order_by(GeometryDistance("geom", point))
             .values_list("_distance_m", flat=True)[:k]
         )
@@ -198,13 +198,13 @@ class NearestHazardsView(JSONErrorsMixin, APIView):
         if reach is None:
             features = "[]"
         else:
-            queryset = filters.within_metres(
-                open_hazards.annotate(_distance_m=filters.GeographyDistance("geom", lon, lat)),
+            queryset = spatial.within_metres(
+                open_hazards.annotate(_distance_m=spatial.GeographyDistance("geom", lon, lat)),
                 lon,
                 lat,
                 reach + 0.01,
             ).order_by("_distance_m", "pk")[:k]
-            features = encode.encode_features(queryset, spec, fields, filters.distance_property())
+            features = encode.encode_features(queryset, spec, fields, spatial.distance_property())
         from layers.api.views import geojson_response
 
         return geojson_response(f'{{"type": "FeatureCollection", "features": {features}}}')

@@ -20,8 +20,10 @@ from drf_spectacular.utils import (
 
 from layers import registry
 from layers.api import filters
-from layers.api.access import AUDIT_FIELDS
 from layers.api.serializers import writable_fields
+from layers.query import spatial
+from layers.query.access import AUDIT_FIELDS
+from layers.query.params import MAX_TEXT_LENGTH
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -200,6 +202,17 @@ def _errors(*codes: int) -> dict:
         401: OpenApiResponse(DETAIL, description="Not logged in (public layers need no login)."),
         403: OpenApiResponse(DETAIL, description="Your role may not do this."),
         404: OpenApiResponse(DETAIL, description="No such feature (or deleted)."),
+        409: OpenApiResponse(
+            {
+                "type": "object",
+                "properties": {
+                    "detail": {"type": "string"},
+                    "status": {"type": "string"},
+                    "allowed": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            description="Not possible from the current status; `allowed` names what is.",
+        ),
         412: OpenApiResponse(STALE, description="Stale version: nothing was changed."),
         415: OpenApiResponse(DETAIL, description="Send application/json or application/geo+json."),
         428: OpenApiResponse(DETAIL, description="Send If-Match or the version property."),
@@ -216,8 +229,8 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
             "radius",
             float,
             description=(
-                f"metres around `near` (default {filters.DEFAULT_RADIUS_M}, "
-                f"max {filters.MAX_RADIUS_M})"
+                f"metres around `near` (default {spatial.DEFAULT_RADIUS_M}, "
+                f"max {spatial.MAX_RADIUS_M})"
             ),
         ),
     ]
@@ -233,13 +246,17 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
     params += [
         OpenApiParameter("community", str, description="community id or code"),
         OpenApiParameter("grid", str, description="grid cell id or code"),
-        OpenApiParameter("q", str, description="text in names and descriptions"),
+        OpenApiParameter(
+            "q",
+            {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+            description="text in names and descriptions (no control characters)",
+        ),
         OpenApiParameter(
             "updated_since", OpenApiTypes.DATETIME, description="ISO date or date-time"
         ),
         OpenApiParameter("ordering", str, description="field[,-field]; `distance` with near"),
         OpenApiParameter("deleted", bool, description="list soft-deleted features (editors)"),
-        OpenApiParameter("page", {"type": "integer", "minimum": 1}),
+        OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PAGE}),
         OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 1000}),
     ]
     if "overdue" in filters.allowed_params(spec):

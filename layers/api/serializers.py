@@ -1,6 +1,6 @@
 """Write serializers for single features, generated from the spec (drf-gis GeoJSON Features).
 
-Reads never go through them (layers.api.encode does that in SQL); they parse and validate input.
+Reads never go through them (layers.query.encode does that in SQL); they parse and validate input.
 Model validation (geometry, service area, stage rules, household counts) runs through
 full_clean, so the API and the admin refuse the same things with the same messages.
 """
@@ -14,8 +14,11 @@ from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from layers import geo, registry
+from layers.query import spatial
+from layers.query.params import ParamError
 
 MANAGED = {"id", "geom", "version", "deleted_at", "created_at", "updated_at"}
+FEATURE_MEMBERS = {"type", "id", "geometry", "properties", "bbox", "version"}
 
 
 def writable_fields(spec: registry.LayerSpec) -> list[str]:
@@ -41,10 +44,13 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
             raise serializers.ValidationError({"properties": ["expected an object"]})
         if "geometry" in data and not isinstance(data["geometry"], dict):
             raise serializers.ValidationError({"geom": ["expected a GeoJSON geometry object"]})
-        if "properties" not in data:
-            # drf-gis reads a Feature only when it has "properties": without them a body of
-            # just {"geometry": ...} would be answered 200 with the geometry silently ignored.
-            data = {**data, "properties": {}}
+        if "geometry" in data or "properties" in data:  # a Feature (else flat field names)
+            unknown = sorted(set(data) - FEATURE_MEMBERS)
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown member"] for name in unknown})
+            # drf-gis reads `geometry` only beside `properties`: a geometry-only PATCH would
+            # otherwise be dropped without a word.
+            data = {**data, "properties": dict(data.get("properties") or {})}
         if isinstance(data.get("properties"), dict):
             allowed = set(self.Meta.fields) | {"version"}
             unknown = sorted(set(data["properties"]) - allowed)
@@ -58,9 +64,12 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
         attrs.pop("version", None)
         geom = attrs.get("geom")
         if geom is not None:
-            geom.srid = self.context.get("input_srid", geo.STORAGE_SRID)
+            srid = self.context.get("input_srid", geo.STORAGE_SRID)
             try:
-                geom = geo.to_storage(geom)
+                # 2-D (Z dropped), finite, inside the CRS's area of use, then transformed.
+                geom = spatial.input_geometry("geom", geom, srid)
+            except ParamError as exc:
+                raise serializers.ValidationError({"geom": [exc.message]}) from None
             except Exception as exc:  # a transform that PROJ cannot do is the client's input
                 raise serializers.ValidationError({"geom": [f"cannot transform: {exc}"]}) from exc
             attrs["geom"] = geo.coerce_to_field(geom, self.spec.model.geom_type())

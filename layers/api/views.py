@@ -1,6 +1,6 @@
 """The layer API: one generic viewset serves every layer of the registry.
 
-Lists and details are encoded by PostGIS (layers.api.encode); writes go through the generated
+Lists and details are encoded by PostGIS (layers.query.encode); writes go through the generated
 drf-gis serializer and layers.editing, which enforces versions (no lost edits).
 """
 
@@ -16,10 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from layers import editing, geo, registry
-from layers.api import access, encode, filters
+from layers.api import filters
 from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import LayerAutoSchema
 from layers.api.serializers import write_serializer_for
+from layers.query import access, encode, spatial
+from layers.query import params as p
 
 GEOJSON = "application/geo+json"
 
@@ -43,17 +45,16 @@ def seen_version(request) -> int | None:
     header = request.headers.get("If-Match")
     if header:
         value = header.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
-            raise exceptions.ValidationError(
-                {"If-Match": [f'expected an ETag like "3", got {header!r}']}
-            )
-        return int(value)
+        try:
+            return p.integer("If-Match", value, low=0, high=p.MAX_ID)
+        except p.ParamError:
+            raise p.ParamError("If-Match", f'expected an ETag like "3", got {header!r}') from None
     data = request.data if isinstance(request.data, dict) else {}
     properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
     version = properties.get("version", data.get("version"))
     if version is None:
         return None
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= p.MAX_ID:
         raise exceptions.ValidationError({"version": ["expected an integer"]})
     return version
 
@@ -141,9 +142,9 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             fields,
             may_see_deleted=access.can_see_deleted(request.user),
         )
-        page, size = _paging(params)
+        page, size = filters.paging(params)
         offset = (page - 1) * size
-        extra = filters.distance_property() if query.near else None
+        extra = spatial.distance_property() if query.near else None
         features, returned = encode.encode_page(
             queryset[offset : offset + size], self.spec, fields, extra
         )
@@ -254,34 +255,16 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         return geojson_response(text, status=status, ETag=etag_for(obj.version))
 
 
-MAX_ID = 2**63 - 1
-
-
 def parse_pk(raw) -> int:
-    """A feature id from the URL; an id no bigint can hold names no feature (404, not 500)."""
-    value = int(raw)
-    if value > MAX_ID:
+    """A feature id from the URL (ASCII digits, within bigint); anything else names no feature."""
+    value = p.identifier("id", str(raw))
+    if value is None:
         raise exceptions.NotFound()
     return value
 
 
 def _version_of(spec, pk) -> int:
     return spec.model.all_objects.values_list("version", flat=True).get(pk=pk)
-
-
-def _paging(params) -> tuple[int, int]:
-    def positive(name: str, default: int) -> int:
-        raw = params.get(name)
-        if raw is None:
-            return default
-        if not raw.isdigit() or int(raw) < 1:
-            raise exceptions.ValidationError({name: ["expected a positive integer"]})
-        return int(raw)
-
-    size = positive("page_size", settings.API_PAGE_SIZE)
-    if size > settings.API_MAX_PAGE_SIZE:
-        raise exceptions.ValidationError({"page_size": [f"at most {settings.API_MAX_PAGE_SIZE}"]})
-    return positive("page", 1), size
 
 
 def _page_url(request, page: int) -> str:

@@ -14,7 +14,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from layers import geo, photos, registry
-from layers.api import access
+from layers.api.schema import _errors
+from layers.query import access
+from layers.query import params as p
+
+OBJECT = {"type": "object", "additionalProperties": True}
 
 
 def _fail(exc):
@@ -62,9 +66,17 @@ class WorkflowMixin:
         return obj
 
     @extend_schema(
-        summary="Steps of the lifecycle: GET what you may do now; POST one step",
-        request={"application/json": {"type": "object", "additionalProperties": True}},
-        responses={200: {"type": "object", "additionalProperties": True}},
+        methods=["GET"],
+        operation_id="hazards_transitions_allowed",
+        summary="The steps you may take now on this hazard",
+        responses={200: OBJECT, **_errors(401, 403, 404)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        operation_id="hazards_transitions_create",
+        summary="Take one step of the lifecycle (409 names the steps allowed from here)",
+        request={"application/json": OBJECT},
+        responses={200: OBJECT, **_errors(400, 401, 403, 404, 409, 412, 415)},
     )
     @action(detail=True, methods=["get", "post"])
     def transitions(self, request, pk=None):
@@ -102,7 +114,7 @@ class WorkflowMixin:
 
     @extend_schema(
         summary="The timeline of a hazard: every step with who, when, note and photos",
-        responses={200: {"type": "object", "additionalProperties": True}},
+        responses={200: OBJECT, **_errors(401, 403, 404)},
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
@@ -120,7 +132,7 @@ class WorkflowMixin:
                 "required": ["image"],
             }
         },
-        responses={201: {"type": "object", "additionalProperties": True}},
+        responses={201: OBJECT, **_errors(400, 401, 403, 404, 415)},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, pk=None):
@@ -155,65 +167,54 @@ class WorkflowMixin:
             OpenApiParameter("radius", float, description="metres, 1–500 (default 20)"),
             OpenApiParameter("exclude", int),
         ],
-        responses={200: {"type": "object", "additionalProperties": True}},
+        responses={200: OBJECT, **_errors(400, 401, 403)},
     )
     @action(detail=False, methods=["get"])
     def duplicates(self, request):
         if not access.output_fields(request.user, self.spec):
             self._deny(request)
         params = request.query_params
-        errors = {}
-        unknown = sorted(set(params) - {"lon", "lat", "category", "radius", "exclude"})
-        for name in unknown:
+        errors: dict[str, list[str]] = {}
+        for name in sorted(set(params) - {"lon", "lat", "category", "radius", "exclude"}):
             errors[name] = ["unknown parameter"]
-        numbers = {}
-        for name, low, high, required in (
-            ("lon", -180, 180, True),
-            ("lat", -90, 90, True),
-            ("radius", 1, 500, False),
-        ):
-            raw = params.get(name)
-            if raw is None:
-                if required:
-                    errors[name] = ["required"]
-                continue
-            value = _finite(raw)
-            if value is None or not low <= value <= high:
-                errors[name] = [f"expected a number from {low} to {high}"]
-            else:
-                numbers[name] = value
-        category = params.get("category")
-        vocabulary = self.spec.filter_fields["category"]
-        if category not in vocabulary.values:
-            errors["category"] = [f"one of {', '.join(vocabulary.values)}"]
-        exclude = params.get("exclude")
-        if exclude is not None and not (
-            exclude.isascii() and exclude.isdigit() and len(exclude) < 19
-        ):
-            errors["exclude"] = ["expected a hazard id"]
+        numbers: dict[str, float] = {}
+        category = exclude = None
+        parsers = {
+            "lon": lambda raw: p.number("lon", raw, low=-180, high=180),
+            "lat": lambda raw: p.number("lat", raw, low=-90, high=90),
+            "radius": lambda raw: p.number("radius", raw, low=1, high=500),
+        }
+        for name, parse in parsers.items():
+            try:
+                raw = p.single(params, name)
+                if raw is None:
+                    if name != "radius":
+                        errors[name] = ["required"]
+                    continue
+                numbers[name] = parse(raw)
+            except p.ParamError as exc:
+                errors[name] = [exc.message]
+        try:
+            category = p.choices(
+                "category",
+                [p.single(params, "category") or ""],
+                self.spec.filter_fields["category"].values,
+            )[0]
+            raw = p.single(params, "exclude")
+            exclude = p.identifier("exclude", raw) if raw is not None else None
+        except p.ParamError as exc:
+            errors[exc.name] = [exc.message]
         if errors:
             raise exceptions.ValidationError(errors)
         point = Point(numbers["lon"], numbers["lat"], srid=geo.STORAGE_SRID)
         found = self.spec.workflow_module.nearby_duplicates(
             category,
             point,
-            exclude=int(exclude) if exclude else None,
+            exclude=exclude,
             radius_m=numbers.get("radius"),
         )
         radius = numbers.get("radius", _default_radius())
         return Response({"radius_m": radius, "hazards": found})
-
-
-def _finite(raw: str) -> float | None:
-    import math
-
-    if not raw.isascii() or len(raw) > 32 or "\x00" in raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _default_radius() -> float:

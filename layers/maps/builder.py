@@ -19,9 +19,9 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from layers import geo, registry
-from layers.api import access, encode
 from layers.maps.assets import asset_url, use_vendored_assets
 from layers.maps.pages import MapLayer, MapPage
+from layers.query import access, encode
 
 WALKING_M_PER_MIN = 75  # 4.5 km/h
 

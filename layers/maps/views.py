@@ -9,10 +9,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from layers import registry
-from layers.api import access
 from layers.maps import builder
 from layers.maps.pages import INSPECTION, PLANNING, TOUR, MapPage
 from layers.models import GridCell
+from layers.query import access
 from layers.roles import roles_of
 
 

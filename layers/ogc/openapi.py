@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
-from layers.api import access
-from layers.ogc import crs as ogc_crs
-from layers.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT
+from layers.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, MAX_OFFSET
+from layers.query import access
+from layers.query import crs as ogc_crs
 
 
 def _param(name, schema, description, *, where="query", required=False, **extra) -> dict:
@@ -38,7 +40,11 @@ COMMON = {
         style="form",
         explode=False,
     ),
-    "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "skip this many"),
+    "offset": _param(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        "skip this many",
+    ),
     "datetime": _param(
         "datetime", {"type": "string"}, "update time: instant, interval a/b, open ends '..'"
     ),
@@ -146,6 +152,8 @@ def build(specs) -> dict:
     }
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def document(request):
     specs = access.readable_layers(access.request_user(request))
     response = JsonResponse(build(specs), json_dumps_params={"ensure_ascii": False})

@@ -7,23 +7,24 @@ larger match omits it, as the standard allows, so counting never dominates a pag
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
-from django.contrib.gis.geos import Polygon
 from django.db import connection
 from django.db.models import Func, Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from layers import registry
-from layers.api import access, encode
-from layers.ogc import crs as ogc_crs
+from layers.query import access, encode, spatial, times
+from layers.query import crs as ogc_crs
+from layers.query import filters as qf
+from layers.query import params as p
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -34,10 +35,7 @@ CONFORMANCE = [
 ]
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-
-
-class BadRequest(Exception):
-    pass
+MAX_OFFSET = 10**9
 
 
 class FlipCoordinates(Func):
@@ -72,6 +70,8 @@ def _spec_or_none(request, collection_id: str):
     return None
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def landing(request):
     base = _base(request)
     return _json(
@@ -109,6 +109,8 @@ def landing(request):
     )
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def conformance(request):
     return _json({"conformsTo": CONFORMANCE})
 
@@ -157,6 +159,8 @@ def _collection_doc(request, spec) -> dict:
     }
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def collections(request):
     base = _base(request)
     return _json(
@@ -170,6 +174,8 @@ def collections(request):
     )
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def collection(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
@@ -177,126 +183,68 @@ def collection(request, collection_id: str):
     return _json(_collection_doc(request, spec))
 
 
-def _numbers(name: str, raw: str) -> list[float]:
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise BadRequest(f"{name}: expected comma-separated numbers") from None
-    return values
-
-
-def _bbox_filter(params) -> Polygon | None:
-    raw = params.get("bbox")
+def _bbox_filter(params):
+    """The bbox in its bbox-crs (default CRS84), as a lon/lat polygon; None without bbox."""
+    raw = p.single(params, "bbox")
+    raw_crs = p.single(params, "bbox-crs")
     if raw is None:
-        if "bbox-crs" in params:
-            raise BadRequest("bbox-crs: given without bbox")
+        if raw_crs is not None:
+            raise p.ParamError("bbox-crs", "given without bbox")
         return None
-    values = _numbers("bbox", raw)
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4:
-        raise BadRequest("bbox: expected 4 or 6 numbers")
-    try:
-        box_crs = ogc_crs.parse(params.get("bbox-crs", ogc_crs.CRS84))
-    except ValueError as exc:
-        raise BadRequest(f"bbox-crs: {exc}") from None
-    if box_crs.flip:  # EPSG axis order: latitude/northing first
-        values = [values[1], values[0], values[3], values[2]]
-    minx, miny, maxx, maxy = values
-    if minx > maxx or miny > maxy:
-        raise BadRequest("bbox: lower corner must not exceed upper corner")
-    if box_crs.srid in (4326, 4490):
-        box = Polygon.from_bbox((minx, miny, maxx, maxy))
-        box.srid = 4326
-        return box
-    # A projected box: densify its edges so they stay true once curved into lon/lat.
-    steps = 16
-    ring = (
-        [(minx + (maxx - minx) * i / steps, miny) for i in range(steps)]
-        + [(maxx, miny + (maxy - miny) * i / steps) for i in range(steps)]
-        + [(maxx - (maxx - minx) * i / steps, maxy) for i in range(steps)]
-        + [(minx, maxy - (maxy - miny) * i / steps) for i in range(steps)]
-    )
-    box = Polygon([*ring, ring[0]], srid=box_crs.srid)
-    return box.transform(4326, clone=True)
+    box_crs = _crs("bbox-crs", raw_crs)
+    return spatial.bbox("bbox", raw, box_crs, heights=True)
 
 
-def _datetime_filter(raw: str | None):
-    """An instant or interval on the update time: 'T', 'T1/T2', '../T', 'T/..'."""
-    if raw is None:
-        return {}
-
-    def moment(text: str, end: bool):
-        if text in ("", ".."):
-            return None
-        parsed = parse_datetime(text)
-        if parsed is None:
-            day = parse_date(text)
-            if day is None:
-                raise BadRequest(f"datetime: cannot read {text!r}")
-            parsed = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
-        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
-
-    if "/" in raw:
-        start_text, _, end_text = raw.partition("/")
-        start, end = moment(start_text, False), moment(end_text, True)
-        if start is None and end is None:
-            raise BadRequest("datetime: an interval needs at least one end")
-        if start and end and start > end:
-            raise BadRequest("datetime: start after end")
-        out = {}
-        if start:
-            out["updated_at__gte"] = start
-        if end:
-            out["updated_at__lte"] = end
-        return out
-    instant = moment(raw, False)
-    if instant is None:
-        raise BadRequest("datetime: expected a date-time")
-    if parse_datetime(raw) is None:  # a date: the whole day
-        return {"updated_at__date": instant.date()}
-    return {"updated_at": instant}
-
-
-def _property_filters(spec, params) -> dict:
-    out = {}
-    for name, vocabulary in spec.vocabularies().items():
-        if name in params:
-            values = params[name].split(",")
-            unknown = [v for v in values if v not in vocabulary.values]
-            if unknown:
-                raise BadRequest(f"{name}: unknown value(s) {unknown}")
-            out[f"{name}__in"] = values
-    return out
+def _property_filters(spec, params) -> dict[str, list[str]]:
+    """The layer's vocabulary fields: comma-separated values (repeating a parameter is the same)."""
+    return {
+        name: qf.vocabulary_values(spec, name, params.getlist(name))
+        for name in spec.vocabularies()
+        if name in params
+    }
 
 
 def _int_param(params, name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name}: expected an integer from {low} to {high}")
-    return int(raw)
+    raw = p.single(params, name)
+    return default if raw is None else p.integer(name, raw, low=low, high=high)
+
+
+def _format(params) -> None:
+    raw = p.single(params, "f")
+    if raw is not None and raw not in ("json", "geojson"):
+        raise p.ParamError("f", f"only json, got {p._show(raw)}")
 
 
 def item_params(spec) -> set[str]:
     return {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f", *spec.vocabularies()}
 
 
-def _output_crs(params) -> ogc_crs.OutputCrs:
+def _crs(name: str, raw: str | None) -> ogc_crs.Crs:
+    if raw is None:
+        return ogc_crs.STORAGE
     try:
-        return ogc_crs.parse(params.get("crs", ogc_crs.CRS84))
+        return ogc_crs.parse(p.text(name, raw))
     except ValueError as exc:
-        raise BadRequest(f"crs: {exc}") from None
+        raise p.ParamError(name, str(exc)) from None
 
 
-def _geometry(out: ogc_crs.OutputCrs):
+def _output_crs(params) -> ogc_crs.Crs:
+    return _crs("crs", p.single(params, "crs"))
+
+
+def _bad(exc: p.ParamError) -> HttpResponse:
+    return _error(400, "InvalidParameterValue", str(exc))
+
+
+def _geometry(out: ogc_crs.Crs):
     geom = Transform("geom", out.srid) if out.srid != 4326 else "geom"
     if out.flip:
         geom = FlipCoordinates(geom)
     return AsGeoJSON(geom, precision=out.precision)
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def items(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
@@ -306,19 +254,21 @@ def items(request, collection_id: str):
     if unknown:
         return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
     try:
-        if params.get("f", "json") not in ("json", "geojson"):
-            raise BadRequest("f: only json")
+        _format(params)
         out = _output_crs(params)
         limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int_param(params, "offset", 0, 0, 10**9)
+        offset = _int_param(params, "offset", 0, 0, MAX_OFFSET)
         queryset = spec.model.objects.all()
         box = _bbox_filter(params)
         if box is not None:
             queryset = queryset.filter(geom__intersects=box)
-        queryset = queryset.filter(**_datetime_filter(params.get("datetime")))
-        queryset = queryset.filter(**_property_filters(spec, params)).order_by("pk")
-    except BadRequest as exc:
-        return _error(400, "InvalidParameterValue", str(exc))
+        raw_time = p.single(params, "datetime")
+        if raw_time is not None:
+            queryset = qf.by_time(queryset, times.interval("datetime", raw_time))
+        queryset = qf.by_vocabularies(queryset, spec, _property_filters(spec, params))
+        queryset = queryset.order_by("pk")
+    except p.ParamError as exc:
+        return _bad(exc)
     fields = access.output_fields(access.request_user(request), spec)
     features, returned = encode.encode_page(
         queryset[offset : offset + limit], spec, fields, geometry=_geometry(out)
@@ -392,6 +342,8 @@ def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | No
     return count if count <= cap else None
 
 
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_safe
 def item(request, collection_id: str, feature_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
@@ -400,14 +352,17 @@ def item(request, collection_id: str, feature_id: str):
     if unknown:
         return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
     try:
+        _format(request.GET)
         out = _output_crs(request.GET)
-    except BadRequest as exc:
-        return _error(400, "InvalidParameterValue", str(exc))
-    if not feature_id.isdigit() or int(feature_id) > 2**63 - 1:
+    except p.ParamError as exc:
+        return _bad(exc)
+    # Ids are ASCII integers within bigint; any other string names no feature.
+    pk = p.identifier("featureId", feature_id)
+    if pk is None:
         return _error(404, "NotFound", "no such feature")
     fields = access.output_fields(access.request_user(request), spec)
     text = encode.encode_feature(
-        spec.model.objects.filter(pk=int(feature_id)), spec, fields, geometry=_geometry(out)
+        spec.model.objects.filter(pk=pk), spec, fields, geometry=_geometry(out)
     )
     if text is None:
         return _error(404, "NotFound", "no such feature")

@@ -15,9 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from layers.api import access
 from layers.portal import nav
 from layers.portal.tokens import ApiToken
+from layers.query import access
 from layers.roles import EDITOR, roles_of
 
 

@@ -1,0 +1,107 @@
+"""Mapbox vector tiles encoded by PostGIS: ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope.
+
+The SQL of one layer's part of a tile, with the properties the caller may see. Channels:
+layers/tiles.py (the /tiles/ endpoints). Tile coordinates must be validated integers.
+"""
+
+from __future__ import annotations
+
+from django.contrib.gis.db import models as gis_models
+from django.db import connection, models, transaction
+from django.db.models import Func, Max
+from django.db.models.functions import Cast
+
+from layers import registry
+from layers.query import access
+
+EXTENT = 4096
+BUFFER = 64
+SIMPLIFY_BELOW_ZOOM = 16
+
+
+class TileGeometry(Func):
+    """The geometry in tile coordinates; simplified by about a pixel at low zoom."""
+
+    output_field = gis_models.GeometryField(srid=3857)
+
+    def __init__(self, z: int, x: int, y: int):
+        z, x, y = int(z), int(x), int(y)  # validated integers, safe in the SQL text
+        web = "ST_Transform(%(expressions)s, 3857)"
+        if z < SIMPLIFY_BELOW_ZOOM:
+            pixel = 40075016.68557849 / (2**z) / EXTENT
+            web = f"ST_SimplifyPreserveTopology({web}, {pixel / 2:.6f})"
+        self.template = (
+            f"ST_AsMVTGeom({web}, ST_TileEnvelope({z}, {x}, {y}), {EXTENT}, {BUFFER}, true)"
+        )
+        super().__init__("geom")
+
+
+class TileEnvelope4326(Func):
+    output_field = gis_models.GeometryField(srid=4326)
+
+    def __init__(self, z: int, x: int, y: int):
+        z, x, y = int(z), int(x), int(y)
+        self.template = f"ST_Transform(ST_TileEnvelope({z}, {x}, {y}), 4326)"
+        super().__init__()
+
+
+def tile_properties(spec: registry.LayerSpec, user) -> dict[str, models.Expression]:
+    """Status plus the fields the caller may see among the spec's popup / public fields."""
+    visible = set(access.output_fields(user, spec))
+    wanted = spec.public_fields if spec.is_public else spec.popup_fields
+    names = [spec.status_field] + [n for n in wanted if n in visible and n != spec.status_field]
+    out: dict[str, models.Expression] = {}
+    for name in names:
+        field = spec.model._meta.get_field(name)
+        if isinstance(field, (models.JSONField, models.FileField)):
+            continue
+        if field.many_to_one:
+            out[name] = models.F(field.attname)
+        elif isinstance(field, (models.DateField, models.DateTimeField, models.DecimalField)):
+            out[name] = Cast(name, models.TextField())
+        else:
+            out[name] = models.F(name)
+    if spec.computed_properties:
+        out.update(spec.computed_properties())
+    return out
+
+
+def layer_tile_sql(spec, user, z: int, x: int, y: int) -> tuple[str, list]:
+    """SQL returning the MVT bytes of one layer in one tile (bytea, empty if no feature)."""
+    props = tile_properties(spec, user)
+    rows = (
+        spec.model.objects.filter(geom__intersects=TileEnvelope4326(z, x, y))
+        .annotate(_tile_geom=TileGeometry(z, x, y), **{f"p_{k}": v for k, v in props.items()})
+        .values("pk", "_tile_geom", *(f"p_{k}" for k in props))
+    )
+    sql, params = rows.query.sql_with_params()
+    # The feature id ('fid') and the same id as a property: clients read the latter on click.
+    columns = ["t.pk AS fid", "t.pk AS id", "t._tile_geom", *(f't."p_{k}" AS "{k}"' for k in props)]
+    # The inner SQL is Django's compilation; property names come from the registry.
+    wrapped = (
+        f"SELECT ST_AsMVT(m, %s, {EXTENT}, '_tile_geom', 'fid') FROM ("  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM ({sql}) t WHERE t._tile_geom IS NOT NULL) m"
+    )
+    return wrapped, [spec.slug, *params]
+
+
+def render_tile(specs, user, z: int, x: int, y: int) -> bytes:
+    chunks = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ST_AsMVTGeom's high cost makes the planner pick parallel sequential scans over the
+        # GiST index (75 ms instead of 7 ms measured here): keep tile queries serial.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        for spec in specs:
+            sql, params = layer_tile_sql(spec, user, z, x, y)
+            cursor.execute(sql, params)
+            chunks.append(bytes(cursor.fetchone()[0] or b""))
+    return b"".join(chunks)  # MVT layers concatenate into one valid tile
+
+
+def generation(specs) -> str:
+    """Changes whenever any of the layers changes (every save bumps updated_at)."""
+    parts = []
+    for spec in specs:
+        latest = spec.model.all_objects.aggregate(m=Max("updated_at"))["m"]
+        parts.append(f"{spec.slug}:{latest.isoformat() if latest else '-'}")
+    return ";".join(parts)

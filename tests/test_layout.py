@@ -1,0 +1,49 @@
+"""The channels stand side by side: REST (layers.api), OGC (layers.ogc), tiles (layers.tiles)
+and map pages (layers.maps) import the shared read core (layers.query) and the registry, never
+each other; the core imports no channel."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHANNELS = {
+    "layers.api": ROOT / "layers" / "api",
+    "layers.ogc": ROOT / "layers" / "ogc",
+    "layers.tiles": ROOT / "layers" / "tiles.py",
+    "layers.maps": ROOT / "layers" / "maps",
+}
+CORE = ROOT / "layers" / "query"
+
+
+def imported_modules(path: Path) -> set[str]:
+    files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+    out = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                out.add(node.module)
+                out.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                out.update(alias.name for alias in node.names)
+    return out
+
+
+def imports_package(modules: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in modules)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_channel_imports_no_other_channel(channel):
+    modules = imported_modules(CHANNELS[channel])
+    others = [other for other in CHANNELS if other != channel]
+    assert [o for o in others if imports_package(modules, o)] == []
+    assert imports_package(modules, "layers.query")  # and it reads through the core
+
+
+def test_the_core_imports_no_channel():
+    modules = imported_modules(CORE)
+    assert [c for c in CHANNELS if imports_package(modules, c)] == []
