@@ -84,8 +84,8 @@ def nearest_open_hazards(lon: float, lat: float, k: int = 10) -> list[tuple[str,
         cursor.execute(
             "SELECT name, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
             "::geography) AS d FROM layers_safetyhazard WHERE deleted_at IS NULL "
-            "AND status <> 'closed' ORDER BY d LIMIT %s",
-            [lon, lat, k],
+            "AND status = ANY(%s) ORDER BY d LIMIT %s",
+            [lon, lat, list(status.HAZARD_OPEN_STATUSES), k],
         )
         return cursor.fetchall()
 
