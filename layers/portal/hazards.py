@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -145,6 +146,7 @@ def field(request):
     }
     config = {
         "lang": lang,
+        "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
         "urls": {
             "tasks": reverse("field-tasks"),

@@ -26,6 +26,11 @@
     for (var i = 0; i < list.length; i++) if (list[i].value === value) return list[i].color;
     return "#777";
   }
+  var clock = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: config.timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit",
+  });
+  function when(iso) { return clock.format(new Date(iso)); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   // --- requests --------------------------------------------------------------------------
@@ -205,7 +210,7 @@
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + e.at.slice(0, 16).replace("T", " ") + " " + S.by + " " + e.user, "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + e.user, "hh-muted"));
         item.appendChild(head);
         if (e.note) item.appendChild(el("p", e.note));
         if (e.photos.length) {
