@@ -338,8 +338,6 @@
       if (ids.length) body.photos = ids;
       return request("POST", hazardUrl(id, "transitions"), body);
     }).then(function () {
-      result.textContent = S.saved;
-      result.className = "hh-ok";
       form.hidden = true;
       return loadTasks().then(function () { return select(id); }).then(function () {
         result.textContent = S.saved;

@@ -125,6 +125,7 @@ def record_step(tab, action: str, **inputs):
     tab.page.wait_for_selector("#hh-step-result.hh-ok, #hh-step-result.hh-error")
     result = tab.page.locator("#hh-step-result")
     assert "hh-ok" in (result.get_attribute("class") or ""), result.inner_text()
+    tab.page.wait_for_function("window.hehuachiField.selectedReady")
 
 
 def test_a_hazard_from_report_to_closing_through_the_pages(visit, created_hazards):
