@@ -67,7 +67,7 @@ SITE = {"name": "测试项目", "kind": "old_community", "status": "preparation"
                 **{**HAZARD, "found_at": "2026-10-01T08:00:00+08:00", "deadline": "2026-09-01"},
             ),
             "deadline",
-            "before",
+            "read-only",  # set by the workflow's steps (test_workflow checks "before found")
         ),
         ("hazards", feature(POINT, **{**HAZARD, "assignee": "nobody"}), "assignee", ""),
         ("hazards", feature(POINT, **{**HAZARD, "grid_cell": 1}), "grid_cell", "read-only"),

@@ -389,12 +389,17 @@ def test_an_edit_made_before_a_derived_change_is_applied_and_keeps_the_links(wor
     api.move(w["g1"], f.rect(0, 0, 100, 400))  # H1 moves to G2 by derivation: version + 1
     w["h1"].refresh_from_db()
     assert f'"{w["h1"].version}"' != seen
+    # (status is the workflow's to change; a plain field edit shows the same thing)
     response = api.client.patch(
-        url, {"properties": {"status": "assigned"}}, format="json", HTTP_IF_MATCH=seen
+        url, {"properties": {"description": "checked"}}, format="json", HTTP_IF_MATCH=seen
     )
     assert response.status_code == 200, response.content
     w["h1"].refresh_from_db()
-    assert (w["h1"].status, w["h1"].grid_cell, w["h1"].community) == ("assigned", w["g2"], w["c2"])
+    assert (w["h1"].description, w["h1"].grid_cell, w["h1"].community) == (
+        "checked",
+        w["g2"],
+        w["c2"],
+    )
     assert response["ETag"] == f'"{w["h1"].version}"'
     history = api.client.get(url + "history/").json()["versions"]
     assert [v["type"] for v in history][-2:] == ["derived", "changed"]
@@ -411,11 +416,11 @@ def test_an_edit_made_before_a_derived_and_a_real_change_is_refused(world, edito
     w["h1"].description = "someone else's change"
     w["h1"].save()
     response = api.client.patch(
-        url, {"properties": {"status": "assigned"}}, format="json", HTTP_IF_MATCH=seen
+        url, {"properties": {"description": "mine"}}, format="json", HTTP_IF_MATCH=seen
     )
     assert response.status_code == 412, response.content
     w["h1"].refresh_from_db()
-    assert w["h1"].status == "found"
+    assert w["h1"].description == "someone else's change"
 
 
 def test_an_admin_form_opened_before_a_derived_change_still_saves(world, client, editor):

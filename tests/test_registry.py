@@ -81,6 +81,7 @@ def test_every_vocabulary_has_labels_colours_and_valid_transitions():
         for term in vocabulary.terms:
             assert term.zh and term.en and term.color.startswith("#")
     assert status.HAZARD_STATUS.can_move("reinspection", "rectifying")
-    assert not status.HAZARD_STATUS.can_move("found", "closed")
+    assert status.HAZARD_STATUS.can_move("found", "closed")  # 即查即改, fixed on the spot
+    assert not status.HAZARD_STATUS.can_move("closed", "found")
     with pytest.raises(ValueError):
         status.Vocabulary("x", "x", "x", (status.Term("a", "甲", "A"),), {"a": ("b",)})

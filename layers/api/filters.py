@@ -159,6 +159,9 @@ def apply_filters(queryset, spec: registry.LayerSpec, params, fields, *, may_see
     empty = sorted(n for n in params if any(v == "" for v in _values(params, n)))
     if empty:
         raise ValidationError({name: ["empty value; leave the parameter out"] for name in empty})
+    nul = sorted(n for n in params if any("\x00" in v for v in _values(params, n)))
+    if nul:
+        raise ValidationError({name: ["must not contain NUL characters"] for name in nul})
     query = ListQuery()
     single = {name: params.get(name) for name in params if name not in (spec.status_field,)}
 

@@ -8,7 +8,7 @@ from django.contrib.gis.geos import Point
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,8 +16,14 @@ from rest_framework.response import Response
 
 from layers import geo, photos, registry
 from layers.api import access, filters
+from layers.api.schema import DETAIL, JSON, _errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONFLICT = {
+    (409, JSON): OpenApiResponse(
+        DETAIL, description="Not possible from the hazard's status; `allowed` names what is."
+    )
+}
 
 
 def _fail(exc):
@@ -65,9 +71,24 @@ class WorkflowMixin:
         return obj
 
     @extend_schema(
-        summary="Steps of the lifecycle: GET what you may do now; POST one step",
+        methods=["GET"],
+        operation_id="hazards_transitions_allowed",
+        summary="The lifecycle steps you may do now on this hazard",
+        responses={
+            200: {"type": "object", "additionalProperties": True},
+            **_errors(401, 403, 404),
+        },
+    )
+    @extend_schema(
+        methods=["POST"],
+        operation_id="hazards_transitions_perform",
+        summary="Record one lifecycle step",
         request={"application/json": {"type": "object", "additionalProperties": True}},
-        responses={200: {"type": "object", "additionalProperties": True}},
+        responses={
+            200: {"type": "object", "additionalProperties": True},
+            **_errors(400, 401, 403, 404, 412, 415),
+            **CONFLICT,
+        },
     )
     @action(detail=True, methods=["get", "post"])
     def transitions(self, request, pk=None):
@@ -105,7 +126,10 @@ class WorkflowMixin:
 
     @extend_schema(
         summary="The timeline of a hazard: every step with who, when, note and photos",
-        responses={200: {"type": "object", "additionalProperties": True}},
+        responses={
+            200: {"type": "object", "additionalProperties": True},
+            **_errors(401, 403, 404),
+        },
     )
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
@@ -123,7 +147,10 @@ class WorkflowMixin:
                 "required": ["image"],
             }
         },
-        responses={201: {"type": "object", "additionalProperties": True}},
+        responses={
+            201: {"type": "object", "additionalProperties": True},
+            **_errors(400, 401, 403, 404, 415),
+        },
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, pk=None):
@@ -153,7 +180,10 @@ class WorkflowMixin:
         summary="The ledger (隐患台账): the list's filters, as an XLSX workbook",
         description="Takes the filters of GET /api/v1/hazards/ (not page or page_size: the "
         "ledger holds every matching hazard). Chinese headers.",
-        responses={(200, XLSX): {"type": "string", "format": "binary"}},
+        responses={
+            (200, XLSX): {"type": "string", "format": "binary"},
+            **_errors(400, 401, 403),
+        },
     )
     def ledger(self, request):
         from layers import ledger
@@ -188,7 +218,10 @@ class WorkflowMixin:
             OpenApiParameter("radius", float, description="metres, 1–500 (default 20)"),
             OpenApiParameter("exclude", int),
         ],
-        responses={200: {"type": "object", "additionalProperties": True}},
+        responses={
+            200: {"type": "object", "additionalProperties": True},
+            **_errors(400, 401, 403),
+        },
     )
     @action(detail=False, methods=["get"])
     def duplicates(self, request):
