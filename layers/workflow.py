@@ -35,7 +35,15 @@ from layers.roles import EDITOR, INSPECTOR, roles_of
 NOTE_MAX = 2000
 # The lifecycle's record on the hazard: set by steps only, except by a trusted load of existing
 # records (the sample data, `load_sample_data`), which takes them as they stand in the source.
-RECORD_FIELDS = ("status", "deadline", "closed_at", "responsible_unit", "reporter", "assignee")
+RECORD_FIELDS = (
+    "status",
+    "deadline",
+    "closed_at",
+    "responsible_unit",
+    "reporter",
+    "assignee",
+    "reject_reason",
+)
 
 
 class WorkflowError(Exception):
