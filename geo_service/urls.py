@@ -8,6 +8,7 @@ from django.views.static import serve
 from layers import tiles
 from layers.api import workflow_views
 from layers.maps import views as maps
+from layers.portal import hazards
 from layers.portal import views as portal
 
 urlpatterns = [
@@ -21,6 +22,9 @@ urlpatterns = [
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("tour/", maps.tour, name="tour"),
+    path("field/", hazards.field, name="field"),
+    path("field/tasks/", hazards.field_tasks, name="field-tasks"),
+    path("dashboard/", hazards.dashboard, name="dashboard"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),

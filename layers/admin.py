@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from layers import editing, registry
@@ -126,6 +128,90 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
         )
 
 
+BOOL_CHOICES = (("", "—"), ("true", "是 yes"), ("false", "否 no"))
+
+
+class StepForm(forms.Form):
+    """One lifecycle step for the selected hazards; the workflow checks everything."""
+
+    step = forms.ChoiceField(label="步骤 Step")
+    note = forms.CharField(
+        label="说明 Note", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    responsible_unit = forms.CharField(label="责任单位 Responsible unit", required=False)
+    assignee = forms.CharField(label="承办人（用户名）Assignee (user name)", required=False)
+    deadline = forms.DateField(
+        label="整改期限 Deadline", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.ChoiceField(label="不予立案原因 Reason", required=False)
+    duplicate_of = forms.IntegerField(label="重复于隐患编号 Duplicate of (id)", required=False)
+    until = forms.DateField(
+        label="申请延期至 Extend until",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    approve = forms.ChoiceField(label="批准延期 Approve", choices=BOOL_CHOICES, required=False)
+    on = forms.ChoiceField(label="挂牌督办 Supervision on", choices=BOOL_CHOICES, required=False)
+
+    def __init__(self, *args, workflow, **kwargs):
+        super().__init__(*args, **kwargs)
+        from layers import status
+
+        self.fields["step"].choices = [
+            (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()
+        ]
+        self.fields["reason"].choices = [("", "—"), *status.HAZARD_REJECT_REASON.choices]
+
+    def step_data(self) -> dict:
+        """The step's inputs as the workflow takes them (dates as YYYY-MM-DD, flags as text)."""
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if name == "step" or value in (None, ""):
+                continue
+            data[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return data
+
+
+class WorkflowAdminMixin:
+    """Steps of the lifecycle from the admin: recorded by the workflow, never by writing status."""
+
+    @admin.action(description="记录处置步骤 Record a lifecycle step", permissions=["change"])
+    def record_step(self, request, queryset):
+        wf = self.spec.workflow_module
+        if "apply" in request.POST:
+            form = StepForm(request.POST, workflow=wf)
+            if form.is_valid():
+                step, data = form.cleaned_data["step"], form.step_data()
+                done = 0
+                for hazard in queryset.order_by("pk"):
+                    try:
+                        wf.perform(hazard.pk, step, request.user, dict(data))
+                    except (wf.WorkflowError, editing.Missing) as exc:
+                        self.message_user(request, f"{hazard.pk} {hazard}: {exc}", messages.ERROR)
+                    else:
+                        done += 1
+                if done:
+                    label = wf.ACTIONS[step]
+                    self.message_user(
+                        request,
+                        f"已对 {done} 个隐患记录“{label.zh}” / '{label.en}' recorded for {done}.",
+                        messages.SUCCESS,
+                    )
+                return None
+        else:
+            form = StepForm(workflow=wf)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "记录处置步骤 Record a lifecycle step",
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "inputs": {name: [i[0] for i in inputs] for name, inputs in wf.STEP_INPUTS.items()},
+        }
+        return TemplateResponse(request, "admin/layers/record_step.html", context)
+
+
 def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
     model = spec.model
     field_names = {f.name for f in model._meta.get_fields()}
@@ -144,7 +230,11 @@ def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
         ],
         "autocomplete_fields": [],
     }
-    return type(f"{model.__name__}Admin", (LayerAdmin,), attrs)
+    bases: tuple[type, ...] = (LayerAdmin,)
+    if spec.workflow is not None:
+        bases = (WorkflowAdminMixin, LayerAdmin)
+        attrs["actions"] = [*LayerAdmin.actions, "record_step"]
+    return type(f"{model.__name__}Admin", bases, attrs)
 
 
 for _spec in registry.LAYERS:

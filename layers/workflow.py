@@ -256,6 +256,54 @@ ACTIONS: dict[str, Action] = {
 }  # fmt: skip
 
 
+# The inputs each step takes (beyond the optional photos), for forms that record a step: the
+# grid worker's page and the admin action. `_inputs` below is what checks them.
+STEP_INPUTS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    # action: ((name, kind, required), …); kind is text, date, user, reason, hazard or bool.
+    "report": (("note", "text", False),),
+    "assign": (
+        ("responsible_unit", "text", True),
+        ("assignee", "user", True),
+        ("deadline", "date", False),
+        ("note", "text", False),
+    ),
+    "start": (("note", "text", False),),
+    "rectify": (("note", "text", True),),
+    "pass": (("note", "text", False),),
+    "fail": (("note", "text", True),),
+    "fix_on_spot": (("note", "text", False),),
+    "reject": (("reason", "reason", True), ("note", "text", True)),
+    "mark_duplicate": (("duplicate_of", "hazard", True), ("note", "text", False)),
+    "set_deadline": (("deadline", "date", True), ("note", "text", False)),
+    "request_extension": (("until", "date", True), ("note", "text", True)),
+    "decide_extension": (("approve", "bool", True), ("note", "text", False)),
+    "supervise": (("on", "bool", True), ("deadline", "date", False), ("note", "text", False)),
+}
+
+
+def step_inputs(action_name: str) -> list[dict]:
+    """The inputs of a step as dicts: name, kind, required; photos say whether one is needed."""
+    action = ACTIONS[action_name]
+    out = [{"name": n, "kind": k, "required": r} for n, k, r in STEP_INPUTS[action_name]]
+    out.append({"name": "photos", "kind": "photos", "required": action.needs_photo})
+    return out
+
+
+def tasks(user):
+    """The open hazards `user` works on (their reach), overdue first, then by deadline (none
+    last), then the oldest found first."""
+    from django.db.models import F
+
+    from layers.models import SafetyHazard
+
+    return (
+        SafetyHazard.objects.filter(reach_q(user), status__in=status.HAZARD_OPEN_STATUSES)
+        .annotate(overdue=SafetyHazard.overdue_expression())
+        .select_related("grid_cell", "assignee")
+        .order_by("-overdue", F("deadline").asc(nulls_last=True), "found_at", "pk")
+    )
+
+
 def legal_actions(hazard) -> list[str]:
     """Actions that can start from the hazard's status (whoever does them)."""
     return [a.name for a in ACTIONS.values() if hazard.status in a.sources]

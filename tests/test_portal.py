@@ -123,7 +123,7 @@ def test_home_for_the_public_offers_the_tour_and_public_links(client):
 def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
     sign_in(client, "demo-planner")
     response = client.get("/")
-    assert cards(response) == ["tour", "planning", "api-docs", "tokens"]
+    assert cards(response) == ["tour", "planning", "dashboard", "api-docs", "tokens"]
     sites = models.RenovationSite.objects
     assert figures(response, "planning") == [
         sites.filter(status="construction").count(),
@@ -138,7 +138,7 @@ def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
 def test_home_for_a_grid_worker_counts_open_and_overdue_hazards_in_their_grid(client):
     sign_in(client, "grid-01")
     response = client.get("/")
-    assert cards(response) == ["tour", "inspection", "api-docs", "tokens"]
+    assert cards(response) == ["tour", "inspection", "field", "dashboard", "api-docs", "tokens"]
     grids = models.GridCell.objects.filter(worker__username="grid-01")
     hazards = models.SafetyHazard.objects
     open_in_grid = hazards.filter(grid_cell__in=grids, status__in=status.HAZARD_OPEN_STATUSES)
@@ -161,7 +161,16 @@ def test_home_for_an_inspector_without_a_grid_counts_all_overdue(client):
 def test_home_for_an_editor_offers_everything_including_the_admin(client):
     sign_in(client, "demo-editor")
     response = client.get("/")
-    assert cards(response) == ["tour", "planning", "inspection", "api-docs", "tokens", "admin"]
+    assert cards(response) == [
+        "tour",
+        "planning",
+        "inspection",
+        "field",
+        "dashboard",
+        "api-docs",
+        "tokens",
+        "admin",
+    ]
     assert len(response.context["layers"]) == 7
 
 

@@ -11,13 +11,20 @@ from layers.api.views import viewset_for
 app_name = "api"
 
 router = SimpleRouter(trailing_slash=True)
+viewsets = {}
 for spec in registry.LAYERS:
-    router.register(spec.slug, viewset_for(spec), basename=spec.slug)
+    viewsets[spec.slug] = viewset_for(spec)
+    router.register(spec.slug, viewsets[spec.slug], basename=spec.slug)
 
 urlpatterns = [
     path("layers/", LayerIndexView.as_view(), name="layers"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("hazards/nearest/", NearestHazardsView.as_view(), name="hazards-nearest"),
+    path(
+        "hazards/ledger.xlsx",
+        viewsets["hazards"].as_view({"get": "ledger"}),
+        name="hazards-ledger",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path(

@@ -5,7 +5,8 @@ only parse the request and map its errors to HTTP (400, 403, 404, 409, 412)."""
 from __future__ import annotations
 
 from django.contrib.gis.geos import Point
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -14,11 +15,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from layers import geo, photos, registry
+from layers.api import filters
 from layers.api.schema import _errors
 from layers.query import access
 from layers.query import params as p
 
 OBJECT = {"type": "object", "additionalProperties": True}
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _fail(exc):
@@ -157,6 +161,39 @@ class WorkflowMixin:
         body = wf.photo_urls(photo)
         body["suggested_location"] = list(suggested) if suggested else None
         return Response(body, status=201)
+
+    @extend_schema(
+        summary="The ledger (隐患台账): the list's filters, as an XLSX workbook",
+        description="Takes the filters of GET /api/v1/hazards/ (not page or page_size: the "
+        "ledger holds every matching hazard). Chinese headers.",
+        responses={
+            (200, XLSX): {"type": "string", "format": "binary"},
+            **_errors(400, 401, 403),
+        },
+    )
+    def ledger(self, request):
+        from layers import ledger
+
+        fields = access.output_fields(request.user, self.spec)
+        if not fields:
+            self._deny(request)
+        paging = sorted(set(request.query_params) & set(filters.PAGING_PARAMS))
+        if paging:
+            raise exceptions.ValidationError(
+                {name: ["the ledger holds every matching hazard; leave it out"] for name in paging}
+            )
+        queryset, _query = filters.apply_filters(
+            self._base(),
+            self.spec,
+            request.query_params,
+            fields,
+            may_see_deleted=access.can_see_deleted(request.user),
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(ledger.workbook_bytes(queryset), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="hazard-ledger-{stamp}.xlsx"'
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     @extend_schema(
         summary="Open hazards of a category within a radius (metres) of a point",

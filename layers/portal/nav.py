@@ -116,6 +116,24 @@ def _inspection_figures(user) -> list[Figure]:
     return figures
 
 
+def _field_figures(user) -> list[Figure]:
+    from layers import workflow
+
+    tasks = models.SafetyHazard.objects.filter(
+        workflow.reach_q(user), status__in=status.HAZARD_OPEN_STATUSES
+    )
+    overdue = tasks.filter(models.SafetyHazard.overdue_q()).count()
+    return [
+        Figure(tasks.count(), ("我的待办隐患", "my open tasks")),
+        Figure(overdue, ("其中逾期", "of them overdue"), alert=overdue > 0),
+    ]
+
+
+def _dashboard_figures(user) -> list[Figure]:
+    closed = models.SafetyHazard.objects.filter(status="closed").count()
+    return [Figure(closed, ("已销号隐患", "hazards closed"))]
+
+
 def _tour_figures(user) -> list[Figure]:
     return [Figure(models.CulturalViewpoint.objects.count(), ("游览点位", "stops on the route"))]
 
@@ -154,6 +172,30 @@ DESTINATIONS: tuple[Destination, ...] = (
         ),
         INSPECTION.roles,
         figures=_inspection_figures,
+    ),
+    Destination(
+        "field",
+        "field",
+        ("网格员工作台", "Grid worker"),
+        (
+            "手机上的待办隐患：地图、处置记录、拍照上报，逾期的排在最前。",
+            "My hazards on a phone: map, timeline, record a step, report with photos; "
+            "overdue first.",
+        ),
+        (INSPECTOR, EDITOR),
+        figures=_field_figures,
+    ),
+    Destination(
+        "dashboard",
+        "dashboard",
+        ("隐患看板", "Hazard dashboard"),
+        (
+            "按状态、等级、类别和网格统计隐患，逾期清单、每周趋势与隐患台账导出。",
+            "Hazards by status, level, category and grid cell; the overdue list, the weekly "
+            "trend and the ledger export.",
+        ),
+        (PLANNER, INSPECTOR, EDITOR),
+        figures=_dashboard_figures,
     ),
     Destination(
         "api-docs",
