@@ -349,3 +349,9 @@ def test_create_token_command_prints_a_working_key(client):
     assert client.get("/api/v1/hazards/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
     with pytest.raises(CommandError, match="no active user"):
         call_command("create_token", "nobody")
+
+
+def test_the_admin_login_points_everyone_else_to_the_site_sign_in(client):
+    body = client.get("/admin/login/").content.decode()
+    assert 'id="hh-admin-login-note"' in body and 'href="/accounts/login/"' in body
+    assert 'id="login-form"' in body  # the admin's own form is still there for editors

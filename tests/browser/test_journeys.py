@@ -252,3 +252,36 @@ def test_a_token_is_shown_once_works_and_can_be_revoked(visit):
         row.locator("button").click()
     assert tab.page.evaluate(fetch, key) == 401
     signs_out_and_is_anonymous(tab)
+
+
+@pytest.fixture(scope="module")
+def colleague_with_a_role(django_db_setup, django_db_blocker):
+    """A committed planner of this test's own (its password changes; others keep theirs)."""
+    from django.contrib.auth.models import Group
+
+    with django_db_blocker.unblock(), production_hashers():
+        user = get_user_model().objects.create_user("pw-changer", password=PASSWORD)
+        user.groups.add(Group.objects.get(name="planner"))
+    yield user
+    with django_db_blocker.unblock():
+        user.delete()
+
+
+def test_a_user_changes_their_password_from_the_header(visit, colleague_with_a_role):
+    tab = visit("pw-changer")
+    with tab.page.expect_navigation():
+        tab.page.click('#hh-header a[href="/accounts/password/"]')
+    new = "Lotus-pond-2026-renewed"
+    tab.page.fill("#id_old_password", PASSWORD)
+    tab.page.fill("#id_new_password1", new)
+    tab.page.fill("#id_new_password2", new)
+    with tab.page.expect_navigation():
+        tab.page.click("#hh-password-form button")
+    assert tab.page.url.endswith("/accounts/password/done/")
+    assert tab.page.locator("#hh-user").count() == 1  # still signed in
+    tab.sign_out()
+    tab.sign_in("pw-changer", PASSWORD)
+    assert "/accounts/login/" in tab.page.url  # the old one no longer works
+    tab.sign_in("pw-changer", new)
+    assert tab.page.url.rstrip("/") == tab.base
+    assert tab.errors == []
