@@ -679,3 +679,19 @@ def test_fixing_on_the_spot_needs_a_photo_and_a_general_hazard(people):
         format="json",
     )
     assert refused.status_code == 409
+
+
+def test_reporting_answers_the_possible_duplicates(people):
+    base = people["_cell"].geom.point_on_surface
+    existing = hazard_in(people["_cell"], category="gas", status="assigned", geom=base)
+    lon, lat = moved(base, 12)
+    new = hazard_in(people["_cell"], category="gas", status="found")
+    new.geom = type(base)(lon, lat, srid=4326)
+    new.save()
+    response = client_for(people["worker"]).post(
+        f"{URL}{new.pk}/transitions/", {"action": "report"}, format="json"
+    )
+    assert response.status_code == 200
+    found = response.json()["possible_duplicates"]
+    assert [h["id"] for h in found] == [existing.pk]
+    assert abs(found[0]["distance_m"] - 12) < 0.2

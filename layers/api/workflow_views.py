@@ -101,6 +101,12 @@ class WorkflowMixin:
         except wf.WorkflowError as exc:
             return _fail(exc)
         body = {"event": _event(event), **self._state(hazard, request.user)}
+        if event.action == "report":
+            # Reporting answers the open hazards of the same category nearby (possible
+            # duplicates), so a client can offer "mark as duplicate" at once.
+            body["possible_duplicates"] = wf.nearby_duplicates(
+                hazard.category, hazard.geom, exclude=hazard.pk
+            )
         return Response(body, headers={"ETag": f'"{hazard.version}"'})
 
     def _state(self, hazard, user) -> dict:
