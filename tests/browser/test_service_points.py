@@ -75,3 +75,17 @@ def test_visitor_finds_the_nearest_elderly_care_point_on_the_tour(visit):
     assert tab.errors == []
     assert all(r.startswith(tab.base) or r.startswith("data:") for r in tab.requests)
     tab.screenshot("tour-nearest-elderly-care")
+
+
+def test_anonymous_home_page_draws_every_public_layer_on_its_overview_map(visit):
+    from layers import registry
+
+    tab = visit(None)
+    assert tab.open("/").status == 200
+    tab.wait_ready()
+    counts = tab.counts()
+    for spec in registry.LAYERS:
+        if spec.is_public:
+            assert counts[spec.slug] == spec.model.objects.count(), spec.slug
+    assert tab.errors == []
+    tab.screenshot("home-overview")
