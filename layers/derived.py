@@ -1,8 +1,10 @@
 """Links derived from geometry, kept true: one rule per link, in SQL, used on every path.
 
 A building lies in a community and a renovation site; a hazard lies in a building, a grid cell
-and a community. These links are never typed by hand. Each is ONE SQL expression over the
-feature's geometry (`_RULES`), used in two ways:
+and a community; a service point in a grid cell and a community. These links are never typed by
+hand. Which links a layer has is read from its model (`LINK_TARGETS`: a non-editable ForeignKey
+named `community`, `grid_cell`, `building` or `renovation_site`); each is ONE SQL expression over
+the feature's geometry (`_rules_of`), used in two ways:
 
 - `links_for(model, geom)`: the links of one feature, when it is saved (`LayerFeature.derive`);
 - `propagate(...)` / `refresh_all()`: set-based UPDATE ... FROM of every dependent row whose link
@@ -13,11 +15,13 @@ Rules (docs/ARCHITECTURE.md, "Derived links"):
 
 - Only live features are linked: a soft-deleted boundary is never the target of a link, and
   soft-deleted dependents are left as they were (they are re-derived when restored).
-- A building is in the polygon that contains its ST_PointOnSurface; a hazard is in the polygon
-  its point intersects (a point on a shared edge intersects both).
+- A feature that is not a point (a building) is in the polygon that contains its
+  ST_PointOnSurface; a point (a hazard, a service point) is in the polygon it intersects (a
+  point on a shared edge intersects both).
 - Where several polygons qualify, the lowest id wins (the feature that existed first).
-- A hazard's community is its grid cell's community when it has a grid cell whose community is
-  live; otherwise the community its point lies in.
+- A feature with both a grid cell and a community link (hazards, service points) takes its grid
+  cell's community when it has a grid cell whose community is live; otherwise the community its
+  point lies in.
 
 Rows whose links change get `version + 1`, `updated_at` = now, and a history record with
 `history_change_reason = "derived"` whose user is whoever caused the change (None for the
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -43,55 +48,25 @@ from layers.geo import STORAGE_SRID
 
 DERIVED_REASON = "derived"
 
-# Scalar SQL per derived column, over `{g}` (the dependent's geometry expression). Every rule
-# picks live rows only and the lowest id where several qualify.
-_COMMUNITY_AT = (
-    "(SELECT c.id FROM layers_community c WHERE c.deleted_at IS NULL"
-    " AND ST_Intersects(c.geom, {p}) ORDER BY c.id LIMIT 1)"
-)
-_GRID_AT = (
-    "(SELECT g.id FROM layers_gridcell g WHERE g.deleted_at IS NULL"
-    " AND ST_Intersects(g.geom, {g}) ORDER BY g.id LIMIT 1)"
-)
-_RULES: dict[str, dict[str, str]] = {
-    "Building": {
-        "community_id": _COMMUNITY_AT.replace("{p}", "ST_PointOnSurface({g})"),
-        "renovation_site_id": (
-            "(SELECT s.id FROM layers_renovationsite s WHERE s.deleted_at IS NULL"
-            " AND ST_Intersects(s.geom, ST_PointOnSurface({g})) ORDER BY s.id LIMIT 1)"
-        ),
-    },
-    "SafetyHazard": {
-        "building_id": (
-            "(SELECT b.id FROM layers_building b WHERE b.deleted_at IS NULL"
-            " AND ST_Intersects(b.geom, {g}) ORDER BY b.id LIMIT 1)"
-        ),
-        "grid_cell_id": _GRID_AT,
-        "community_id": (
-            "COALESCE((SELECT c.id FROM layers_gridcell g JOIN layers_community c"
-            " ON c.id = g.community_id AND c.deleted_at IS NULL WHERE g.id = "
-            + _GRID_AT
-            + "), "
-            + _COMMUNITY_AT.replace("{p}", "{g}")
-            + ")"
-        ),
-    },
+# The layers a feature can lie in, by the name of the link field that holds them: a layer model's
+# ForeignKey with one of these names to that model, declared `editable=False`, is a derived link
+# (a building's community, a hazard's grid cell, a service point's community, ...). A new layer
+# gets its links kept true by declaring such fields; nothing here names a dependent layer.
+LINK_TARGETS: dict[str, str] = {
+    "building": "Building",
+    "renovation_site": "RenovationSite",
+    "grid_cell": "GridCell",
+    "community": "Community",
 }
-
-# Which source layer each derived column follows: (dependent model, column) -> source model.
-# A change of a source row re-derives the dependents linked to it or lying in it.
-_SOURCES: dict[str, dict[str, str]] = {
-    "Building": {"community_id": "Community", "renovation_site_id": "RenovationSite"},
-    "SafetyHazard": {
-        "building_id": "Building",
-        "grid_cell_id": "GridCell",
-        "community_id": "Community",
-    },
-}
-# Dependents in the order they are re-derived.
-DEPENDENTS = ("Building", "SafetyHazard")
 # Layers whose changes can change another row's links.
-SOURCES = ("Community", "GridCell", "RenovationSite", "Building")
+SOURCES = tuple(dict.fromkeys(LINK_TARGETS.values()))
+
+# Scalar SQL picking the live `table` row whose geometry intersects `{a}` (the dependent's
+# anchor point), lowest id first.
+_AT = (
+    "(SELECT x.id FROM {table} x WHERE x.deleted_at IS NULL"
+    " AND ST_Intersects(x.geom, {a}) ORDER BY x.id LIMIT 1)"
+)
 
 
 def layer_model(name: str):
@@ -100,14 +75,73 @@ def layer_model(name: str):
     return apps.get_model("layers", name)
 
 
+def _links(model) -> dict[str, str]:
+    """The derived link columns of `model` -> the source model name they point at."""
+    out = {}
+    for f in model._meta.concrete_fields:
+        target = LINK_TARGETS.get(f.name)
+        if (
+            target is not None
+            and f.many_to_one
+            and not f.editable
+            and f.related_model.__name__ == target
+        ):
+            out[f.column] = target
+    return out
+
+
+@functools.cache
+def _rules_of(model_name: str) -> dict[str, str]:
+    """Scalar SQL per derived column of `model_name`, over `{g}` (its geometry expression).
+
+    A point lies where it is; any other geometry where its ST_PointOnSurface lies (one point,
+    always inside). A community is the grid cell's community when the layer also has a grid cell
+    link and that community is live; otherwise the community polygon the anchor lies in.
+    """
+    model = layer_model(model_name)
+    links = _links(model)
+    is_point = model._meta.get_field("geom").geom_type.upper() == "POINT"
+    anchor = "{g}" if is_point else "ST_PointOnSurface({g})"
+
+    def at(source: str) -> str:
+        table = layer_model(source)._meta.db_table
+        return _AT.replace("{table}", table).replace("{a}", anchor)
+
+    rules = {}
+    for column, source in links.items():
+        rule = at(source)
+        if source == "Community" and "grid_cell_id" in links:
+            rule = (
+                "COALESCE((SELECT c.id FROM layers_gridcell g JOIN layers_community c"
+                " ON c.id = g.community_id AND c.deleted_at IS NULL WHERE g.id = "
+                + at("GridCell")
+                + "), "
+                + rule
+                + ")"
+            )
+        rules[column] = rule
+    return rules
+
+
+def _sources_of(model_name: str) -> dict[str, str]:
+    return _links(layer_model(model_name))
+
+
+def dependents() -> tuple[str, ...]:
+    """The layer models with derived links, in registry order (the order they re-derive)."""
+    from layers import registry
+
+    return tuple(spec.model.__name__ for spec in registry.LAYERS if _rules_of(spec.model.__name__))
+
+
 def _rule(model_name: str, column: str, geom_sql: str) -> str:
-    return _RULES[model_name][column].replace("{g}", geom_sql)
+    return _rules_of(model_name)[column].replace("{g}", geom_sql)
 
 
 # -- one feature ------------------------------------------------------------------------------
 def links_for(model, geom) -> dict[str, int | None]:
     """The derived links (column -> id) of a feature of `model` with geometry `geom`."""
-    rules = _RULES.get(model.__name__)
+    rules = _rules_of(model.__name__)
     if not rules:
         return {}
     if geom is None:
@@ -153,7 +187,7 @@ class Report:
         return len(self.changes.get(model_name, []))
 
     def by_column(self, model_name: str) -> dict[str, int]:
-        counts = dict.fromkeys(_RULES[model_name], 0)
+        counts = dict.fromkeys(_rules_of(model_name), 0)
         for change in self.changes.get(model_name, []):
             for column in counts:
                 if change.before[column] != change.after[column]:
@@ -175,7 +209,7 @@ def _scope_sql(dependent: str, touched: dict[str, set[int]], params: dict) -> st
     """
     table = layer_model(dependent)._meta.db_table
     parts = []
-    for column, source in _SOURCES[dependent].items():
+    for column, source in _sources_of(dependent).items():
         ids = touched.get(source)
         if not ids:
             continue
@@ -190,8 +224,9 @@ def _scope_sql(dependent: str, touched: dict[str, set[int]], params: dict) -> st
             " AND s.deleted_at IS NULL AND ST_Intersects(s.geom, d.geom)"
             " WHERE d.deleted_at IS NULL"
         )
-    if dependent == "SafetyHazard" and touched.get("Community"):
-        # A hazard's community follows its grid cell's community (live or not).
+    links = _sources_of(dependent)
+    if "grid_cell_id" in links and "community_id" in links and touched.get("Community"):
+        # A community derived through the grid cell follows its grid cell's community.
         params["ids_Community"] = sorted(touched["Community"])
         parts.append(
             f"SELECT d.id FROM {table} d JOIN layers_gridcell g ON g.id = d.grid_cell_id"
@@ -206,7 +241,7 @@ def _rederive(dependent: str, scope: str | None, params: dict, user_id, now) -> 
     model = layer_model(dependent)
     table = model._meta.db_table
     history_table = model.history.model._meta.db_table
-    columns = list(_RULES[dependent])
+    columns = list(_rules_of(dependent))
     where = "h.deleted_at IS NULL" if scope is None else f"h.id IN ({scope})"
     fresh = ", ".join(f"{_rule(dependent, c, 'h.geom')} AS new_{c}" for c in columns)
     old = ", ".join(f"h.{c} AS old_{c}" for c in columns)
@@ -253,7 +288,7 @@ def propagate(touched: dict[str, set[int]], user=None) -> Report:
     report = Report()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     now = timezone.now()
-    for dependent in DEPENDENTS:
+    for dependent in dependents():
         params: dict = {}
         scope = _scope_sql(dependent, touched, params)
         if scope is None:
@@ -268,7 +303,7 @@ def refresh_all(user=None) -> Report:
     report = Report()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     now = timezone.now()
-    for dependent in DEPENDENTS:
+    for dependent in dependents():
         report.checked[dependent] = _count_live(dependent)
         report.changes[dependent] = _rederive(dependent, None, {}, user_id, now)
     return report

@@ -119,7 +119,30 @@ class LayerFeature(models.Model):
     def clean(self):
         super().clean()
         self.geom = geo.coerce_to_field(self.geom, self.geom_type())
-        geo.validate_geometry(self.geom, self.geom_type(), "geom")
+        errors = {}
+        geometry = geo.geometry_errors(self.geom, self.geom_type())
+        if geometry:
+            errors["geom"] = geometry
+        errors.update(self.list_field_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def list_field_errors(self) -> dict[str, list[str]]:
+        """Each JSON list field the layer's spec names (`list_fields`) holds a list of values
+        of its vocabulary (a park's facilities, a service point's services)."""
+        from layers import registry
+
+        errors = {}
+        for name, vocabulary in registry.for_model(type(self)).list_fields.items():
+            value = getattr(self, name)
+            if not isinstance(value, list):
+                errors[name] = [f"{name} must be a list of values."]
+                continue
+            unknown = [v for v in value if v not in vocabulary.values]
+            if unknown:
+                allowed = ", ".join(vocabulary.values)
+                errors[name] = [f"Unknown value(s) {unknown} in {name}; use {allowed}."]
+        return errors
 
     @property
     def is_deleted(self) -> bool:
@@ -320,22 +343,6 @@ class PocketPark(LayerFeature):
         # Square metres in EPSG:4549, never square degrees.
         self.area_m2 = round(geo.metric_area(self.geom), 2) if self.geom else None
 
-    def clean(self):
-        errors = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-        if not isinstance(self.facilities, list):
-            errors["facilities"] = ["Facilities must be a list of values."]
-        else:
-            unknown = [f for f in self.facilities if f not in status.PARK_FACILITY.values]
-            if unknown:
-                allowed = ", ".join(status.PARK_FACILITY.values)
-                errors["facilities"] = [f"Unknown facility {unknown}; use {allowed}."]
-        if errors:
-            raise ValidationError(errors)
-
 
 class Building(LayerFeature):
     """A building footprint; its community and renovation site come from its geometry."""
@@ -531,6 +538,53 @@ class SafetyHazard(LayerFeature):
             ]
         if errors:
             raise ValidationError(errors)
+
+
+class ServicePoint(LayerFeature):
+    """服务点位: a place residents and grid workers go for a service (网格直通站, 党群服务中心,
+    养老, 儿童, 法律与调解, 文化, 清廉). Its grid cell and community follow its location."""
+
+    status_vocabulary = status.SERVICE_STATUS
+
+    kind = models.CharField("服务类型", max_length=32, choices=status.SERVICE_KIND.choices)
+    description = models.TextField("介绍", blank=True)
+    description_en = models.TextField("英文介绍", blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    opening_hours = models.CharField("开放时间", max_length=100, blank=True)
+    opening_hours_en = models.CharField("英文开放时间", max_length=100, blank=True)
+    phone = models.CharField("电话", max_length=40, blank=True)
+    services = models.JSONField(
+        "提供服务",
+        default=list,
+        blank=True,
+        help_text="Values from the service_offered vocabulary.",
+    )
+    status = models.CharField(
+        "服务状态", max_length=32, choices=status.SERVICE_STATUS.choices, default="planned"
+    )
+    grid_cell = models.ForeignKey(
+        GridCell,
+        verbose_name="所在网格",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="service_points",
+    )
+    community = models.ForeignKey(
+        Community,
+        verbose_name="所在社区",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="service_points",
+    )
+    geom = models.PointField("位置", srid=geo.STORAGE_SRID)
+
+    class Meta(LayerFeature.Meta):
+        verbose_name = "服务点位"
+        verbose_name_plural = "服务点位"
 
 
 class HazardEvent(models.Model):

@@ -49,6 +49,11 @@ class LayerSpec:
     # Hook: a module enforcing a lifecycle on this layer (status not writable as a field; steps
     # through perform(), a timeline, photos, who may create and edit). See layers/workflow.py.
     workflow: str | None = None
+    # Maps colour the features by this vocabulary field (default: the status).
+    color_field: str | None = None
+    # The statuses the nearest search (GET /api/v1/<slug>/nearest/) looks among unless the
+    # caller names some with `status=`; empty: every status.
+    nearest_statuses: tuple[str, ...] = ()
 
     @property
     def workflow_module(self):
@@ -62,6 +67,11 @@ class LayerSpec:
     def geometry_type(self) -> str:
         """OGC name of the geometry type: Point, MultiPolygon, ..."""
         return self.model._meta.get_field("geom").geom_class.__name__
+
+    @property
+    def color_by(self) -> str:
+        """The vocabulary field maps colour features by."""
+        return self.color_field or self.status_field
 
     @property
     def status_vocabulary(self) -> status.Vocabulary:
@@ -232,7 +242,47 @@ LAYERS: tuple[LayerSpec, ...] = (
         computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
         computed_labels={"overdue": ("逾期", "Overdue", "boolean")},
         workflow="layers.workflow",
+        nearest_statuses=status.HAZARD_OPEN_STATUSES,
         min_zoom=14,
+    ),
+    LayerSpec(
+        slug="service-points",
+        model=models.ServicePoint,
+        title_zh="服务点位",
+        title_en="Service points",
+        audience=PUBLIC,
+        popup_fields=(
+            "name",
+            "name_en",
+            "kind",
+            "status",
+            "address",
+            "opening_hours",
+            "phone",
+            "services",
+            "community",
+            "grid_cell",
+        ),
+        filter_fields={"kind": status.SERVICE_KIND},
+        list_fields={"services": status.SERVICE_OFFERED},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "kind",
+            "description",
+            "description_en",
+            "address",
+            "opening_hours",
+            "opening_hours_en",
+            "phone",
+            "services",
+        ),
+        search_fields=("description", "description_en", "address"),
+        edit_roles=(PLANNER, EDITOR),
+        color_field="kind",
+        nearest_statuses=("open",),
+        min_zoom=13,
     ),
 )
 

@@ -336,6 +336,54 @@ BOUNDARY_STATUS = Vocabulary(
     transitions={"active": ("under_adjustment",), "under_adjustment": ("active",)},
 )
 
+# --- Community service points (服务点位) -----------------------------------------------------
+
+SERVICE_KIND = Vocabulary(
+    "service_kind",
+    "服务类型",
+    "Kind of service point",
+    (
+        Term("grid_station", "网格直通站", "Grid direct-service station", "#c62828"),
+        Term("party_centre", "党群服务中心", "Party-and-public service centre", "#ad1457"),
+        Term("elderly_care", "养老服务", "Elderly care", "#ef6c00"),
+        Term("children", "儿童友好", "Children", "#2e7d32"),
+        Term("legal", "法律与调解", "Legal services and mediation", "#1565c0"),
+        Term("culture", "文化艺术", "Culture and art", "#6a1b9a"),
+        Term("clean_governance", "清廉建设", "Clean governance", "#00838f"),
+    ),
+)
+
+SERVICE_OFFERED = Vocabulary(
+    "service_offered",
+    "提供服务",
+    "Services offered",
+    (
+        Term("consultation", "政策咨询", "Policy consultation", "#5c6bc0"),
+        Term("matters", "事项代办", "Errands done on your behalf", "#26a69a"),
+        Term("day_care", "日间照料", "Day care", "#ffa726"),
+        Term("meals", "助餐", "Meals", "#ff7043"),
+        Term("rehabilitation", "康复护理", "Rehabilitation", "#8d6e63"),
+        Term("childcare", "托育看护", "Childcare", "#66bb6a"),
+        Term("activities", "活动场地", "Activity space", "#9ccc65"),
+        Term("legal_aid", "法律援助", "Legal aid", "#42a5f5"),
+        Term("mediation", "矛盾调解", "Mediation", "#29b6f6"),
+        Term("classes", "公益课堂", "Free classes", "#ab47bc"),
+        Term("exhibition", "展陈参观", "Exhibitions", "#26c6da"),
+        Term("volunteering", "志愿服务", "Volunteering", "#ec407a"),
+    ),
+)
+
+SERVICE_STATUS = Vocabulary(
+    "service_status",
+    "服务状态",
+    "Service status",
+    (
+        Term("planned", "规划中", "Planned", "#90a4ae"),
+        Term("open", "开放", "Open", "#43a047"),
+        Term("closed_temporarily", "暂停开放", "Temporarily closed", "#e53935"),
+    ),
+)
+
 ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     RENOVATION_KIND,
     RENOVATION_STATUS,
@@ -352,4 +400,7 @@ ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     HAZARD_LEVEL,
     HAZARD_CATEGORY,
     BOUNDARY_STATUS,
+    SERVICE_KIND,
+    SERVICE_OFFERED,
+    SERVICE_STATUS,
 )

@@ -378,7 +378,9 @@ def test_layer_index_lists_vocabularies_and_counts(editor_api, client):
     terms = hazards["vocabularies"]["status"]["terms"]
     assert terms == models.SafetyHazard.status_vocabulary.legend()  # values, labels, colours
     public = client.get("/api/v1/layers/").json()
-    assert {layer["slug"] for layer in public["layers"]} == {"viewpoints", "pocket-parks"}
+    public_slugs = {spec.slug for spec in registry.LAYERS if spec.is_public}
+    assert {"viewpoints", "pocket-parks", "service-points"} <= public_slugs
+    assert {layer["slug"] for layer in public["layers"]} == public_slugs
 
 
 def test_count_is_right_on_short_pages_and_past_the_end(editor_api):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import SESSION_KEY
 
-from layers import models, status
+from layers import models, registry, status
 from layers.portal.tokens import ApiToken, digest
 from layers.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import PASSWORD, make_user
@@ -116,7 +116,8 @@ def test_home_for_the_public_offers_the_tour_and_public_links(client):
     body = response.content.decode()
     assert 'id="hh-signin"' in body
     assert "/ogc/" in body and "/api/v1/layers/" in body and "/tiles/viewpoints.json" in body
-    assert {row["slug"] for row in response.context["layers"]} == {"viewpoints", "pocket-parks"}
+    public = {spec.slug for spec in registry.LAYERS if spec.is_public}
+    assert {row["slug"] for row in response.context["layers"]} == public
     assert figures(response, "tour") == [models.CulturalViewpoint.objects.count()]
 
 
@@ -171,7 +172,7 @@ def test_home_for_an_editor_offers_everything_including_the_admin(client):
         "tokens",
         "admin",
     ]
-    assert len(response.context["layers"]) == 7
+    assert len(response.context["layers"]) == len(registry.LAYERS)
 
 
 def test_an_account_without_a_role_is_told_so_and_whom_to_ask(client):

@@ -22,6 +22,7 @@ def test_slugs_are_the_public_contract():
         "hazards",
         "communities",
         "grid-cells",
+        "service-points",
     }
 
 
@@ -52,7 +53,12 @@ def test_spec_names_real_fields_and_sane_zooms(spec):
 
 
 def test_public_layers_are_exactly_the_tour_layers():
-    assert {s.slug for s in registry.LAYERS if s.is_public} == {"viewpoints", "pocket-parks"}
+    from layers.maps.pages import HOME, TOUR
+
+    public = {s.slug for s in registry.LAYERS if s.is_public}
+    assert public == {"viewpoints", "pocket-parks", "service-points"}
+    assert {layer.slug for layer in TOUR.layers} == public
+    assert {layer.slug for layer in HOME.layers} == public
 
 
 @pytest.mark.django_db

@@ -24,6 +24,7 @@ MINIMUMS = {
     "pocket-parks": 5,
     "buildings": 300,
     "hazards": 60,
+    "service-points": 12,
 }
 
 

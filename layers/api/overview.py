@@ -1,22 +1,18 @@
-"""Endpoints across layers: the layer index, statistics and the nearest open hazards."""
+"""Endpoints across layers: the layer index and statistics (the nearest features of a layer
+are its own `nearest` action, layers/api/views.py)."""
 
 from __future__ import annotations
 
-from django.contrib.gis.db.models.functions import GeometryDistance
-from django.contrib.gis.geos import Point
 from django.db.models import Avg, Count, Q, Sum
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from layers import registry, status
 from layers.api.parsers import JSONErrorsMixin
-from layers.api.schema import GEOJSON, _errors, ref
 from layers.models import Community, GridCell, RenovationSite, SafetyHazard
-from layers.query import access, encode, spatial
-from layers.query import params as p
+from layers.query import access
 
 
 def _field_info(spec, name: str) -> dict:
@@ -152,59 +148,3 @@ class StatsView(JSONErrorsMixin, APIView):
             .order_by("kind", "phase")
         )
         return [{**row, "avg_progress": round(row["avg_progress"] or 0, 1)} for row in rows]
-
-
-class NearestHazardsView(JSONErrorsMixin, APIView):
-    """The k nearest open hazards to lon/lat, by KNN on the index, exact metres on the spheroid."""
-
-    @extend_schema(
-        summary="The k nearest open hazards, with distance in metres",
-        parameters=[
-            OpenApiParameter("lon", float, required=True),
-            OpenApiParameter("lat", float, required=True),
-            OpenApiParameter("k", {"type": "integer", "minimum": 1, "maximum": 100}),
-        ],
-        responses={(200, GEOJSON): ref("HazardsFeatureCollection"), **_errors(400, 401, 403)},
-        tags=["hazards"],
-    )
-    def get(self, request):
-        spec = registry.get("hazards")
-        if not access.can_read(request.user, spec):
-            if not request.user.is_authenticated:
-                raise exceptions.NotAuthenticated()
-            raise exceptions.PermissionDenied()
-        params = request.query_params
-        unknown = sorted(set(params) - {"lon", "lat", "k"})
-        if unknown:
-            raise exceptions.ValidationError({n: ["unknown parameter"] for n in unknown})
-        raw = {name: p.single(params, name) for name in ("lon", "lat", "k")}
-        for name in ("lon", "lat"):
-            if raw[name] is None:
-                raise exceptions.ValidationError({name: ["required"]})
-        lon = p.number("lon", raw["lon"], low=-180, high=180)
-        lat = p.number("lat", raw["lat"], low=-90, high=90)
-        k = 5 if raw["k"] is None else p.integer("k", raw["k"], low=1, high=100)
-        point = Point(lon, lat, srid=4326)
-        open_hazards = SafetyHazard.objects.filter(status__in=status.HAZARD_OPEN_STATUSES)
-        # KNN (<->) in degrees finds k candidates fast; the true k nearest in metres are all
-        # within the farthest candidate's metric distance, so a second exact pass settles order.
-        candidates = (
-            open_hazards.annotate(_distance_m=spatial.GeographyDistance("geom", lon, lat))
-            .order_by(GeometryDistance("geom", point))
-            .values_list("_distance_m", flat=True)[:k]
-        )
-        reach = max(candidates, default=None)
-        fields = access.output_fields(request.user, spec)
-        if reach is None:
-            features = "[]"
-        else:
-            queryset = spatial.within_metres(
-                open_hazards.annotate(_distance_m=spatial.GeographyDistance("geom", lon, lat)),
-                lon,
-                lat,
-                reach + 0.01,
-            ).order_by("_distance_m", "pk")[:k]
-            features = encode.encode_features(queryset, spec, fields, spatial.distance_property())
-        from layers.api.views import geojson_response
-
-        return geojson_response(f'{{"type": "FeatureCollection", "features": {features}}}')

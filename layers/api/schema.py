@@ -264,6 +264,30 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
     return params
 
 
+def nearest_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
+    statuses = ", ".join(spec.nearest_statuses) or "every status"
+    params = [
+        OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
+        OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+        OpenApiParameter(
+            "k",
+            {"type": "integer", "minimum": 1, "maximum": spatial.MAX_NEAREST},
+            description="default 5",
+        ),
+    ]
+    for field_name, vocab in spec.vocabularies().items():
+        default = f" (default: {statuses})" if field_name == spec.status_field else ""
+        params.append(
+            OpenApiParameter(
+                field_name,
+                {"type": "array", "items": {"type": "string", "enum": list(vocab.values)}},
+                description=f"{vocab.zh} / {vocab.en}: one or more values{default}",
+                explode=True,
+            )
+        )
+    return params
+
+
 CRS_PARAM = OpenApiParameter(
     "crs",
     {
@@ -336,6 +360,14 @@ def document(viewset: type, spec: registry.LayerSpec) -> type:
             [ID, IF_MATCH],
             request=None,
             responses={**feature, **versioned},
+        ),
+        nearest=op(
+            "The k nearest features (distance_m in metres on the spheroid) of",
+            nearest_parameters(spec),
+            responses={
+                (200, GEOJSON): ref(f"{base}FeatureCollection"),
+                **_errors(400, 401, 403),
+            },
         ),
         history=op(
             "Version history of a feature of",

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from layers import registry
-from layers.api.overview import LayerIndexView, NearestHazardsView, StatsView
+from layers.api.overview import LayerIndexView, StatsView
 from layers.api.views import viewset_for
 
 app_name = "api"
@@ -19,7 +19,6 @@ for spec in registry.LAYERS:
 urlpatterns = [
     path("layers/", LayerIndexView.as_view(), name="layers"),
     path("stats/", StatsView.as_view(), name="stats"),
-    path("hazards/nearest/", NearestHazardsView.as_view(), name="hazards-nearest"),
     path(
         "hazards/ledger.xlsx",
         viewsets["hazards"].as_view({"get": "ledger"}),

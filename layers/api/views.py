@@ -21,6 +21,7 @@ from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import LayerAutoSchema
 from layers.api.serializers import write_serializer_for
 from layers.query import access, encode, spatial
+from layers.query import filters as qf
 from layers.query import params as p
 
 GEOJSON = "application/geo+json"
@@ -217,6 +218,41 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             obj = editing.lock_for_edit(self.spec, parse_pk(pk), seen, deleted=True)
             editing.restore(obj, request.user)
         return self._written(obj, 200)
+
+    @action(detail=False, methods=["get"])
+    def nearest(self, request):
+        """The k nearest live features to lon/lat (metres on the spheroid), of the statuses the
+        spec names for it unless `status` is given, filtered by the layer's vocabularies."""
+        spec = self.spec
+        params = request.query_params
+        vocabularies = spec.vocabularies()
+        allowed = ("lon", "lat", "k", *vocabularies)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise exceptions.ValidationError(
+                {n: [f"unknown parameter; allowed: {', '.join(allowed)}"] for n in unknown}
+            )
+        raw = {name: p.single(params, name) for name in ("lon", "lat", "k")}
+        for name in ("lon", "lat"):
+            if raw[name] is None:
+                raise exceptions.ValidationError({name: ["required"]})
+        lon = p.number("lon", raw["lon"], low=-180, high=180)
+        lat = p.number("lat", raw["lat"], low=-90, high=90)
+        k = 5 if raw["k"] is None else p.integer("k", raw["k"], low=1, high=spatial.MAX_NEAREST)
+        chosen = {
+            name: qf.vocabulary_values(spec, name, params.getlist(name))
+            for name in vocabularies
+            if name in params
+        }
+        if spec.status_field not in chosen and spec.nearest_statuses:
+            chosen[spec.status_field] = list(spec.nearest_statuses)
+        queryset = qf.by_vocabularies(spec.model.objects.all(), spec, chosen)
+        found = spatial.nearest(queryset, lon, lat, k)
+        features = "[]"
+        if found is not None:
+            extra = spatial.distance_property()
+            features = encode.encode_features(found, spec, self._fields(), extra)
+        return geojson_response(f'{{"type": "FeatureCollection", "features": {features}}}')
 
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):

@@ -113,12 +113,15 @@ def layer_config(layer: MapLayer, user) -> dict:
     }
     popup_names = spec.public_fields if not access.output_fields(user, spec) else spec.popup_fields
     popup_names = [n for n in popup_names if n in visible]
+    title_zh, title_en = layer.title or (spec.title_zh, spec.title_en)
     config = {
         "slug": spec.slug,
-        "title_zh": spec.title_zh,
-        "title_en": spec.title_en,
+        "title_zh": title_zh,
+        "title_en": title_en,
         "url": reverse(f"api:{spec.slug}-list"),
         "status_field": spec.status_field,
+        # Features are filled with the colour of this field's term (the status by default).
+        "color_field": spec.color_by,
         "vocabularies": vocabularies,
         "popup": _field_labels(spec, popup_names),
         "min_zoom": spec.min_zoom,
@@ -145,6 +148,37 @@ def layer_config(layer: MapLayer, user) -> dict:
         ).replace("/0/", "/{id}/")
     if layer.embed:
         config["data"] = json.loads(embedded_collection(spec, user))
+    return config
+
+
+def nearest_config(page: MapPage, user, lang: str) -> dict | None:
+    """The page's "nearest" panel: the layer's nearest URL, k, and the field the user picks a
+    value of, with its choices; None when the page has none or the user may not read it."""
+    nearest = page.nearest
+    if nearest is None:
+        return None
+    spec = registry.get(nearest.slug)
+    if not access.can_read(user, spec):
+        return None
+    config = {
+        "slug": spec.slug,
+        "url": reverse(f"api:{spec.slug}-nearest"),
+        "k": nearest.k,
+        "title": nearest.title[1] if lang == "en" else nearest.title[0],
+        "choose": nearest.choose,
+        "choices": [],
+    }
+    if nearest.choose:
+        vocabulary = spec.vocabularies()[nearest.choose]
+        config["label"] = vocabulary.en if lang == "en" else vocabulary.zh
+        config["choices"] = [
+            {
+                "value": t.value,
+                "label": t.en if lang == "en" else t.zh,
+                "selected": t.value == nearest.default,
+            }
+            for t in vocabulary.terms
+        ]
     return config
 
 

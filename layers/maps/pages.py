@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from layers import registry
 from layers.roles import EDITOR, INSPECTOR, PLANNER
 
 
@@ -29,6 +30,21 @@ class MapLayer:
     embed: bool = False
     numbered: str | None = None
     params: dict = field(default_factory=dict)
+    # The name in the layer switcher when the page calls the layer something else (zh, en).
+    title: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """A "nearest" panel: the k nearest features of a layer to where the user is (locate) or
+    clicks, with their distances, from the layer's generic /api/v1/<slug>/nearest/."""
+
+    slug: str
+    title: tuple[str, str]
+    k: int = 5
+    # A vocabulary field of the layer the user picks a value of (e.g. the kind of service).
+    choose: str | None = None
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class MapPage:
     measure: bool = False
     locate: bool = False
     zoom: int = 15
+    nearest: Nearest | None = None
 
 
 PLANNING = MapPage(
@@ -61,6 +78,7 @@ PLANNING = MapPage(
             detail=True,
         ),
         MapLayer("pocket-parks", detail=True),
+        MapLayer("service-points", visible=False, ring_field="status", detail=True),
     ),
     filters=(("renovation-sites", "phase"), ("renovation-sites", "kind")),
     measure=True,
@@ -75,10 +93,12 @@ INSPECTION = MapPage(
         MapLayer("communities", outline=True),
         MapLayer("grid-cells", outline=True, dash="4 4"),
         MapLayer("hazards", viewport=True, cluster=True, ring_field="level", detail=True),
+        MapLayer("service-points", visible=False, ring_field="status", detail=True),
     ),
     filters=(("hazards", "category"), ("hazards", "status"), ("hazards", "grid")),
     measure=True,
     locate=True,
+    nearest=Nearest("hazards", ("最近的未销号隐患", "Nearest open hazards"), k=10),
 )
 
 TOUR = MapPage(
@@ -89,8 +109,33 @@ TOUR = MapPage(
     layers=(
         MapLayer("pocket-parks", embed=True),
         MapLayer("viewpoints", embed=True, numbered="tour_order"),
+        MapLayer(
+            "service-points",
+            embed=True,
+            visible=False,
+            ring_field="status",
+            title=("附近服务", "Nearby services"),
+        ),
     ),
     zoom=16,
+    locate=True,
+    nearest=Nearest(
+        "service-points",
+        ("找最近的服务点", "Find the nearest service point"),
+        k=3,
+        choose="kind",
+        default="elderly_care",
+    ),
 )
 
-PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR)}
+# The anonymous home page's overview: every public layer of the registry, embedded.
+HOME = MapPage(
+    slug="home",
+    title_zh="公共图层总览",
+    title_en="Public layers at a glance",
+    roles=(),
+    layers=tuple(MapLayer(spec.slug, embed=True) for spec in registry.LAYERS if spec.is_public),
+    zoom=15,
+)
+
+PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, HOME)}

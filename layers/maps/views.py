@@ -43,12 +43,12 @@ def legend(page: MapPage, user, lang: str) -> list[dict]:
         if layer.outline or not access.can_read(user, spec):
             continue
         # A tinted layer is coloured by the other layer's statuses (its legend shows them).
-        vocabularies = [] if layer.tint else [spec.status_vocabulary]
+        vocabularies = [] if layer.tint else [spec.vocabularies()[spec.color_by]]
         if layer.ring_field:
             vocabularies.append(spec.vocabularies()[layer.ring_field])
         entry = {
             "slug": spec.slug,
-            "title": spec.title(lang),
+            "title": _pick(*layer.title, lang) if layer.title else spec.title(lang),
             "vocabularies": [
                 {
                     "name": v.name,
@@ -86,7 +86,12 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     if denied:
         return denied
     lang = current_lang()
-    m = builder.build_map(page, request.user, extra={"lang": lang, **(extra or {})})
+    # The published tour has no server behind it: no nearest search there.
+    static_site = getattr(request, "static_site", None) is not None
+    nearest = None if static_site else builder.nearest_config(page, request.user, lang)
+    m = builder.build_map(
+        page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
+    )
     return render(
         request,
         template,
@@ -100,7 +105,8 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
             "parts": builder.render_parts(m),
             "legend": legend(page, request.user, lang),
             "filters": filters(page, lang),
-            "static_site": getattr(request, "static_site", None) is not None,
+            "static_site": static_site,
+            "nearest": nearest,
             "other_language_file": getattr(request, "static_site", None),
             **context,
         },

@@ -15,6 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from layers.maps import builder
+from layers.maps.pages import HOME
 from layers.portal import nav
 from layers.portal.tokens import ApiToken
 from layers.query import access
@@ -98,8 +100,18 @@ def home(request):
             {"url": reverse("api:redoc"), "label": "OpenAPI (ReDoc)"},
         ],
         "page_title": nav.pick(("首页", "Home")),
+        "overview": _overview_map(user),
     }
     return render(request, "portal/home.html", context)
+
+
+def _overview_map(user) -> dict | None:
+    """The anonymous visitor's overview map: the HOME page declaration (every public layer),
+    composed by the same folium builder as the map pages."""
+    if user.is_authenticated:
+        return None
+    m = builder.build_map(HOME, user, extra={"lang": nav.lang()})
+    return {"title": nav.pick((HOME.title_zh, HOME.title_en)), "parts": builder.render_parts(m)}
 
 
 @login_required

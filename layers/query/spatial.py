@@ -156,3 +156,29 @@ def distance_property() -> dict:
             output_field=FloatField(),
         )
     }
+
+
+MAX_NEAREST = 100
+
+
+def nearest(queryset, lon: float, lat: float, k: int):
+    """The `k` features of `queryset` nearest to lon/lat, nearest first (then by id), each
+    annotated with `_distance_m`: metres on the spheroid, for points and areas alike; None
+    when there is none.
+
+    KNN (`<->` on the GiST index, in degrees) finds k candidates fast; the true k nearest in
+    metres all lie within the farthest candidate's metric distance (at least k features do), so
+    a second exact pass inside that reach settles the order.
+    """
+    from django.contrib.gis.db.models.functions import GeometryDistance
+    from django.contrib.gis.geos import Point
+
+    annotated = queryset.annotate(_distance_m=GeographyDistance("geom", lon, lat))
+    here = Point(lon, lat, srid=geo.STORAGE_SRID)
+    candidates = annotated.order_by(GeometryDistance("geom", here)).values_list(
+        "_distance_m", flat=True
+    )[:k]
+    reach = max(candidates, default=None)
+    if reach is None:
+        return None
+    return within_metres(annotated, lon, lat, reach + 0.01).order_by("_distance_m", "pk")[:k]

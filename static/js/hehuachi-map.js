@@ -41,7 +41,10 @@
     cfg.popup.forEach(function (f) {
       if (!(f.name in p) || p[f.name] === null || p[f.name] === "" || f.name === "name") return;
       var value = p[f.name];
-      if (cfg.vocabularies[f.name]) value = label(cfg.vocabularies[f.name], value);
+      if (cfg.vocabularies[f.name]) {
+        var vocab = cfg.vocabularies[f.name];
+        value = Array.isArray(value) ? value.map(function (v) { return label(vocab, v); }) : label(vocab, value);
+      }
       if (Array.isArray(value)) value = value.join("、");
       if (typeof value === "boolean") value = value ? "✓" : "✗";
       var row = el("tr");
@@ -64,9 +67,15 @@
     return box;
   }
 
+  /* The fill: the colour of the feature's term in the layer's colour field (default status). */
+  function fillFor(cfg, p) {
+    var field = cfg.color_field || cfg.status_field;
+    return colour(cfg.vocabularies[field], p[field], cfg.color);
+  }
+
   function styleFor(cfg, feature) {
     var p = feature.properties || {};
-    var fill = colour(cfg.vocabularies[cfg.status_field], p[cfg.status_field], cfg.color);
+    var fill = fillFor(cfg, p);
     if (cfg.tint && state.tints[cfg.tint.layer]) {
       var siteStatus = state.tints[cfg.tint.layer][p[cfg.tint.via]];
       fill = siteStatus ? colour(state.tintVocab[cfg.tint.layer], siteStatus, "#cfd8dc") : "#cfd8dc";
@@ -81,7 +90,7 @@
 
   function pointLayer(cfg, feature, latlng) {
     var p = feature.properties || {};
-    var fill = colour(cfg.vocabularies[cfg.status_field], p[cfg.status_field], cfg.color);
+    var fill = fillFor(cfg, p);
     var ring = cfg.ring_field ? colour(cfg.vocabularies[cfg.ring_field], p[cfg.ring_field], "#333") : "#333";
     var overdue = p.overdue === true;
     if (cfg.numbered) {
@@ -337,31 +346,77 @@
     return state.reload(slug);
   };
 
+  /* The page's "nearest" panel (config.nearest, from the page declaration): the k nearest
+   * features of a layer to a located or clicked point, from /api/v1/<slug>/nearest/. */
   state.nearest = function (lon, lat) {
+    var cfg = state.config && state.config.nearest;
     var list = document.getElementById("hh-nearest");
-    if (!list) return;
-    var url = "/api/v1/hazards/nearest/?k=10&lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6);
-    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (body) {
+    if (!cfg || !list) return;
+    state.nearestFrom = [lon, lat];
+    var params = new URLSearchParams();
+    params.set("k", String(cfg.k));
+    params.set("lon", lon.toFixed(6));
+    params.set("lat", lat.toFixed(6));
+    var choice = document.getElementById("hh-nearest-choice");
+    if (cfg.choose && choice && choice.value) params.set(cfg.choose, choice.value);
+    var query = params.toString();
+    state.nearestQuery = query;
+    return fetch(cfg.url + "?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (body) {
+      if (state.nearestQuery !== query) return;  // a newer search won
       list.textContent = "";
+      list.setAttribute("data-lon", lon.toFixed(6));
+      list.setAttribute("data-lat", lat.toFixed(6));
+      var entry = state.layers[cfg.slug];
+      if (!body.features.length) {
+        list.appendChild(el("li", state.lang === "en" ? "None found." : "未找到。", "hh-meta"));
+      }
       body.features.forEach(function (f) {
+        var p = f.properties;
         var item = el("li");
+        item.setAttribute("data-id", String(f.id));
+        item.setAttribute("data-distance-m", String(p.distance_m));
         /* A button: reachable and usable with the keyboard as well as a tap. */
         var open = el("button", null, "hh-nearest-item");
         open.type = "button";
-        open.appendChild(el("span", Math.round(f.properties.distance_m) + " m ", "hh-distance"));
-        open.appendChild(el("span", f.properties.name));
+        open.appendChild(el("span", Math.round(p.distance_m) + " m ", "hh-distance"));
+        open.appendChild(el("span", state.lang === "en" && p.name_en ? p.name_en : p.name, "hh-name"));
+        if (cfg.choose && entry && entry.cfg.vocabularies[cfg.choose]) {
+          open.appendChild(el("span", " · " + state.label(entry.cfg.vocabularies[cfg.choose], p[cfg.choose]), "hh-meta"));
+        }
         open.addEventListener("click", function () {
           var c = f.geometry.coordinates;
           var at = state.shift ? state.shift(c[0], c[1]) : c;
           var latlng = [at[1], at[0]];
           state.map.setView(latlng, 18);
-          var entry = state.layers.hazards;
-          if (entry) L.popup().setLatLng(latlng).setContent(state.popup(entry.cfg, f)).openOn(state.map);
+          if (entry) {
+            if (!state.map.hasLayer(entry.target.holder)) entry.target.holder.addTo(state.map);
+            L.popup().setLatLng(latlng).setContent(state.popup(entry.cfg, f)).openOn(state.map);
+          }
         });
         item.appendChild(open);
         list.appendChild(item);
       });
     });
+  };
+
+  /* Wire the panel: a click on the map or a located position searches from there; a new
+   * choice searches again from the last point. */
+  state.nearestPanel = function () {
+    if (!state.config.nearest) return;
+    state.map.on("click", function (e) {
+      var lon = e.latlng.lng, lat = e.latlng.lat;
+      if (state.shift) {  // the map shows GCJ-02; search in WGS84
+        var w = window.GCJ02.gcj02ToWgs84(lon, lat);
+        lon = w[0]; lat = w[1];
+      }
+      state.nearest(lon, lat);
+    });
+    var choice = document.getElementById("hh-nearest-choice");
+    if (choice) {
+      choice.addEventListener("change", function () {
+        if (state.nearestFrom) state.nearest(state.nearestFrom[0], state.nearestFrom[1]);
+      });
+    }
   };
 
   state.tourPanel = function (slug) {

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from layers import models, status
+from layers import models, registry, status
 from tests.conftest import PASSWORD, production_hashers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -164,7 +164,7 @@ def test_visitor_opens_the_tour_from_home_and_switches_language(visit):
     listed = tab.page.eval_on_selector_all(
         "#hh-layers tr[data-layer]", "r => r.map(e => e.dataset.layer)"
     )
-    assert set(listed) == {"viewpoints", "pocket-parks"}
+    assert set(listed) == {spec.slug for spec in registry.LAYERS if spec.is_public}
     with tab.page.expect_navigation():
         tab.page.click('[data-card="tour"] h3 a')
     tab.wait_ready()

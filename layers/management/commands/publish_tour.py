@@ -16,11 +16,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import FileField
 from django.test import RequestFactory
 from django.utils import translation
 
 from layers import registry
 from layers.maps import builder
+from layers.maps.pages import TOUR
 from layers.maps.views import tour
 
 REFERENCE = re.compile(r"""(?P<attr>src|href)=(?P<q>["'])(?P<url>/(?:static|media)/[^"']+)(?P=q)""")
@@ -87,21 +89,35 @@ class Command(BaseCommand):
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(origin, copy)
 
+    def _embedded_specs(self):
+        """The registry layers the tour page embeds (its declaration in layers/maps/pages.py)."""
+        return [registry.get(layer.slug) for layer in TOUR.layers if layer.embed]
+
     def _copy_photos(self, target: Path) -> None:
-        spec = registry.get("viewpoints")
-        for viewpoint in spec.model.objects.exclude(photo=""):
-            source = Path(settings.MEDIA_ROOT) / viewpoint.photo.name
-            if source.is_file():
-                destination = target / "media" / viewpoint.photo.name
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, destination)
+        """Every public file (photo) of the embedded layers' features."""
+        for spec in self._embedded_specs():
+            files = [
+                f.name
+                for f in spec.model._meta.concrete_fields
+                if isinstance(f, FileField) and f.name in spec.public_fields
+            ]
+            for feature in spec.model.objects.all():
+                for name in files:
+                    stored = getattr(feature, name)
+                    if not stored:
+                        continue
+                    source = Path(settings.MEDIA_ROOT) / stored.name
+                    if source.is_file():
+                        destination = target / "media" / stored.name
+                        destination.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(source, destination)
 
     def _write_data(self, target: Path) -> None:
         """The tour's public data, also as plain files for other apps."""
         data = target / "data"
         data.mkdir()
-        for slug in ("viewpoints", "pocket-parks"):
-            spec = registry.get(slug)
+        for spec in self._embedded_specs():
+            slug = spec.slug
             text = builder.embedded_collection(spec, AnonymousUser())
             (data / f"{slug}.geojson").write_text(text, encoding="utf-8")
         route = builder.tour_route()

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 transaction.set_rollback(True)
         if verbosity < 1:
             return
-        for name in derived.DEPENDENTS:
+        for name in derived.dependents():
             spec = registry.for_model(derived.layer_model(name))
             columns = report.by_column(name)
             detail = ", ".join(f"{c.removesuffix('_id')} {n}" for c, n in columns.items())
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             if verbosity >= 2:
                 for change in report.changes[name]:
                     self.stdout.write(f"  {spec.slug} {change.describe()}")
-        total = sum(report.changed(name) for name in derived.DEPENDENTS)
+        total = sum(report.changed(name) for name in derived.dependents())
         if dry_run:
             self.stdout.write(f"Dry run: {total} rows would change; nothing was saved.")
         else:
