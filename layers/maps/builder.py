@@ -151,35 +151,36 @@ def layer_config(layer: MapLayer, user) -> dict:
     return config
 
 
-def nearest_config(page: MapPage, user, lang: str) -> dict | None:
-    """The page's "nearest" panel: the layer's nearest URL, k, and the field the user picks a
-    value of, with its choices; None when the page has none or the user may not read it."""
-    nearest = page.nearest
-    if nearest is None:
-        return None
-    spec = registry.get(nearest.slug)
-    if not access.can_read(user, spec):
-        return None
-    config = {
-        "slug": spec.slug,
-        "url": reverse(f"api:{spec.slug}-nearest"),
-        "k": nearest.k,
-        "title": nearest.title[1] if lang == "en" else nearest.title[0],
-        "choose": nearest.choose,
-        "choices": [],
-    }
-    if nearest.choose:
-        vocabulary = spec.vocabularies()[nearest.choose]
-        config["label"] = vocabulary.en if lang == "en" else vocabulary.zh
-        config["choices"] = [
-            {
-                "value": t.value,
-                "label": t.en if lang == "en" else t.zh,
-                "selected": t.value == nearest.default,
-            }
-            for t in vocabulary.terms
-        ]
-    return config
+def nearest_config(page: MapPage, user, lang: str) -> list[dict]:
+    """The page's "nearest" searches the user may run, each with the layer's nearest URL, k,
+    and the field the user picks a value of, with its choices (the first is selected)."""
+    out = []
+    for nearest in page.nearest:
+        spec = registry.get(nearest.slug)
+        if not access.can_read(user, spec):
+            continue
+        config = {
+            "slug": spec.slug,
+            "url": reverse(f"api:{spec.slug}-nearest"),
+            "k": nearest.k,
+            "title": nearest.title[1] if lang == "en" else nearest.title[0],
+            "choose": nearest.choose,
+            "label": "",
+            "choices": [],
+        }
+        if nearest.choose:
+            vocabulary = spec.vocabularies()[nearest.choose]
+            config["label"] = vocabulary.en if lang == "en" else vocabulary.zh
+            config["choices"] = [
+                {
+                    "value": t.value,
+                    "label": t.en if lang == "en" else t.zh,
+                    "selected": t.value == nearest.default,
+                }
+                for t in vocabulary.terms
+            ]
+        out.append(config)
+    return out
 
 
 def embedded_collection(spec, user) -> str:

@@ -59,7 +59,8 @@ class MapPage:
     measure: bool = False
     locate: bool = False
     zoom: int = 15
-    nearest: Nearest | None = None
+    # "Nearest" searches offered in the side panel (the first is selected; the user may switch).
+    nearest: tuple[Nearest, ...] = ()
 
 
 PLANNING = MapPage(
@@ -98,7 +99,16 @@ INSPECTION = MapPage(
     filters=(("hazards", "category"), ("hazards", "status"), ("hazards", "grid")),
     measure=True,
     locate=True,
-    nearest=Nearest("hazards", ("最近的未销号隐患", "Nearest open hazards"), k=10),
+    nearest=(
+        Nearest("hazards", ("最近的未销号隐患", "Nearest open hazards"), k=10),
+        Nearest(
+            "service-points",
+            ("最近的服务点", "Nearest service points"),
+            k=5,
+            choose="kind",
+            default="grid_station",
+        ),
+    ),
 )
 
 TOUR = MapPage(
@@ -119,12 +129,14 @@ TOUR = MapPage(
     ),
     zoom=16,
     locate=True,
-    nearest=Nearest(
-        "service-points",
-        ("找最近的服务点", "Find the nearest service point"),
-        k=3,
-        choose="kind",
-        default="elderly_care",
+    nearest=(
+        Nearest(
+            "service-points",
+            ("找最近的服务点", "Find the nearest service point"),
+            k=3,
+            choose="kind",
+            default="elderly_care",
+        ),
     ),
 )
 

@@ -88,7 +88,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     lang = current_lang()
     # The published tour has no server behind it: no nearest search there.
     static_site = getattr(request, "static_site", None) is not None
-    nearest = None if static_site else builder.nearest_config(page, request.user, lang)
+    nearest = [] if static_site else builder.nearest_config(page, request.user, lang)
     m = builder.build_map(
         page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
     )

@@ -348,8 +348,14 @@
 
   /* The page's "nearest" panel (config.nearest, from the page declaration): the k nearest
    * features of a layer to a located or clicked point, from /api/v1/<slug>/nearest/. */
+  state.nearestIndex = 0;
+  state.nearestConfig = function () {
+    var all = (state.config && state.config.nearest) || [];
+    return all[state.nearestIndex] || null;
+  };
+
   state.nearest = function (lon, lat) {
-    var cfg = state.config && state.config.nearest;
+    var cfg = state.nearestConfig();
     var list = document.getElementById("hh-nearest");
     if (!cfg || !list) return;
     state.nearestFrom = [lon, lat];
@@ -402,7 +408,7 @@
   /* Wire the panel: a click on the map or a located position searches from there; a new
    * choice searches again from the last point. */
   state.nearestPanel = function () {
-    if (!state.config.nearest) return;
+    if (!state.nearestConfig()) return;
     state.map.on("click", function (e) {
       var lon = e.latlng.lng, lat = e.latlng.lat;
       if (state.shift) {  // the map shows GCJ-02; search in WGS84
@@ -414,6 +420,29 @@
     var choice = document.getElementById("hh-nearest-choice");
     if (choice) {
       choice.addEventListener("change", function () {
+        if (state.nearestFrom) state.nearest(state.nearestFrom[0], state.nearestFrom[1]);
+      });
+    }
+    /* Several searches (e.g. open hazards, or service points of a kind): switching one
+     * shows its title and choices, and searches again from the last point. */
+    var which = document.getElementById("hh-nearest-layer");
+    if (which) {
+      which.addEventListener("change", function () {
+        state.nearestIndex = parseInt(which.value, 10) || 0;
+        var cfg = state.nearestConfig();
+        document.getElementById("hh-nearest-panel").setAttribute("data-layer", cfg.slug);
+        document.getElementById("hh-nearest-title").textContent = cfg.title;
+        document.getElementById("hh-nearest-label").textContent = cfg.label || "";
+        document.getElementById("hh-nearest-choose").hidden = !cfg.choose;
+        choice.textContent = "";
+        choice.name = cfg.choose || "";
+        cfg.choices.forEach(function (c) {
+          var option = el("option", c.label);
+          option.value = c.value;
+          option.selected = !!c.selected;
+          choice.appendChild(option);
+        });
+        document.getElementById("hh-nearest").textContent = "";
         if (state.nearestFrom) state.nearest(state.nearestFrom[0], state.nearestFrom[1]);
       });
     }

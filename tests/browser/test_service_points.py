@@ -89,3 +89,40 @@ def test_anonymous_home_page_draws_every_public_layer_on_its_overview_map(visit)
             assert counts[spec.slug] == spec.model.objects.count(), spec.slug
     assert tab.errors == []
     tab.screenshot("home-overview")
+
+
+def test_a_grid_worker_finds_the_nearest_service_point_of_a_kind_on_the_inspection_map(visit):
+    """The grid worker's map offers two searches: open hazards (first) and service points of a
+    kind; switching searches again from the located position."""
+    lon, lat = 119.946512, 31.784907
+    tab = visit(
+        "grid-01",
+        geolocation={"longitude": lon, "latitude": lat, "accuracy": 10},
+        permissions=["geolocation"],
+    )
+    assert tab.open("/maps/inspection/").status == 200
+    tab.wait_ready()
+    assert tab.page.locator("#hh-nearest-choose").is_hidden()  # hazards: nothing to choose
+    tab.page.click(".leaflet-control-locate a")
+    tab.page.wait_for_function("document.querySelectorAll('#hh-nearest li').length === 10")
+    tab.page.select_option("#hh-nearest-layer", "1")
+    assert tab.page.locator("#hh-nearest-choose").is_visible()
+    tab.page.select_option("#hh-nearest-choice", "elderly_care")
+    expected = nearest_open("elderly_care", lon, lat, 5)
+    tab.page.wait_for_function(
+        "id => document.querySelector('#hh-nearest li[data-id]')"
+        " && document.querySelector('#hh-nearest li[data-id]').getAttribute('data-id') === id"
+        " && document.querySelectorAll('#hh-nearest li[data-id]').length === " + str(len(expected)),
+        arg=str(expected[0][0]),
+    )
+    items = tab.page.locator("#hh-nearest li[data-distance-m]")
+    got = [
+        (
+            int(items.nth(i).get_attribute("data-id")),
+            float(items.nth(i).get_attribute("data-distance-m")),
+        )
+        for i in range(items.count())
+    ]
+    assert got == [(pk, metres) for pk, _name, metres in expected]
+    assert tab.page.locator("#hh-nearest-title").inner_text() == "最近的服务点"
+    assert tab.errors == []
