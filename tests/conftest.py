@@ -82,6 +82,7 @@ def start_server(django_db_blocker, **extra_env):
     import socket
     import subprocess
     import sys
+    import tempfile
     import time
     import urllib.request
     from pathlib import Path
@@ -96,12 +97,15 @@ def start_server(django_db_blocker, **extra_env):
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
     env.update(extra_env)
     root = Path(__file__).resolve().parent.parent
+    # The server logs every request: to a file, never to a pipe nobody drains (a full pipe
+    # blocks the server's threads once 64 KiB of log lines have piled up).
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -112,11 +116,14 @@ def start_server(django_db_blocker, **extra_env):
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise RuntimeError(server.stderr.read().decode()[-2000:]) from None
+                server.wait(timeout=10)
+                log.seek(0)
+                raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
             time.sleep(0.3)
     yield base
     server.terminate()
     server.wait(timeout=10)
+    log.close()
     # Let PostgreSQL notice the server's connections are gone before the test database is
     # dropped (it refuses while "other sessions" are attached).
     with django_db_blocker.unblock(), connection.cursor() as cursor:
