@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "procrastinate.contrib.django",
     "layers",
 ]
 
@@ -180,6 +181,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # procrastinate announces every task it registers at INFO, on every command.
+    "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
 # The hazard lifecycle (layers/workflow.py): the deadline a leader gets by default when
@@ -195,3 +198,13 @@ HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
+
+# Background jobs (layers/jobs.py) run on procrastinate workers: `manage.py procrastinate worker`
+# (make run starts one). The queue lives in this database; workers may run on any machine that
+# reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
+# A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
+JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
+# procrastinate's tasks are in layers/tasks.py (found by its autodiscovery of `tasks` modules).
+PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
+# Printed maps and exports carry this note; empty once the data are official records.
+DATA_NOTE = env("DATA_NOTE", "示意数据 · Illustrative data")
