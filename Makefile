@@ -15,8 +15,8 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVDB := $(PYTHON) tools/devdb.py
 
-DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv
-TEST_DEBS := chromium fonts-noto-cjk
+DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv fonts-noto-cjk
+TEST_DEBS := chromium poppler-utils zbar-tools
 # Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
 test: DEBS += $(TEST_DEBS)
 
@@ -29,7 +29,10 @@ export DEBIAN_FRONTEND := noninteractive
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-run: setup ## Set up everything, then serve on 127.0.0.1:PORT (default 8000)
+run: setup ## Set up everything, then serve on 127.0.0.1:PORT (default 8000) with a job worker
+	@# The job worker (procrastinate, docs/ARCHITECTURE.md) runs beside the server and stops with it.
+	$(VPY) manage.py procrastinate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup ## Set up everything (plus Chromium, CJK fonts), then pytest PYTEST_ARGS

@@ -9,6 +9,7 @@ from layers import tiles
 from layers.api import workflow_views
 from layers.maps import views as maps
 from layers.portal import hazards
+from layers.portal import jobs as job_pages
 from layers.portal import views as portal
 
 urlpatterns = [
@@ -21,7 +22,13 @@ urlpatterns = [
     path("ogc/", include("layers.ogc.urls")),
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
+    path("maps/<slug:slug>/print/", job_pages.print_map, name="map-print"),
     path("tour/", maps.tour, name="tour"),
+    path("jobs/", job_pages.job_list, name="jobs"),
+    path("jobs/<int:pk>/", job_pages.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/status.json", job_pages.job_status, name="job-status"),
+    path("jobs/<int:pk>/output", job_pages.job_output, name="job-output"),
+    path("jobs/<int:pk>/retry/", job_pages.job_retry, name="job-retry"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),

@@ -251,6 +251,7 @@ def execute(job_id: int, task_id: int | None = None) -> None:
         progress.close()
         Job.objects.filter(pk=job.pk).update(
             status=Job.SUCCEEDED,
+            message="",
             report=report,
             output=output,
             finished_at=timezone.now(),

@@ -61,6 +61,8 @@ class MapPage:
     zoom: int = 15
     # "Nearest" searches offered in the side panel (the first is selected; the user may switch).
     nearest: tuple[Nearest, ...] = ()
+    # A "print" action: a render_map job of the page's layers over the visible extent.
+    printable: bool = False
 
 
 PLANNING = MapPage(
@@ -83,6 +85,7 @@ PLANNING = MapPage(
     ),
     filters=(("renovation-sites", "phase"), ("renovation-sites", "kind")),
     measure=True,
+    printable=True,
 )
 
 INSPECTION = MapPage(
@@ -99,6 +102,7 @@ INSPECTION = MapPage(
     filters=(("hazards", "category"), ("hazards", "status"), ("hazards", "grid")),
     measure=True,
     locate=True,
+    printable=True,
     nearest=(
         Nearest("hazards", ("最近的未销号隐患", "Nearest open hazards"), k=10),
         Nearest(

@@ -208,6 +208,17 @@ DESTINATIONS: tuple[Destination, ...] = (
         (PLANNER, INSPECTOR, EDITOR),
     ),
     Destination(
+        "jobs",
+        "jobs",
+        ("我的任务", "My jobs"),
+        (
+            "后台任务（打印地图、导入、导出）的进度、报告和输出文件。",
+            "Background jobs (printed maps, imports, exports): progress, report, output file.",
+        ),
+        (SIGNED_IN,),
+        in_header=False,
+    ),
+    Destination(
         "tokens",
         "tokens",
         ("API 令牌", "API tokens"),
