@@ -297,13 +297,17 @@ def propagate(touched: dict[str, set[int]], user=None) -> Report:
     return report
 
 
-def refresh_all(user=None) -> Report:
+def refresh_all(user=None, on_step=None) -> Report:
     """Re-derive every live dependent row from the live boundaries (the `refresh_derived`
-    command, bulk loads written in SQL); only rows whose links differ are written."""
+    command and job, bulk loads written in SQL); only rows whose links differ are written.
+    `on_step(done, total, name)` is called before each dependent layer (a job's progress)."""
     report = Report()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     now = timezone.now()
-    for dependent in dependents():
+    names = dependents()
+    for i, dependent in enumerate(names):
+        if on_step:
+            on_step(i, len(names), dependent)
         report.checked[dependent] = _count_live(dependent)
         report.changes[dependent] = _rederive(dependent, None, {}, user_id, now)
     return report

@@ -74,6 +74,7 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
 def _load_kinds() -> None:
     # The modules that register kinds; imported here so that every process (web, worker,
     # command) knows the same kinds.
+    import layers.maintenance  # noqa: F401
     import layers.printing  # noqa: F401
 
 

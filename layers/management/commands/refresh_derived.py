@@ -7,10 +7,11 @@ were checked and changed (per link); with -v2, which rows and from what to what.
 does all of it in a transaction that is rolled back.
 """
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from layers import derived, registry
+from layers import derived, jobs, registry
+from layers.management.progress import wait_with_bar
 
 
 class Command(BaseCommand):
@@ -20,8 +21,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="report what would change; save nothing"
         )
+        parser.add_argument(
+            "--job", action="store_true", help="run it as a background job on a worker"
+        )
+        parser.add_argument("--wait", action="store_true", help="with --job: wait, show progress")
 
     def handle(self, *args, dry_run=False, verbosity=1, **options):
+        if options["job"]:
+            if dry_run:
+                raise CommandError("--dry-run: not with --job (a job writes what it finds)")
+            return self._as_job(options["wait"])
         with transaction.atomic():
             report = derived.refresh_all()
             if dry_run:
@@ -44,3 +53,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run: {total} rows would change; nothing was saved.")
         else:
             self.stdout.write(f"{total} rows re-derived.")
+
+    def _as_job(self, wait: bool):
+        job = jobs.start_job("refresh_derived", None, {})
+        self.stdout.write(f"Queued job {job.pk} (refresh_derived).")
+        if wait:
+            job = wait_with_bar(job, self.stdout)
+            if job.status != job.SUCCEEDED:
+                raise CommandError(f"job {job.pk} failed: {job.error}")
+            self.stdout.write(f"Report: {job.report}")
