@@ -151,7 +151,7 @@ class Progress:
         self.job = job
         self.interval = settings.JOB_PROGRESS_INTERVAL if interval is None else interval
         self.pending: dict[str, object] = {}
-        self.last = 0.0
+        self.last: float | None = None  # the first call is always written
         self._conn = None
 
     def __call__(self, *, force: bool = False, **values) -> None:
@@ -164,7 +164,7 @@ class Progress:
             self.pending[self.FIELDS[key]] = value
             setattr(self.job, self.FIELDS[key], value)
         now = time.monotonic()
-        if force or now - self.last >= self.interval:
+        if force or self.last is None or now - self.last >= self.interval:
             self.flush()
 
     def flush(self) -> None:

@@ -42,6 +42,8 @@ ORIENTATIONS = ("landscape", "portrait")
 EXTENTS = ("bbox", "community", "grid")
 MAX_PNG_SIDE = 8000
 PNG_DPI = 150
+# A sheet covers at most this much (degrees on a side): the subdistrict and its surroundings.
+MAX_BBOX_DEGREES = 0.5
 # Boundary layers are drawn as outlines (as the map pages draw them).
 OUTLINE_LAYERS = {
     layer.slug for page in pages.PAGES.values() for layer in page.layers if layer.outline
@@ -63,7 +65,13 @@ def clean_params(raw: dict, user=None) -> dict:
     name = given[0]
     if name == "bbox":
         box = spatial.bbox("bbox", _text("bbox", raw["bbox"]))
-        out["bbox"] = list(box.extent)
+        minx, miny, maxx, maxy = box.extent
+        sx0, sy0, sx1, sy1 = settings.SERVICE_AREA
+        if maxx < sx0 or minx > sx1 or maxy < sy0 or miny > sy1:
+            raise p.ParamError("bbox", f"lies outside the service area {settings.SERVICE_AREA}")
+        if maxx - minx > MAX_BBOX_DEGREES or maxy - miny > MAX_BBOX_DEGREES:
+            raise p.ParamError("bbox", f"at most {MAX_BBOX_DEGREES}° on a side")
+        out["bbox"] = [minx, miny, maxx, maxy]
     else:
         found = filters.boundary(name, _text(name, raw[name]))
         out[name] = found.code
