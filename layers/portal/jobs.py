@@ -22,6 +22,13 @@ from layers.query import access
 from layers.query.params import ParamError
 from layers.roles import roles_of
 
+STATUS_LABELS = {
+    Job.QUEUED: ("排队中", "Queued"),
+    Job.RUNNING: ("进行中", "Running"),
+    Job.SUCCEEDED: ("已完成", "Succeeded"),
+    Job.FAILED: ("失败", "Failed"),
+}
+
 
 def _visible_job(request, pk: int) -> Job:
     job = Job.objects.filter(pk=pk).select_related("user").first()
@@ -36,7 +43,7 @@ def state(job: Job) -> dict:
         "id": job.pk,
         "kind": job.kind,
         "status": job.status,
-        "status_label": job.get_status_display(),
+        "status_label": pick(STATUS_LABELS[job.status]),
         "finished": job.finished,
         "percent": job.percent,
         "done": job.done,
@@ -64,7 +71,10 @@ def _title(job: Job) -> str:
 @require_GET
 def job_list(request):
     mine = Job.objects.filter(user=request.user).order_by("-created_at", "-pk")[:100]
-    rows = [{"job": job, "title": _title(job)} for job in mine]
+    rows = [
+        {"job": job, "title": _title(job), "status": pick(STATUS_LABELS[job.status])}
+        for job in mine
+    ]
     return render(request, "jobs/list.html", {"rows": rows, "page_title": _("My jobs")})
 
 
