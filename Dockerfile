@@ -8,10 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=geo_service.settings_production \
     WEB_CONCURRENCY=3
 
-# GeoDjango loads GDAL, GEOS and PROJ through ctypes; psql helps when debugging the database.
+# GeoDjango loads GDAL, GEOS and PROJ through ctypes; psql helps when debugging the database;
+# printed maps and QR signs need a CJK font (layers/printing.py).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        gdal-bin libgdal32 libgeos-c1v5 libproj25 postgresql-client \
+        gdal-bin libgdal32 libgeos-c1v5 libproj25 postgresql-client fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
