@@ -124,7 +124,7 @@ def test_home_for_the_public_offers_the_tour_and_public_links(client):
 def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
     sign_in(client, "demo-planner")
     response = client.get("/")
-    assert cards(response) == ["tour", "planning", "dashboard", "api-docs", "tokens"]
+    assert cards(response) == ["tour", "planning", "dashboard", "api-docs", "jobs", "tokens"]
     sites = models.RenovationSite.objects
     assert figures(response, "planning") == [
         sites.filter(status="construction").count(),
@@ -139,7 +139,15 @@ def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
 def test_home_for_a_grid_worker_counts_open_and_overdue_hazards_in_their_grid(client):
     sign_in(client, "grid-01")
     response = client.get("/")
-    assert cards(response) == ["tour", "inspection", "field", "dashboard", "api-docs", "tokens"]
+    assert cards(response) == [
+        "tour",
+        "inspection",
+        "field",
+        "dashboard",
+        "api-docs",
+        "jobs",
+        "tokens",
+    ]
     grids = models.GridCell.objects.filter(worker__username="grid-01")
     hazards = models.SafetyHazard.objects
     open_in_grid = hazards.filter(grid_cell__in=grids, status__in=status.HAZARD_OPEN_STATUSES)
@@ -169,6 +177,7 @@ def test_home_for_an_editor_offers_everything_including_the_admin(client):
         "field",
         "dashboard",
         "api-docs",
+        "jobs",
         "tokens",
         "admin",
     ]

@@ -215,7 +215,7 @@ DESTINATIONS: tuple[Destination, ...] = (
             "后台任务（打印地图、导入、导出）的进度、报告和输出文件。",
             "Background jobs (printed maps, imports, exports): progress, report, output file.",
         ),
-        (SIGNED_IN,),
+        (PLANNER, INSPECTOR, EDITOR),
         in_header=False,
     ),
     Destination(
