@@ -279,16 +279,19 @@ def _keep_output(job: Job, produced) -> str:
     return str(final.relative_to(jobs_root()))
 
 
-def sweep_workdirs() -> int:
-    """Remove the work folders of jobs no attempt is running (left by killed workers)."""
+def sweep_workdirs(min_age: float = 600) -> int:
+    """Remove the work folders of jobs no attempt is running (left by killed workers), once
+    they are `min_age` seconds old (an attempt that is starting is left alone)."""
     root = jobs_root()
     if not root.is_dir():
         return 0
     running = set(Job.objects.filter(status=Job.RUNNING).values_list("pk", flat=True))
     removed = 0
+    now = time.time()
     for tmp in root.glob("*/tmp"):
         name = tmp.parent.name
-        if name.isdigit() and int(name) not in running:
+        old = now - tmp.stat().st_mtime >= min_age
+        if name.isdigit() and int(name) not in running and old:
             shutil.rmtree(tmp, ignore_errors=True)
             removed += 1
     return removed

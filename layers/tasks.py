@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from procrastinate.contrib.django import app
 
 from layers import jobs
@@ -25,7 +26,9 @@ def run_job(context, job_id: int) -> None:
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
 @app.task(name="layers.retry_stalled_jobs", queue=QUEUE, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(timestamp: int) -> None:
-    """Jobs left `doing` by workers with no heartbeat for 30 s are queued again."""
+    """Jobs left `doing` by workers with no heartbeat for 30 s are queued again; the work
+    folders that killed attempts left behind are removed."""
     for stalled in await app.job_manager.get_stalled_jobs(task_name="layers.run_job"):
         log.warning("retrying stalled procrastinate job %s", stalled.id)
         await app.job_manager.retry_job(stalled)
+    await sync_to_async(jobs.sweep_workdirs)()

@@ -424,3 +424,19 @@ def test_refresh_derived_jobs_are_for_editors():
         jobs.start_job("refresh_derived", planner, {})
     with pytest.raises(ParamError, match="kind"):
         jobs.start_job("no-such-kind", planner, {})
+
+
+@pytest.mark.django_db
+def test_sweep_removes_the_work_folders_of_jobs_not_running(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    dead = Job.objects.create(kind="render_map", status=Job.RUNNING)
+    live = Job.objects.create(kind="render_map", status=Job.RUNNING)
+    for job in (dead, live):
+        jobs.workdir(job).mkdir(parents=True)
+        (jobs.workdir(job) / "part.tmp").write_bytes(b"half")
+    # The dead attempt's job was marked failed (or retried); the live one still runs.
+    Job.objects.filter(pk=dead.pk).update(status=Job.FAILED)
+    assert jobs.sweep_workdirs(min_age=3600) == 0  # too fresh: could be an attempt starting
+    assert jobs.sweep_workdirs(min_age=0) == 1
+    assert not jobs.workdir(dead).exists()
+    assert (jobs.workdir(live) / "part.tmp").exists()

@@ -55,4 +55,4 @@ class Command(BaseCommand):
                 if job.status != Job.SUCCEEDED:
                     raise CommandError(f"job {job.pk} failed: {job.error}")
         else:
-            self.stdout.write(f"Removed {jobs.sweep_workdirs()} work folder(s).")
+            self.stdout.write(f"Removed {jobs.sweep_workdirs(min_age=0)} work folder(s).")
