@@ -3,6 +3,7 @@ worker process (progress, report, failure, a worker killed mid-job and the retry
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -440,3 +441,49 @@ def test_sweep_removes_the_work_folders_of_jobs_not_running(settings, tmp_path):
     assert jobs.sweep_workdirs(min_age=0) == 1
     assert not jobs.workdir(dead).exists()
     assert (jobs.workdir(live) / "part.tmp").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_render_map_job_on_the_command_line_shows_a_progress_bar(
+    worker, django_db_blocker, tmp_path
+):
+    out = tmp_path / "cli.pdf"
+    printed = io.StringIO()
+    with django_db_blocker.unblock():
+        call_command(
+            "render_map",
+            "--layers=communities,pocket-parks",
+            f"--bbox={AREA}",
+            "--job",
+            "--wait",
+            f"--out={out}",
+            stdout=printed,
+        )
+    lines = printed.getvalue().splitlines()
+    assert lines[0].startswith("Queued job")
+    assert any(
+        line.startswith("[####") and "100%" in line and "succeeded" in line for line in lines
+    )
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.django_db
+def test_on_a_terminal_the_bar_is_redrawn_on_one_line():
+    from django.core.management.base import OutputWrapper
+
+    from layers.management.progress import wait_with_bar
+
+    job = Job.objects.create(
+        kind="render_map", status=Job.SUCCEEDED, total=4, done=4, rows_read=7, rows_written=6,
+        rows_refused=1,
+    )  # fmt: skip
+    terminal = _Terminal()
+    wait_with_bar(job, OutputWrapper(terminal))
+    shown = terminal.getvalue()
+    assert shown.startswith("\r[" + "#" * 30 + "]  100%  succeeded  4/4")
+    assert "rows 7 read 6 written 1 refused" in shown
+    assert shown.endswith("\n") and shown.count("\n") == 1
