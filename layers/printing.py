@@ -42,8 +42,8 @@ ORIENTATIONS = ("landscape", "portrait")
 EXTENTS = ("bbox", "community", "grid")
 MAX_PNG_SIDE = 8000
 PNG_DPI = 150
-# A sheet covers at most this much (degrees on a side): the subdistrict and its surroundings.
-MAX_BBOX_DEGREES = 0.5
+# A sheet covers at most the service area and this margin around it (degrees).
+BBOX_MARGIN = 0.01
 # Boundary layers are drawn as outlines (as the map pages draw them).
 OUTLINE_LAYERS = {
     layer.slug for page in pages.PAGES.values() for layer in page.layers if layer.outline
@@ -69,8 +69,11 @@ def clean_params(raw: dict, user=None) -> dict:
         sx0, sy0, sx1, sy1 = settings.SERVICE_AREA
         if maxx < sx0 or minx > sx1 or maxy < sy0 or miny > sy1:
             raise p.ParamError("bbox", f"lies outside the service area {settings.SERVICE_AREA}")
-        if maxx - minx > MAX_BBOX_DEGREES or maxy - miny > MAX_BBOX_DEGREES:
-            raise p.ParamError("bbox", f"at most {MAX_BBOX_DEGREES}° on a side")
+        # A map zoomed far out shows more than there is: the sheet keeps to the service area
+        # and a margin around it.
+        m = BBOX_MARGIN
+        minx, miny = max(minx, sx0 - m), max(miny, sy0 - m)
+        maxx, maxy = min(maxx, sx1 + m), min(maxy, sy1 + m)
         out["bbox"] = [minx, miny, maxx, maxy]
     else:
         found = filters.boundary(name, _text(name, raw[name]))
@@ -85,11 +88,7 @@ def clean_params(raw: dict, user=None) -> dict:
         "subtitle", _text("subtitle", raw.get("subtitle") or ""), max_length=120
     )
     if out["format"] == "png" and raw.get("size") not in (None, ""):
-        w, h = (
-            _text("size", raw["size"]).lower().split("x", 1)
-            if "x" in str(raw["size"])
-            else ("", "")
-        )
+        w, _, h = _text("size", raw["size"]).lower().partition("x")
         out["size"] = [
             p.integer("size", w, low=200, high=MAX_PNG_SIDE),
             p.integer("size", h, low=200, high=MAX_PNG_SIDE),

@@ -487,3 +487,15 @@ def test_on_a_terminal_the_bar_is_redrawn_on_one_line():
     assert shown.startswith("\r[" + "#" * 30 + "]  100%  succeeded  4/4")
     assert "rows 7 read 6 written 1 refused" in shown
     assert shown.endswith("\n") and shown.count("\n") == 1
+
+
+@pytest.mark.django_db
+def test_a_wide_extent_is_kept_to_the_service_area(settings):
+    params = printing.clean_params({"layers": ["communities"], "bbox": "119.0,31.0,121.0,32.5"})
+    x0, y0, x1, y1 = settings.SERVICE_AREA
+    m = printing.BBOX_MARGIN
+    assert params["bbox"] == [x0 - m, y0 - m, x1 + m, y1 + m]
+    png = printing.clean_params(
+        {"layers": ["communities"], "bbox": AREA, "format": "png", "size": "800X600"}
+    )
+    assert png["size"] == [800, 600]
