@@ -140,6 +140,9 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
+# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).
+# Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
+BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",

@@ -8,6 +8,7 @@ from django.views.static import serve
 from layers import tiles
 from layers.api import workflow_views
 from layers.maps import views as maps
+from layers.ogc import views as ogc
 from layers.portal import hazards
 from layers.portal import views as portal
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("layers.api.urls")),
+    path("ogc", ogc.landing, name="ogc-landing"),  # no redirect to ogc/: QGIS does not follow it
     path("ogc/", include("layers.ogc.urls")),
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
