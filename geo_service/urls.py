@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from layers import tiles
+from layers import tiles, wfs
 from layers.api import workflow_views
 from layers.maps import views as maps
 from layers.ogc import views as ogc
@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("layers.api.urls")),
     path("ogc", ogc.landing, name="ogc-landing"),  # no redirect to ogc/: QGIS does not follow it
     path("ogc/", include("layers.ogc.urls")),
+    path("wfs/", wfs.wfs, name="wfs"),
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("tour/", maps.tour, name="tour"),
