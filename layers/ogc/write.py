@@ -10,6 +10,7 @@ what Part 4 says: a create answers 201 with Location, the others keep the REST b
 
 from __future__ import annotations
 
+import io
 import json
 from functools import cache
 
@@ -30,8 +31,56 @@ def _viewset(slug: str):
     return type(f"Ogc{base.__name__}", (base,), attrs)
 
 
+def _drop_read_only(request, spec: registry.LayerSpec, pk: int) -> None:
+    """Forget the read-only properties a client sends back as it read them.
+
+    A GIS client replaces a feature with what it read: audit fields (created_at, updated_by,
+    ...), files, deleted_at and computed properties come back unchanged. They are not
+    writable; the REST API refuses them, here they are dropped when they equal the stored
+    values (the version stays: it proves what was read). A changed one is kept, so the REST
+    validation refuses it (e.g. a hazard's status, which only the lifecycle changes).
+    Anything else is left to the REST validation (a bad body is its 400).
+    """
+    from django.conf import settings
+
+    from layers.api.serializers import writable_fields
+    from layers.query.params import ParamError, load_json
+
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.API_MAX_BODY_BYTES:
+        return
+    try:
+        document = load_json(request.body.decode("utf-8"))
+    except (ParamError, UnicodeDecodeError):
+        return
+    properties = document.get("properties") if isinstance(document, dict) else None
+    if not isinstance(properties, dict):
+        return
+    from layers.query import access
+
+    visible = set(access.output_fields(request.user, spec)) | set(spec.computed_labels)
+    read_only = visible - set(writable_fields(spec)) - {"version"}
+    sent = read_only & set(properties)
+    if not sent:
+        return
+    from layers.query import encode
+
+    text = encode.encode_feature(
+        spec.model.objects.filter(pk=pk), spec, tuple(visible - set(spec.computed_labels))
+    )
+    stored = json.loads(text)["properties"] if text else {}
+    same = {name for name in sent if name in stored and stored[name] == properties[name]}
+    document["properties"] = {k: v for k, v in properties.items() if k not in same}
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    request._body = body
+    request._stream = io.BytesIO(body)
+    request.META["CONTENT_LENGTH"] = str(len(body))
+
+
 def dispatch(request, spec: registry.LayerSpec, action: str, pk: int | None = None):
     method = request.method.lower()
+    if method in ("put", "patch"):
+        _drop_read_only(request, spec, pk)
     view = _viewset(spec.slug).as_view({method: action})
     response = view(request, **({"pk": str(pk)} if pk is not None else {}))
     if action == "create" and response.status_code == 201:
