@@ -19,6 +19,9 @@ from rest_framework.authentication import SessionAuthentication
 from layers import registry
 from layers.portal.gisauth import ResolvedAuthentication
 
+# Written by every save; a client sends back what it read, stale or not: always ignored.
+BOOKKEEPING = {"created_at", "updated_at", "created_by", "updated_by", "deleted_at"}
+
 
 @cache
 def _viewset(slug: str):
@@ -36,9 +39,10 @@ def _drop_read_only(request, spec: registry.LayerSpec, pk: int) -> None:
 
     A GIS client replaces a feature with what it read: audit fields (created_at, updated_by,
     ...), files, deleted_at and computed properties come back unchanged. They are not
-    writable; the REST API refuses them, here they are dropped when they equal the stored
-    values (the version stays: it proves what was read). A changed one is kept, so the REST
-    validation refuses it (e.g. a hazard's status, which only the lifecycle changes).
+    writable; the REST API refuses them. Here the bookkeeping is dropped, and any other
+    read-only property when it equals the stored value (the version stays: it proves what was
+    read). A changed one is kept, so the REST validation refuses it (e.g. a hazard's status,
+    which only the lifecycle changes).
     Anything else is left to the REST validation (a bad body is its 400).
     """
     from django.conf import settings
@@ -70,6 +74,7 @@ def _drop_read_only(request, spec: registry.LayerSpec, pk: int) -> None:
     )
     stored = json.loads(text)["properties"] if text else {}
     same = {name for name in sent if name in stored and stored[name] == properties[name]}
+    same |= sent & BOOKKEEPING
     document["properties"] = {k: v for k, v in properties.items() if k not in same}
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     request._body = body
