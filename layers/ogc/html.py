@@ -70,9 +70,8 @@ def item(request, spec, feature: dict):
 
 
 def queryables(request, spec, schema: dict):
-    return _page(
-        request, "queryables", f"{_title(spec)} · {_('Queryables')}", spec=spec, schema=schema
-    )
+    label = _("Queryables")
+    return _page(request, "queryables", f"{_title(spec)} · {label}", spec=spec, schema=schema)
 
 
 def _columns(features: list[dict]) -> list[str]:
