@@ -76,11 +76,6 @@ def _bad_param(exc: params.ParamError) -> JsonResponse:
 @gis_auth
 @require_GET
 def layer_tile(request, slug: str, z: int, x: int, y: int):
-    return one_layer_tile(request, slug, z, x, y)
-
-
-def one_layer_tile(request, slug: str, z: int, x: int, y: int) -> HttpResponse:
-    """The tile of one layer for the caller (also served by OGC API - Tiles, layers/ogc)."""
     try:
         _check_tile(z, x, y)
         user, specs = _readable(request, [slug])

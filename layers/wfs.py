@@ -34,7 +34,6 @@ def feature_type(user, spec: registry.LayerSpec) -> FeatureType:
         name=spec.slug,
         fields=["geom", *fields],
         geometry_field_name="geom",
-        display_field_name="name" if "name" in fields else None,
         title=f"{spec.title_zh} / {spec.title_en}",
         abstract=f"{spec.title_zh} / {spec.title_en} (示意数据 illustrative sample data)",
         keywords=[spec.slug, spec.audience],

@@ -90,10 +90,10 @@ def test_gdal_oapif_and_wfs_with_the_planners_account(live_app):
     wfs_planner = counts(ogr("ogrinfo", "-ro", "-so", "-al", wfs, userpwd=userpwd))
     assert wfs_planner == everything
     # A property filter and a bbox through the WFS driver (translated to FES by GDAL).
+    # GDAL sends the property filter to the server as FES and applies -spat to what comes back.
     filtered = ogr(
         "ogrinfo",
         "-ro",
-        "-so",
         wfs,
         "buildings",
         "-where",
@@ -109,7 +109,7 @@ def test_gdal_oapif_and_wfs_with_the_planners_account(live_app):
 
     box = Polygon.from_bbox((119.944, 31.781, 119.948, 31.784))
     expected = models.Building.objects.filter(floors__gt=5, geom__intersects=box).count()
-    assert counts(filtered)["buildings"] == expected
+    assert filtered.count("\nOGRFeature(buildings):") == expected > 0
 
 
 def test_ogr2ogr_takes_buildings_in_cgcs2000_over_wfs(live_app, tmp_path):
@@ -144,7 +144,10 @@ def test_owslib_queryables_filter_and_sortby(live_app):
     assert queryables["properties"]["use"]["enum"]
     assert queryables["properties"]["geometry"]["format"] == "geometry-multipolygon"
     found = api.collection_items(
-        "buildings", filter="floors >= 6 AND use = 'residential'", sortby="-floors", limit=500
+        "buildings",
+        filter="floors >= 6 AND use = 'residential'",
+        sortby=("floors", "desc"),
+        limit=500,
     )
     expected = models.Building.objects.filter(floors__gte=6, use="residential")
     assert found["numberMatched"] == expected.count() > 0
@@ -165,4 +168,5 @@ def test_anonymous_gdal_wfs_gets_nothing_internal(live_app):
         text=True,
         timeout=300,
     )
-    assert result.returncode != 0 and "hazards" in result.stderr
+    assert result.returncode != 0
+    assert "Couldn't fetch requested layer hazards" in result.stdout + result.stderr

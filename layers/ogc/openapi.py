@@ -85,7 +85,6 @@ ERROR = {
 }
 JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 STRING = {"schema": {"type": "string"}}
-MVT = "application/vnd.mapbox-vector-tile"
 TMS_PARAM = _param(
     "tileMatrixSetId",
     {"type": "string", "enum": ["WebMercatorQuad"]},
@@ -93,10 +92,6 @@ TMS_PARAM = _param(
     where="path",
     required=True,
 )
-TILE_PARAMS = [
-    _param(name, {"type": "integer", "minimum": 0}, name, where="path", required=True)
-    for name in ("tileMatrix", "tileRow", "tileCol")
-]
 IF_MATCH = _param(
     "If-Match",
     {"type": "string"},
@@ -223,20 +218,6 @@ def build(specs) -> dict:
                 "operationId": f"{op}_tileset",
                 "parameters": [TMS_PARAM],
                 "responses": _responses(JSON_OK, 404),
-            }
-        }
-        paths[
-            f"/collections/{spec.slug}/tiles/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
-        ] = {
-            "get": {
-                "summary": f"{spec.title_en}: a Mapbox vector tile",
-                "operationId": f"{op}_tile",
-                "parameters": [TMS_PARAM, *TILE_PARAMS],
-                "responses": {
-                    "200": {"description": "MVT", "content": {MVT: {}}},
-                    "204": {"description": "no feature in this tile"},
-                    "404": {"description": "no such tile", "content": ERROR},
-                },
             }
         }
         items_path = {

@@ -1,8 +1,9 @@
 """OGC API - Tiles over the service's vector tiles (layers/tiles.py, layers/query/mvt.py).
 
 One tile matrix set, WebMercatorQuad (the tiles are ST_TileEnvelope's, EPSG:3857); per
-collection one vector tileset. The tiles are the same bytes as /tiles/<slug>/z/x/y.pbf (same
-roles, ETags, 204 for an empty tile); TileJSON stays at /tiles/<slug>.json.
+collection one vector tileset whose tile URL template is the existing /tiles/<slug>/z/x/y.pbf
+(`{tileMatrix}/{tileCol}/{tileRow}`: same roles, ETags, 204 for an empty tile); TileJSON stays
+at /tiles/<slug>.json. The channels stay apart: nothing here imports layers.tiles.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers import tiles
 from layers.ogc.views import _base, _error, _json, _spec_or_none
 from layers.portal.gisauth import gis_auth
 
@@ -31,7 +31,8 @@ TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 ORIGIN = 20037508.3427892
 MAX_ZOOM = 22
-TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
+TEMPLATE = "{tileMatrix}/{tileCol}/{tileRow}.pbf"  # /tiles/<slug>/z/x/y.pbf
+MVT = "application/vnd.mapbox-vector-tile"
 TILES_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 SCHEME_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 
@@ -134,9 +135,9 @@ def _tileset_links(request, spec) -> list[dict]:
             "type": "application/json",
         },
         {
-            "href": f"{href}/{TEMPLATE}",
+            "href": request.build_absolute_uri(f"/tiles/{spec.slug}/") + TEMPLATE,
             "rel": "item",
-            "type": tiles.MVT,
+            "type": MVT,
             "templated": True,
             "title": "Mapbox vector tile",
         },
@@ -214,15 +215,3 @@ def tileset(request, collection_id: str, tms: str):
             "links": _tileset_links(request, spec),
         }
     )
-
-
-@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
-@gis_auth
-@require_safe
-def tile(request, collection_id: str, tms: str, z: int, row: int, col: int):
-    spec = _spec_or_none(request, collection_id)
-    if spec is None:
-        return _error(404, "NotFound", f"no collection {collection_id!r} for you")
-    if tms != TMS_ID:
-        return _error(404, "NotFound", f"no tile matrix set {tms!r}; only {TMS_ID}")
-    return tiles.one_layer_tile(request, spec.slug, z, col, row)

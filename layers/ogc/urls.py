@@ -18,11 +18,6 @@ urlpatterns = [
     path("collections/<str:collection_id>/queryables", views.queryables, name="queryables"),
     path("collections/<str:collection_id>/tiles", tiles.tilesets, name="tilesets"),
     path("collections/<str:collection_id>/tiles/<str:tms>", tiles.tileset, name="tileset"),
-    path(
-        "collections/<str:collection_id>/tiles/<str:tms>/<int:z>/<int:row>/<int:col>",
-        tiles.tile,
-        name="tile",
-    ),
     path("collections/<str:collection_id>/items", views.items, name="items"),
     path("collections/<str:collection_id>/items/<str:feature_id>", views.item, name="item"),
 ]

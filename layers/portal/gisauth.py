@@ -118,18 +118,3 @@ def gis_auth(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-class ResolvedAuthentication(authentication.BaseAuthentication):
-    """For DRF views called from a gis_auth view: the user its header already proved.
-
-    Saves checking a password twice; a session user goes through DRF's SessionAuthentication
-    (and its CSRF check) as usual.
-    """
-
-    def authenticate(self, request):
-        user = getattr(_django_request(request), "gis_header_user", None)
-        return (user, None) if user is not None else None
-
-    def authenticate_header(self, request):
-        return CHALLENGE
