@@ -26,7 +26,7 @@ from django.db.models import Q
 from layers import registry
 from layers.query import access
 from layers.query import crs as ogc_crs
-from layers.query.params import ParamError, load_json
+from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
 
 MAX_FILTER_LENGTH = 20_000
 MAX_NODES = 500
@@ -231,6 +231,8 @@ class _Translator:
         pattern = node.pattern
         if not isinstance(pattern, str) or "\x00" in pattern:
             raise ParamError("filter", f"LIKE needs a pattern string, got {_show(pattern)}")
+        if len(pattern) > MAX_TEXT_LENGTH:
+            raise ParamError("filter", f"LIKE pattern longer than {MAX_TEXT_LENGTH} characters")
         regex = []
         escape = False
         for char in pattern:
@@ -272,10 +274,10 @@ def _re_escape(char: str) -> str:
 
 def _flip(shape: GEOSGeometry) -> GEOSGeometry:
     """Swap x and y (EPSG axis order: latitude / northing first)."""
-    from shapely import from_wkb, ops
+    import shapely
 
-    flipped = ops.transform(lambda x, y, *z: (y, x, *z), from_wkb(bytes(shape.wkb)))
-    return GEOSGeometry(memoryview(flipped.wkb))
+    flipped = shapely.transform(shapely.from_wkb(bytes(shape.wkb)), lambda xy: xy[:, ::-1])
+    return GEOSGeometry(memoryview(shapely.to_wkb(flipped)))
 
 
 def parse(raw: str, lang: str):
