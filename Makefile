@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 DEVDB := $(PYTHON) tools/devdb.py
 
 DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv fonts-noto-cjk
-TEST_DEBS := chromium poppler-utils zbar-tools
+TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis
 # Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
 test: DEBS += $(TEST_DEBS)
 

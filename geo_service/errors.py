@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views import defaults
 
-MACHINE_PREFIXES = ("/api/", "/ogc/", "/tiles/")
+MACHINE_PREFIXES = ("/api/", "/ogc/", "/tiles/", "/wfs/")
 
 
 def _is_api(request) -> bool:

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "procrastinate.contrib.django",
+    "gisserver",
     "layers",
 ]
 
@@ -141,6 +142,13 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
+# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).
+# Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
+BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
+# WFS (django-gisserver, layers/wfs.py): pages bounded for every output format.
+GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
+GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
+GISSERVER_CSV_MAX_PAGE_SIZE = 5000
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",

@@ -25,6 +25,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind the proxy every request comes from localhost: Basic only over HTTPS here.
+BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", False)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 

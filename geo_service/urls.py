@@ -5,9 +5,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from layers import tiles
+from layers import tiles, wfs
 from layers.api import workflow_views
 from layers.maps import views as maps
+from layers.ogc import views as ogc
 from layers.portal import hazards
 from layers.portal import jobs as job_pages
 from layers.portal import views as portal
@@ -19,7 +20,9 @@ urlpatterns = [
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("layers.api.urls")),
+    path("ogc", ogc.landing, name="ogc-landing"),  # no redirect to ogc/: QGIS does not follow it
     path("ogc/", include("layers.ogc.urls")),
+    path("wfs/", wfs.wfs, name="wfs"),
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("maps/<slug:slug>/print/", job_pages.print_map, name="map-print"),

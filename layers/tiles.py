@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from layers import registry
+from layers.portal.gisauth import gis_auth, unauthorized
 from layers.query import access, params
 from layers.query.mvt import generation, render_tile, tile_properties
 
@@ -61,6 +62,8 @@ def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
 
 
 def _error(exc: TileError) -> JsonResponse:
+    if exc.status == 401:
+        return unauthorized(str(exc))  # with WWW-Authenticate: Basic / Token
     return JsonResponse({"detail": str(exc)}, status=exc.status)
 
 
@@ -70,6 +73,7 @@ def _bad_param(exc: params.ParamError) -> JsonResponse:
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_GET
 def layer_tile(request, slug: str, z: int, x: int, y: int):
     try:
@@ -84,6 +88,7 @@ def layer_tile(request, slug: str, z: int, x: int, y: int):
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_GET
 def multi_tile(request, z: int, x: int, y: int):
     """Several layers in one tile: ?layers=a,b (default: every layer you may read)."""
@@ -107,6 +112,7 @@ def multi_tile(request, z: int, x: int, y: int):
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_GET
 def tilejson(request, slug: str):
     try:

@@ -1,6 +1,6 @@
-"""The channels stand side by side: REST (layers.api), OGC (layers.ogc), tiles (layers.tiles)
-and map pages (layers.maps) import the shared read core (layers.query) and the registry, never
-each other; the core imports no channel."""
+"""The channels stand side by side: REST (layers.api), OGC (layers.ogc), tiles (layers.tiles),
+map pages (layers.maps) and WFS (layers.wfs) import the shared read core (layers.query) and
+the registry, never each other; the core imports no channel."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ CHANNELS = {
     "layers.ogc": ROOT / "layers" / "ogc",
     "layers.tiles": ROOT / "layers" / "tiles.py",
     "layers.maps": ROOT / "layers" / "maps",
+    "layers.wfs": ROOT / "layers" / "wfs.py",
 }
 CORE = ROOT / "layers" / "query"
 

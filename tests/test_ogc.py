@@ -55,7 +55,7 @@ def test_items_are_geojson_with_counts_links_and_timestamp(client):
     one = body["features"][0]
     item = get(client, f"/ogc/collections/viewpoints/items/{one['id']}").json()
     assert item["geometry"] == one["geometry"]
-    assert {link["rel"] for link in item["links"]} == {"self", "collection"}
+    assert {link["rel"] for link in item["links"]} == {"self", "alternate", "collection"}
     get(client, "/ogc/collections/viewpoints/items/999999", expect=404)
 
 

@@ -9,24 +9,15 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from layers import geo, registry
-from layers.query import spatial
+from layers.query import access, spatial
 from layers.query.params import ParamError
 
-MANAGED = {"id", "geom", "version", "deleted_at", "created_at", "updated_at"}
 FEATURE_MEMBERS = {"type", "id", "geometry", "properties", "bbox", "version"}
-
-
-def writable_fields(spec: registry.LayerSpec) -> list[str]:
-    names = []
-    for field in spec.model._meta.concrete_fields:
-        if field.editable and field.name not in MANAGED and not isinstance(field, models.FileField):
-            names.append(field.name)
-    return names
+writable_fields = access.writable_fields  # in the shared core: OGC's Part 4 reads it too
 
 
 class LayerWriteSerializer(GeoFeatureModelSerializer):

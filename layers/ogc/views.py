@@ -1,8 +1,11 @@
-"""OGC API - Features (Part 1 Core + GeoJSON + OAS30, Part 2 CRS) at /ogc/, from the registry.
+"""OGC API - Features at /ogc/, from the registry: Part 1 (Core, GeoJSON, OAS30, HTML), Part 2
+(CRS), Part 3 (queryables, CQL2 filter), sortby and properties, Part 4 (create, replace, update,
+delete through the REST API's write path) and OGC API - Tiles (layers/ogc/tiles.py).
 
-Collections are the layers the caller may read (same roles and fields as the REST API).
-Items are encoded by PostGIS; numberMatched is an exact count bounded by OGC_MAX_COUNT (a
-larger match omits it, as the standard allows, so counting never dominates a page).
+Collections are the layers the caller may read (same roles and fields as the REST API). The
+caller is the session user, or whoever an Authorization header names (Basic or Token,
+layers/portal/gisauth.py). Items are encoded by PostGIS; numberMatched is an exact count
+bounded by OGC_MAX_COUNT (a larger match omits it, as the standard allows).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from django.db.models import Func, Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from layers import registry
-from layers.query import access, encode, spatial, times
+from layers.portal.gisauth import gis_auth
+from layers.query import access, cql, encode, spatial, times
 from layers.query import crs as ogc_crs
 from layers.query import filters as qf
 from layers.query import params as p
@@ -31,8 +35,24 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    # sortby, as OGC API - Records defines it (Features has no sorting part yet).
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
 ]
+FILTER_LANGS = ("cql2-text", "cql2-json")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10**9
@@ -71,48 +91,71 @@ def _spec_or_none(request, collection_id: str):
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_safe
 def landing(request):
     base = _base(request)
-    return _json(
-        {
-            "title": "荷花池街道地图服务 OGC API - Features",
-            "description": "Hehuachi old-town layers (示意数据 illustrative sample data).",
-            "links": [
-                {"href": f"{base}", "rel": "self", "type": "application/json", "title": "this"},
-                {
-                    "href": f"{base}/api",
-                    "rel": "service-desc",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
-                    "title": "OpenAPI 3.0",
-                },
-                {
-                    "href": "/api/v1/docs/",
-                    "rel": "service-doc",
-                    "type": "text/html",
-                    "title": "REST API documentation",
-                },
-                {
-                    "href": f"{base}/conformance",
-                    "rel": "conformance",
-                    "type": "application/json",
-                    "title": "conformance classes",
-                },
-                {
-                    "href": f"{base}/collections",
-                    "rel": "data",
-                    "type": "application/json",
-                    "title": "collections",
-                },
-            ],
-        }
-    )
+    try:
+        html = _format(request)
+    except p.ParamError as exc:
+        return _bad(exc)
+    doc = {
+        "title": "荷花池街道地图服务 OGC API - Features",
+        "description": "Hehuachi old-town layers (示意数据 illustrative sample data).",
+        "links": [
+            {"href": f"{base}", "rel": "self", "type": "application/json", "title": "this"},
+            {
+                "href": f"{base}/api",
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "title": "OpenAPI 3.0",
+            },
+            {
+                "href": "/api/v1/docs/",
+                "rel": "service-doc",
+                "type": "text/html",
+                "title": "REST API documentation",
+            },
+            {
+                "href": f"{base}/conformance",
+                "rel": "conformance",
+                "type": "application/json",
+                "title": "conformance classes",
+            },
+            {
+                "href": f"{base}/collections",
+                "rel": "data",
+                "type": "application/json",
+                "title": "collections",
+            },
+            {
+                "href": f"{base}/tileMatrixSets",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                "type": "application/json",
+                "title": "tile matrix sets",
+            },
+            {
+                "href": f"{base}?f=html",
+                "rel": "alternate",
+                "type": "text/html",
+                "title": "HTML",
+            },
+        ],
+    }
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.landing(request, doc)
+    return _json(doc)
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_safe
 def conformance(request):
-    return _json({"conformsTo": CONFORMANCE})
+    from layers.ogc.tiles import CONFORMANCE as TILES
+
+    return _json({"conformsTo": [*CONFORMANCE, *TILES]})
 
 
 def _extent(spec) -> dict:
@@ -150,37 +193,80 @@ def _collection_doc(request, spec) -> dict:
         "links": [
             {"href": href, "rel": "self", "type": "application/json", "title": spec.title_en},
             {
+                "href": f"{href}?f=html",
+                "rel": "alternate",
+                "type": "text/html",
+                "title": f"{spec.title_en} (HTML)",
+            },
+            {
                 "href": f"{href}/items",
                 "rel": "items",
                 "type": GEOJSON,
                 "title": f"{spec.title_en} (GeoJSON)",
+            },
+            {
+                "href": f"{href}/items?f=html",
+                "rel": "items",
+                "type": "text/html",
+                "title": f"{spec.title_en} (HTML)",
+            },
+            {
+                "href": f"{href}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "queryables",
+            },
+            {
+                "href": f"{href}/tiles",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "title": "vector tilesets",
             },
         ],
     }
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_safe
 def collections(request):
     base = _base(request)
-    return _json(
-        {
-            "links": [
-                {"href": f"{base}/collections", "rel": "self", "type": "application/json"},
-            ],
-            "collections": [_collection_doc(request, spec) for spec in _collections(request)],
-            "crs": ogc_crs.uris(),
-        }
-    )
+    try:
+        html = _format(request)
+    except p.ParamError as exc:
+        return _bad(exc)
+    doc = {
+        "links": [
+            {"href": f"{base}/collections", "rel": "self", "type": "application/json"},
+            {"href": f"{base}/collections?f=html", "rel": "alternate", "type": "text/html"},
+        ],
+        "collections": [_collection_doc(request, spec) for spec in _collections(request)],
+        "crs": ogc_crs.uris(),
+    }
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.collections(request, doc)
+    return _json(doc)
 
 
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
 @require_safe
 def collection(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
         return _error(404, "NotFound", f"no collection {collection_id!r} for you")
-    return _json(_collection_doc(request, spec))
+    try:
+        html = _format(request)
+    except p.ParamError as exc:
+        return _bad(exc)
+    doc = _collection_doc(request, spec)
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.collection(request, spec, doc)
+    return _json(doc)
 
 
 def _bbox_filter(params):
@@ -209,14 +295,33 @@ def _int_param(params, name: str, default: int, low: int, high: int) -> int:
     return default if raw is None else p.integer(name, raw, low=low, high=high)
 
 
-def _format(params) -> None:
-    raw = p.single(params, "f")
-    if raw is not None and raw not in ("json", "geojson"):
-        raise p.ParamError("f", f"only json, got {p._show(raw)}")
+def _format(request) -> bool:
+    """Whether to answer HTML: f=html, or a browser's Accept without f (else JSON)."""
+    raw = p.single(request.GET, "f")
+    if raw is not None and raw not in ("json", "geojson", "html"):
+        raise p.ParamError("f", f"json or html, got {p._show(raw)}")
+    if raw is not None:
+        return raw == "html"
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and "json" not in accept
 
 
 def item_params(spec) -> set[str]:
-    return {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f", *spec.vocabularies()}
+    return {
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "limit",
+        "offset",
+        "datetime",
+        "f",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        *spec.vocabularies(),
+    }
 
 
 def _crs(name: str, raw: str | None) -> ogc_crs.Crs:
@@ -243,45 +348,119 @@ def _geometry(out: ogc_crs.Crs):
     return AsGeoJSON(geom, precision=out.precision)
 
 
-@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
-@require_safe
+def _filter_params(request, spec, params):
+    """The queryset filtered by bbox, datetime, vocabularies and a CQL2 `filter`."""
+    user = access.request_user(request)
+    queryset = spec.model.objects.all()
+    box = _bbox_filter(params)
+    if box is not None:
+        queryset = queryset.filter(geom__intersects=box)
+    raw_time = p.single(params, "datetime")
+    if raw_time is not None:
+        queryset = qf.by_time(queryset, times.interval("datetime", raw_time))
+    queryset = qf.by_vocabularies(queryset, spec, _property_filters(spec, params))
+    raw_filter = p.single(params, "filter")
+    lang = p.single(params, "filter-lang")
+    filter_crs = _crs("filter-crs", p.single(params, "filter-crs"))
+    if lang is not None and lang not in FILTER_LANGS:
+        raise p.ParamError("filter-lang", f"use one of {', '.join(FILTER_LANGS)}")
+    if raw_filter is None:
+        for name in ("filter-lang", "filter-crs"):
+            if name in params:
+                raise p.ParamError(name, "given without filter")
+    else:
+        fields = cql.queryables(user, spec)
+        queryset = queryset.filter(cql.to_q(raw_filter, lang or "cql2-text", fields, filter_crs))
+    return queryset
+
+
+def _sortby(request, spec, params) -> list[str]:
+    """`sortby=name,-floors` (+ or nothing: ascending) over the queryables; id breaks ties."""
+    raw = p.single(params, "sortby")
+    if raw is None:
+        return ["pk"]
+    fields = cql.queryables(access.request_user(request), spec)
+    allowed = {name: q.lookup for name, q in fields.items()} | {"id": "pk"}
+    terms = [term.strip().lstrip("+") for term in p.text("sortby", raw).split(",")]
+    order = []
+    for term, original in zip(terms, raw.split(","), strict=True):
+        descending = term.startswith("-")
+        name = term[1:] if descending else term
+        if name not in allowed:
+            raise p.ParamError(
+                "sortby", f"cannot sort by {p._show(original)}; sortables: {sorted(allowed)}"
+            )
+        if any(o.lstrip("-") == allowed[name] for o in order):
+            raise p.ParamError("sortby", f"{name!r} is named twice")
+        order.append(("-" if descending else "") + allowed[name])
+    return order if "pk" in {o.lstrip("-") for o in order} else [*order, "pk"]
+
+
+def _properties(request, spec, params) -> tuple[tuple[str, ...], bool]:
+    """The properties to return (`properties=a,b`): visible fields, computed ones on request."""
+    fields = access.output_fields(access.request_user(request), spec)
+    computed = tuple(spec.computed_labels) if fields else ()
+    raw = p.single(params, "properties")
+    if raw is None:
+        return fields, True
+    wanted = [name for name in p.text("properties", raw, max_length=2000).split(",") if name]
+    unknown = [name for name in wanted if name not in fields and name not in computed]
+    if unknown:
+        raise p.ParamError(
+            "properties",
+            f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(p._show(n) for n in unknown[:5])}; available: {[*fields, *computed]}",
+        )
+    return tuple(n for n in fields if n in wanted), any(n in wanted for n in computed)
+
+
+@csrf_exempt  # POST is authenticated per request (Basic/Token; session with DRF's CSRF check)
+@gis_auth
+@require_http_methods(["GET", "HEAD", "POST"])
 def items(request, collection_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
         return _error(404, "NotFound", f"no collection {collection_id!r} for you")
+    if request.method == "POST":
+        from layers.ogc import write
+
+        return write.dispatch(request, spec, "create")
     params = request.GET
     unknown = sorted(set(params) - item_params(spec))
     if unknown:
         return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
     try:
-        _format(params)
+        html = _format(request)
         out = _output_crs(params)
         limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int_param(params, "offset", 0, 0, MAX_OFFSET)
-        queryset = spec.model.objects.all()
-        box = _bbox_filter(params)
-        if box is not None:
-            queryset = queryset.filter(geom__intersects=box)
-        raw_time = p.single(params, "datetime")
-        if raw_time is not None:
-            queryset = qf.by_time(queryset, times.interval("datetime", raw_time))
-        queryset = qf.by_vocabularies(queryset, spec, _property_filters(spec, params))
-        queryset = queryset.order_by("pk")
+        queryset = _filter_params(request, spec, params).order_by(*_sortby(request, spec, params))
+        fields, computed = _properties(request, spec, params)
     except p.ParamError as exc:
         return _bad(exc)
-    fields = access.output_fields(access.request_user(request), spec)
     features, returned = encode.encode_page(
-        queryset[offset : offset + limit], spec, fields, geometry=_geometry(out)
+        queryset[offset : offset + limit],
+        spec,
+        fields,
+        geometry=_geometry(out),
+        computed=computed,
     )
     matched = _bounded_count(queryset, offset, limit, returned)
     base = _base(request)
     self_url = f"{base}/collections/{spec.slug}/items"
-    query = {k: v for k, v in params.items() if k != "offset"}
+    query = {k: v for k, v in params.items() if k not in ("offset", "f")}
     links = [
         {
             "href": f"{self_url}?{urlencode({**query, 'offset': offset})}",
-            "rel": "self",
+            "rel": "self" if not html else "alternate",
             "type": GEOJSON,
+            "title": "GeoJSON",
+        },
+        {
+            "href": f"{self_url}?{urlencode({**query, 'offset': offset, 'f': 'html'})}",
+            "rel": "alternate" if not html else "self",
+            "type": "text/html",
+            "title": "HTML",
         },
         {
             "href": f"{base}/collections/{spec.slug}",
@@ -314,11 +493,12 @@ def items(request, collection_id: str):
         "links": links,
     }
     text = json.dumps(head, ensure_ascii=False)
-    return HttpResponse(
-        f'{text[:-1]}, "features": {features}}}',
-        content_type=GEOJSON,
-        headers={"Content-Crs": f"<{out.uri}>"},
-    )
+    body = f'{text[:-1]}, "features": {features}}}'
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.items(request, spec, json.loads(body), offset=offset, limit=limit)
+    return HttpResponse(body, content_type=GEOJSON, headers={"Content-Crs": f"<{out.uri}>"})
 
 
 def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | None:
@@ -342,42 +522,127 @@ def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | No
     return count if count <= cap else None
 
 
-@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
-@require_safe
+@csrf_exempt  # writes are authenticated per request (Basic/Token; session with CSRF check)
+@gis_auth
+@require_http_methods(["GET", "HEAD", "PUT", "PATCH", "DELETE"])
 def item(request, collection_id: str, feature_id: str):
     spec = _spec_or_none(request, collection_id)
     if spec is None:
         return _error(404, "NotFound", f"no collection {collection_id!r} for you")
-    unknown = sorted(set(request.GET) - {"crs", "f"})
-    if unknown:
-        return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
-    try:
-        _format(request.GET)
-        out = _output_crs(request.GET)
-    except p.ParamError as exc:
-        return _bad(exc)
     # Ids are ASCII integers within bigint; any other string names no feature.
     pk = p.identifier("featureId", feature_id)
     if pk is None:
         return _error(404, "NotFound", "no such feature")
-    fields = access.output_fields(access.request_user(request), spec)
+    if request.method not in ("GET", "HEAD"):
+        from layers.ogc import write
+
+        action = {"PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}
+        return write.dispatch(request, spec, action[request.method], pk)
+    unknown = sorted(set(request.GET) - {"crs", "f", "properties"})
+    if unknown:
+        return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
+    try:
+        html = _format(request)
+        out = _output_crs(request.GET)
+        fields, computed = _properties(request, spec, request.GET)
+    except p.ParamError as exc:
+        return _bad(exc)
     text = encode.encode_feature(
-        spec.model.objects.filter(pk=pk), spec, fields, geometry=_geometry(out)
+        spec.model.objects.filter(pk=pk),
+        spec,
+        fields,
+        geometry=_geometry(out),
+        computed=computed,
     )
     if text is None:
         return _error(404, "NotFound", "no such feature")
     base = _base(request)
     feature = json.loads(text)
+    href = f"{base}/collections/{spec.slug}/items/{feature_id}"
     feature["links"] = [
-        {
-            "href": f"{base}/collections/{spec.slug}/items/{feature_id}",
-            "rel": "self",
-            "type": GEOJSON,
-        },
+        {"href": href, "rel": "self" if not html else "alternate", "type": GEOJSON},
+        {"href": f"{href}?f=html", "rel": "alternate" if not html else "self", "type": "text/html"},
         {
             "href": f"{base}/collections/{spec.slug}",
             "rel": "collection",
             "type": "application/json",
         },
     ]
-    return _json(feature, content_type=GEOJSON, Content_Crs=f"<{out.uri}>")
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.item(request, spec, feature)
+    headers = {"Content_Crs": f"<{out.uri}>"}
+    if access.can_edit(access.request_user(request), spec):
+        # The ETag Part 4 writes send back in If-Match (the same as the REST API's).
+        version = spec.model.objects.values_list("version", flat=True).get(pk=pk)
+        headers["ETag"] = f'"{version}"'
+    return _json(feature, content_type=GEOJSON, **headers)
+
+
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@gis_auth
+@require_safe
+def queryables(request, collection_id: str):
+    """JSON Schema of the properties `filter` and `sortby` may name (Part 3)."""
+    spec = _spec_or_none(request, collection_id)
+    if spec is None:
+        return _error(404, "NotFound", f"no collection {collection_id!r} for you")
+    unknown = sorted(set(request.GET) - {"f"})
+    if unknown:
+        return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
+    try:
+        html = _format(request)
+    except p.ParamError as exc:
+        return _bad(exc)
+    href = f"{_base(request)}/collections/{spec.slug}/queryables"
+    schema = queryables_schema(access.request_user(request), spec, href)
+    if html:
+        from layers.ogc import html as pages
+
+        return pages.queryables(request, spec, schema)
+    return _json(schema, content_type="application/schema+json")
+
+
+GEOMETRY_FORMATS = {
+    "Point": "geometry-point",
+    "MultiPoint": "geometry-multipoint",
+    "LineString": "geometry-linestring",
+    "MultiLineString": "geometry-multilinestring",
+    "Polygon": "geometry-polygon",
+    "MultiPolygon": "geometry-multipolygon",
+}
+
+
+def queryables_schema(user, spec, href: str) -> dict:
+    properties: dict[str, dict] = {
+        cql.GEOMETRY: {
+            "title": "geometry",
+            "format": GEOMETRY_FORMATS.get(spec.geometry_type, "geometry-any"),
+            "x-ogc-role": "primary-geometry",
+        }
+    }
+    for name, q in cql.queryables(user, spec).items():
+        entry: dict = {"title": q.title}
+        if q.kind in ("date", "date-time"):
+            entry.update(type="string", format=q.kind)
+        else:
+            entry["type"] = q.kind
+        if q.enum:
+            vocabulary = spec.vocabularies()[name]
+            entry["enum"] = list(q.enum)
+            entry["description"] = "; ".join(
+                f"{t.value}: {t.zh} / {t.en}" for t in vocabulary.terms
+            )
+        if name == "id":
+            entry["x-ogc-role"] = "id"
+        properties[name] = entry
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href,
+        "type": "object",
+        "title": spec.title_zh,
+        "description": f"{spec.title_zh} / {spec.title_en}",
+        "properties": properties,
+        "additionalProperties": False,
+    }

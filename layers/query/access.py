@@ -17,6 +17,23 @@ def can_edit(user, spec: registry.LayerSpec) -> bool:
     return bool(roles_of(user) & set(spec.edit_roles))
 
 
+# Set by the system on every save, never written by a client.
+MANAGED_FIELDS = {"id", "geom", "version", "deleted_at", "created_at", "updated_at"}
+
+
+def writable_fields(spec: registry.LayerSpec) -> list[str]:
+    """The properties a client may write (geometry aside), in the model's order."""
+    from django.db import models
+
+    return [
+        field.name
+        for field in spec.model._meta.concrete_fields
+        if field.editable
+        and field.name not in MANAGED_FIELDS
+        and not isinstance(field, models.FileField)
+    ]
+
+
 def can_see_deleted(user) -> bool:
     return EDITOR in roles_of(user)
 

@@ -32,8 +32,11 @@ class JSONBuildObject(Func):
         super().__init__(*expressions)
 
 
-def property_expressions(spec: registry.LayerSpec, fields) -> dict[str, models.Expression]:
-    """SQL expressions for the properties of a feature, by property name."""
+def property_expressions(
+    spec: registry.LayerSpec, fields, computed: bool = True
+) -> dict[str, models.Expression]:
+    """SQL expressions for the properties of a feature, by property name (with the spec's
+    computed properties unless `computed` is false)."""
     user_model = get_user_model()
     out: dict[str, models.Expression] = {}
     for name in fields:
@@ -51,14 +54,14 @@ def property_expressions(spec: registry.LayerSpec, fields) -> dict[str, models.E
             )
         else:
             out[name] = F(name)
-    if spec.computed_properties:
+    if spec.computed_properties and computed:
         for name, expression in spec.computed_properties().items():
             out[name] = expression
     return out
 
 
-def _feature_rows(queryset, spec, fields, extra=None, geometry=None):
-    properties = property_expressions(spec, fields)
+def _feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=True):
+    properties = property_expressions(spec, fields, computed)
     properties.update(extra or {})
     return queryset.annotate(
         _geojson=geometry if geometry is not None else AsGeoJSON("geom", precision=PRECISION),
@@ -77,12 +80,14 @@ def encode_features(queryset, spec, fields, extra=None) -> str:
     return encode_page(queryset, spec, fields, extra)[0]
 
 
-def encode_page(queryset, spec, fields, extra=None, geometry=None) -> tuple[str, int]:
+def encode_page(
+    queryset, spec, fields, extra=None, geometry=None, computed=True
+) -> tuple[str, int]:
     """The features (JSON array text) and how many there are, in one statement.
 
     `geometry` replaces the default ST_AsGeoJSON(geom) (e.g. transformed for OGC's crs=).
     """
-    rows = _feature_rows(queryset, spec, fields, extra, geometry)
+    rows = _feature_rows(queryset, spec, fields, extra, geometry, computed)
     sql, params = rows.query.sql_with_params()
     # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
     wrapped = f"SELECT COALESCE(json_agg({_FEATURE}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
@@ -92,9 +97,9 @@ def encode_page(queryset, spec, fields, extra=None, geometry=None) -> tuple[str,
     return text, count
 
 
-def encode_feature(queryset, spec, fields, extra=None, geometry=None) -> str | None:
+def encode_feature(queryset, spec, fields, extra=None, geometry=None, computed=True) -> str | None:
     """One feature (text), or None if the queryset is empty."""
-    rows = _feature_rows(queryset[:1], spec, fields, extra, geometry)
+    rows = _feature_rows(queryset[:1], spec, fields, extra, geometry, computed)
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_FEATURE}::text FROM ({sql}) t", params)  # noqa: S608
