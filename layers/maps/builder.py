@@ -151,6 +151,20 @@ def layer_config(layer: MapLayer, user) -> dict:
     return config
 
 
+def basemap_layers(page: MapPage, user) -> list[dict]:
+    """The reference layers (streets, water, landmarks) drawn under the page's features as the
+    offline basemap: embedded on small public pages, else requested for the visible bbox."""
+    out = []
+    for spec in registry.LAYERS:
+        if not spec.reference or not access.can_read(user, spec):
+            continue
+        layer = MapLayer(spec.slug, embed=page.embed_basemap, viewport=not page.embed_basemap)
+        config = layer_config(layer, user)
+        config["basemap"] = True
+        out.append(config)
+    return out
+
+
 def nearest_config(page: MapPage, user, lang: str) -> list[dict]:
     """The page's "nearest" searches the user may run, each with the layer's nearest URL, k,
     and the field the user picks a value of, with its choices (the first is selected)."""
@@ -267,6 +281,9 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
     if page.locate:
         plugins.LocateControl(auto_start=False, flyTo=True).add_to(m)
     plugins.Fullscreen().add_to(m)
+    if base == "none":
+        for config in basemap_layers(page, user):
+            RegistryLayer(config).add_to(m)
     for layer in page.layers:
         RegistryLayer(layer_config(layer, user)).add_to(m)
     return m

@@ -61,6 +61,9 @@ class MapPage:
     zoom: int = 15
     # "Nearest" searches offered in the side panel (the first is selected; the user may switch).
     nearest: tuple[Nearest, ...] = ()
+    # The reference layers (the offline basemap) embedded in the page (small public pages and
+    # the published tour) instead of requested for the visible bbox.
+    embed_basemap: bool = False
 
 
 PLANNING = MapPage(
@@ -129,6 +132,7 @@ TOUR = MapPage(
     ),
     zoom=16,
     locate=True,
+    embed_basemap=True,
     nearest=(
         Nearest(
             "service-points",
@@ -146,8 +150,13 @@ HOME = MapPage(
     title_zh="公共图层总览",
     title_en="Public layers at a glance",
     roles=(),
-    layers=tuple(MapLayer(spec.slug, embed=True) for spec in registry.LAYERS if spec.is_public),
+    layers=tuple(
+        MapLayer(spec.slug, embed=True)
+        for spec in registry.LAYERS
+        if spec.is_public and not spec.reference
+    ),
     zoom=15,
+    embed_basemap=True,
 )
 
 PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, HOME)}

@@ -260,6 +260,126 @@
   }
   state.tileKeys = {};
 
+  /* The offline basemap: reference layers (streets, water, landmarks) in their own pane
+   * under every overlay, quiet colours, not interactive; street names along the lines where
+   * they fit at the current zoom, landmark names beside their dots. */
+  var BASE_STYLE = {
+    main_road: { color: "#ffffff", weight: 9 },
+    street: { color: "#ffffff", weight: 6 },
+    lane: { color: "#fbfaf6", weight: 3.5 }
+  };
+
+  function basePane(map, name, z) {
+    if (!map.getPane(name)) {
+      var pane = map.createPane(name);
+      pane.style.zIndex = z;
+      pane.style.pointerEvents = "none";
+    }
+    return name;
+  }
+
+  function basemapStyle(cfg, feature) {
+    var p = feature.properties || {};
+    if (cfg.slug === "streets") {
+      var s = BASE_STYLE[p.street_class] || BASE_STYLE.street;
+      return { color: s.color, weight: s.weight, opacity: p.status === "planned" ? 0.6 : 1,
+        dashArray: p.status === "planned" ? "6 6" : null, lineCap: "round", interactive: false };
+    }
+    if (cfg.slug === "water") {
+      return { color: "#9cc6d3", weight: 1, fillColor: "#aad3df", fillOpacity: 1, interactive: false };
+    }
+    return { color: "#8d6e63", weight: 1, fillColor: "#bcaaa4", fillOpacity: 1, interactive: false };
+  }
+
+  function textWidth(text) {
+    var w = 0;
+    for (var i = 0; i < text.length; i++) w += text.charCodeAt(i) > 255 ? 12 : 6.5;
+    return w + 10;
+  }
+
+  function featureName(p) {
+    return state.lang === "en" && p.name_en ? p.name_en : p.name;
+  }
+
+  /* One label per street, rotated along its longest on-screen segment, if the name fits. */
+  function streetLabels(map, layer, labels) {
+    labels.clearLayers();
+    layer.eachLayer(function (line) {
+      var p = line.feature.properties || {};
+      var name = featureName(p);
+      if (!name) return;
+      var pts = line.getLatLngs().map(function (ll) { return map.project(ll); });
+      var best = null;
+      for (var i = 1; i < pts.length; i++) {
+        var len = pts[i].distanceTo(pts[i - 1]);
+        if (!best || len > best.len) best = { len: len, a: pts[i - 1], b: pts[i] };
+      }
+      if (!best || best.len < textWidth(name) * 1.3) return;
+      var angle = Math.atan2(best.b.y - best.a.y, best.b.x - best.a.x) * 180 / Math.PI;
+      if (angle > 90) angle -= 180;
+      if (angle < -90) angle += 180;
+      var mid = map.unproject(best.a.add(best.b).divideBy(2));
+      var icon = L.divIcon({ className: "hh-street-label-anchor", html: "", iconSize: [0, 0] });
+      var marker = L.marker(mid, { icon: icon, interactive: false, keyboard: false,
+        pane: "hh-basemap-labels" });
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (!node) return;
+        var text = el("span", name, "hh-street-label hh-street-" + (p.street_class || "street"));
+        text.style.transform = "translate(-50%, -50%) rotate(" + angle.toFixed(1) + "deg)";
+        node.appendChild(text);
+      });
+      labels.addLayer(marker);
+    });
+    state.counts["street-labels"] = labels.getLayers().length;
+  }
+
+  function landmarkLabels(layer, labels) {
+    labels.clearLayers();
+    layer.eachLayer(function (dot) {
+      var p = dot.feature.properties || {};
+      var icon = L.divIcon({ className: "hh-landmark-label-anchor", html: "", iconSize: [0, 0] });
+      var marker = L.marker(dot.getLatLng(), { icon: icon, interactive: false, keyboard: false,
+        pane: "hh-basemap-labels" });
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (node) node.appendChild(el("span", featureName(p), "hh-landmark-label"));
+      });
+      labels.addLayer(marker);
+    });
+  }
+
+  function basemapLayer(map, cfg) {
+    var pane = basePane(map, cfg.slug === "landmarks" ? "hh-basemap-points" : "hh-basemap", cfg.slug === "landmarks" ? 260 : 250);
+    basePane(map, "hh-basemap-labels", 270);
+    map.getContainer().classList.add("hh-offline-base");
+    var layer = L.geoJSON(null, {
+      pane: pane,
+      interactive: false,
+      style: function (f) { return basemapStyle(cfg, f); },
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, Object.assign({ radius: 4, pane: pane }, basemapStyle(cfg, f)));
+      }
+    });
+    var labels = L.layerGroup();
+    var relabel = function () {
+      if (cfg.slug === "streets") streetLabels(map, layer, labels);
+      else if (cfg.slug === "landmarks") landmarkLabels(layer, labels);
+    };
+    if (cfg.slug === "streets") map.on("zoomend", relabel);
+    var group = L.layerGroup([layer, labels]);
+    state.counts[cfg.slug] = 0;
+    return {
+      holder: group,
+      clear: function () { layer.clearLayers(); labels.clearLayers(); state.counts[cfg.slug] = 0; },
+      add: function (data) {
+        layer.addData(data);
+        state.counts[cfg.slug] += (data.features || []).length;
+        relabel();
+      }
+    };
+  }
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
     if (cfg.tiles) {
@@ -279,7 +399,7 @@
       if (state.control) state.control.addOverlay(tiles, state.lang === "en" ? cfg.title_en : cfg.title_zh);
       return;
     }
-    var target = drawn(cfg);
+    var target = cfg.basemap ? basemapLayer(map, cfg) : drawn(cfg);
     state.layers[cfg.slug] = { cfg: cfg, target: target, map: map };
     if (cfg.visible !== false) target.holder.addTo(map);
     if (state.control) state.control.addOverlay(target.holder, state.lang === "en" ? cfg.title_en : cfg.title_zh);
