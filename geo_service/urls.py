@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from layers import tiles
+from layers import basemap, tiles
 from layers.api import workflow_views
 from layers.maps import views as maps
 from layers.portal import hazards
@@ -29,6 +29,7 @@ urlpatterns = [
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
+    path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
 if settings.SERVE_MEDIA:
     # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.

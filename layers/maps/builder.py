@@ -18,7 +18,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from layers import geo, registry
+from layers import basemap, geo, registry
 from layers.maps.assets import asset_url, use_vendored_assets
 from layers.maps.pages import MapLayer, MapPage
 from layers.query import access, encode
@@ -237,9 +237,22 @@ BASEMAPS = {
 
 def basemap_name() -> str:
     name = getattr(settings, "MAP_BASEMAP", "none")
+    if basemap.mbtiles_path() is not None:
+        return "mbtiles"
     if name == "tianditu" and not getattr(settings, "TIANDITU_KEY", ""):
         return "none"
     return name if name in BASEMAPS else "none"
+
+
+def mbtiles_config() -> dict:
+    """The configured MBTiles package as the maps use it: XYZ URL, raster or vector, zooms."""
+    meta = basemap.metadata()
+    return {
+        "url": reverse("basemap-tile", args=[0, 0, 0]).replace("/0/0/0", "/{z}/{x}/{y}"),
+        "vector": basemap.is_vector(meta),
+        "maxzoom": int(meta.get("maxzoom") or 18),
+        "attribution": meta.get("attribution") or meta.get("name") or "MBTiles",
+    }
 
 
 def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
@@ -261,7 +274,17 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         maxZoom=20,
     )
     base = basemap_name()
-    if base != "none":
+    package = mbtiles_config() if base == "mbtiles" else None
+    if package and not package["vector"]:
+        folium.TileLayer(
+            tiles=package["url"],
+            attr=package["attribution"],
+            name="mbtiles",
+            min_zoom=0,
+            max_native_zoom=package["maxzoom"],
+            max_zoom=20,
+        ).add_to(m)
+    elif base not in ("none", "mbtiles"):
         url, attribution = BASEMAPS[base]
         url = url.replace("{key}", getattr(settings, "TIANDITU_KEY", ""))
         subdomains = "01234567" if base == "tianditu" else "1234"
@@ -269,10 +292,15 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
             tiles=url, attr=attribution, name=base, subdomains=subdomains, max_zoom=20
         ).add_to(m)
     PageSetup(
-        {"page": page.slug, "shift": base == "amap", **(extra or {})},
+        {
+            "page": page.slug,
+            "shift": base == "amap",
+            "basemap_tiles": package if package and package["vector"] else None,
+            **(extra or {}),
+        },
         cluster=any(layer.cluster for layer in page.layers),
         shift=base == "amap",
-        tiles=any(layer.tiles for layer in page.layers),
+        tiles=any(layer.tiles for layer in page.layers) or bool(package and package["vector"]),
     ).add_to(m)
     if page.measure:
         plugins.MeasureControl(

@@ -457,6 +457,20 @@
       state.route = line;
       state.counts.route = 1;
     }
+    if (cfg.basemap_tiles && L.vectorGrid) {
+      /* A vector MBTiles package: every source layer drawn in one quiet style. */
+      var quiet = { weight: 1, color: "#9e9e9e", fill: true, fillColor: "#e0ddd5", fillOpacity: 0.6 };
+      var base = L.vectorGrid.protobuf(cfg.basemap_tiles.url, {
+        pane: "tilePane",
+        interactive: false,
+        maxNativeZoom: cfg.basemap_tiles.maxzoom,
+        maxZoom: 22,
+        vectorTileLayerStyles: new Proxy({}, { get: function () { return quiet; } }),
+        attribution: cfg.basemap_tiles.attribution
+      });
+      base.addTo(map);
+      state.basemapTiles = base;
+    }
     if (cfg.fit) map.fitBounds(cfg.fit);
   };
 
