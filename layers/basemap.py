@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,8 +46,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 @lru_cache(maxsize=4)
 def _metadata_of(path: str, mtime: float) -> dict[str, str]:
-    with _connect(Path(path)) as db:
-        return {name: value for name, value in db.execute("SELECT name, value FROM metadata")}
+    with closing(_connect(Path(path))) as db:
+        return dict(db.execute("SELECT name, value FROM metadata").fetchall())
 
 
 def metadata(path: Path | None = None) -> dict[str, str]:
@@ -68,7 +69,7 @@ def is_vector(meta: dict[str, str]) -> bool:
 def read_tile(path: Path, z: int, x: int, y: int) -> bytes | None:
     """The tile at XYZ z/x/y (the file stores TMS rows: y is flipped)."""
     row = (1 << z) - 1 - y
-    with _connect(path) as db:
+    with closing(_connect(path)) as db:
         found = db.execute(
             "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
             (z, x, row),
