@@ -144,6 +144,17 @@ TOUR = MapPage(
     ),
 )
 
+# A stop page of the tour (/tour/stops/<n>/): a small map around one viewpoint.
+STOP = MapPage(
+    slug="stop",
+    title_zh="游览站点",
+    title_en="Tour stop",
+    roles=(),
+    layers=(MapLayer("viewpoints", embed=True, numbered="tour_order"),),
+    zoom=17,
+    embed_basemap=True,
+)
+
 # The anonymous home page's overview: every public layer of the registry, embedded.
 HOME = MapPage(
     slug="home",
@@ -159,4 +170,4 @@ HOME = MapPage(
     embed_basemap=True,
 )
 
-PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, HOME)}
+PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, STOP, HOME)}

@@ -59,6 +59,11 @@
       table.appendChild(r);
     }
     box.appendChild(table);
+    if (cfg.numbered && state.config && state.config.stop_url) {
+      var more = el("a", state.lang === "en" ? "About this stop" : "站点详情", "hh-stop-link");
+      more.href = state.config.stop_url.replace("{n}", String(p[cfg.numbered]));
+      box.appendChild(more);
+    }
     if (cfg.detail_url) {
       var a = el("a", state.lang === "en" ? "Details / edit" : "详情 / 编辑");
       a.href = cfg.detail_url.replace("{id}", encodeURIComponent(feature.id));
@@ -94,7 +99,8 @@
     var ring = cfg.ring_field ? colour(cfg.vocabularies[cfg.ring_field], p[cfg.ring_field], "#333") : "#333";
     var overdue = p.overdue === true;
     if (cfg.numbered) {
-      var icon = L.divIcon({ className: "hh-number", html: "", iconSize: [26, 26] });
+      var current = state.config && state.config.current === p[cfg.numbered];
+      var icon = L.divIcon({ className: "hh-number" + (current ? " hh-number-current" : ""), html: "", iconSize: [26, 26] });
       var marker = L.marker(latlng, { icon: icon, title: p.name || "" });
       marker.on("add", function () {
         var node = marker.getElement();
@@ -472,6 +478,7 @@
       state.basemapTiles = base;
     }
     if (cfg.fit) map.fitBounds(cfg.fit);
+    if (cfg.centre) map.setView(cfg.centre, map.getZoom());
   };
 
   state.setFilter = function (slug, field, value) {
@@ -596,7 +603,11 @@
         var en = state.lang === "en";
         var item = el("li", null, "hh-stop");
         item.appendChild(el("span", p.tour_order, "hh-number-inline"));
-        item.appendChild(el("h3", en && p.name_en ? p.name_en : p.name));
+        var heading = el("h3");
+        var link = el("a", en && p.name_en ? p.name_en : p.name, "hh-stop-link");
+        link.href = (state.config.stop_url || "").replace("{n}", String(p.tour_order));
+        heading.appendChild(link);
+        item.appendChild(heading);
         item.appendChild(el("p", state.label(entry.cfg.vocabularies.theme, p.theme) + " · " +
           state.label(entry.cfg.vocabularies.status, p.status), "hh-meta"));
         var hours = en ? p.opening_hours_en || p.opening_hours : p.opening_hours;
