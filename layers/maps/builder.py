@@ -66,6 +66,7 @@ class PageSetup(JSCSSMixin):
         if shift:
             self.default_js.append(("gcj02", static("js/gcj02.js")))
         self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+        self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
 
 
 class RegistryLayer(MacroElement):
@@ -181,6 +182,9 @@ def nearest_config(page: MapPage, user, lang: str) -> list[dict]:
             "choose": nearest.choose,
             "label": "",
             "choices": [],
+            # The page embeds the layer: searched in the page, the position stays there.
+            "local": any(layer.slug == spec.slug and layer.embed for layer in page.layers),
+            "statuses": list(spec.nearest_statuses),
         }
         if nearest.choose:
             vocabulary = spec.vocabularies()[nearest.choose]

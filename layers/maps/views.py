@@ -141,7 +141,7 @@ def tour(request):
     return _page(
         request,
         TOUR,
-        extra={"route": route, "stop_url": stop_url},
+        extra={"route": route, "stop_url": stop_url, "where": "viewpoints"},
         template="maps/tour.html",
         route=route,
     )

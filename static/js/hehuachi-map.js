@@ -456,7 +456,10 @@
       map.attributionControl.setPrefix("Leaflet");
       map.attributionControl.addAttribution(cfg.lang === "en" ? "\u00a9 Hehuachi subdistrict (illustrative data)" : "\u00a9 荷花池街道（示意数据）");
     }
-    map.on("locationfound", function (e) { state.nearest(e.latlng.lng, e.latlng.lat); });
+    map.on("locationfound", function (e) {
+      state.nearest(e.latlng.lng, e.latlng.lat);
+      if (state.whereAmI && cfg.where) state.whereAmI(cfg.where, e.latlng.lng, e.latlng.lat);
+    });
     if (cfg.route && cfg.route.coordinates.length) {
       var line = L.polyline(cfg.route.coordinates, { color: "#b2182b", weight: 4, opacity: 0.8, dashArray: "8 6" });
       line.addTo(map);
@@ -508,7 +511,11 @@
     if (cfg.choose && choice && choice.value) params.set(cfg.choose, choice.value);
     var query = params.toString();
     state.nearestQuery = query;
-    return fetch(cfg.url + "?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (body) {
+    /* A page that embeds the layer searches it in the page: the position is not sent. */
+    var answer = cfg.local && state.localNearest
+      ? Promise.resolve(state.localNearest(cfg, lon, lat, choice && choice.value))
+      : fetch(cfg.url + "?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    return answer.then(function (body) {
       if (state.nearestQuery !== query) return;  // a newer search won
       list.textContent = "";
       list.setAttribute("data-lon", lon.toFixed(6));
