@@ -7,7 +7,7 @@ from django.views.static import serve
 
 from layers import basemap, tiles
 from layers.api import workflow_views
-from layers.maps import stops
+from layers.maps import offline, stops
 from layers.maps import views as maps
 from layers.portal import hazards
 from layers.portal import views as portal
@@ -24,6 +24,7 @@ urlpatterns = [
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("tour/", maps.tour, name="tour"),
     path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
+    path("tour/sw.js", offline.service_worker, name="tour-sw"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
