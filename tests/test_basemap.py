@@ -85,6 +85,17 @@ def test_every_map_draws_the_reference_layers_first_when_there_is_no_basemap(
         assert ("data" in cfg) is embedded and cfg["viewport"] is (not embedded)
 
 
+def test_the_grid_workers_map_draws_them_too(client, settings):
+    client.force_login(make_user("base-grid", "inspector"))
+    html = client.get("/field/").content.decode()
+    config = json.loads(re.search(r'id="hh-field-config"[^>]*>(.*?)</script>', html).group(1))
+    assert [cfg["slug"] for cfg in config["basemap"]] == REFERENCE
+    assert all(cfg["viewport"] and "data" not in cfg for cfg in config["basemap"])
+    settings.MAP_BASEMAP = "osm"
+    html = client.get("/field/").content.decode()
+    assert '"basemap": []' in html
+
+
 def test_an_online_basemap_replaces_the_reference_layers(client, settings):
     settings.MAP_BASEMAP = "osm"
     html = client.get("/tour/").content.decode()

@@ -152,14 +152,14 @@ def layer_config(layer: MapLayer, user) -> dict:
     return config
 
 
-def basemap_layers(page: MapPage, user) -> list[dict]:
-    """The reference layers (streets, water, landmarks) drawn under the page's features as the
+def basemap_layers(user, *, embed: bool) -> list[dict]:
+    """The reference layers (streets, water, landmarks) drawn under a map's features as the
     offline basemap: embedded on small public pages, else requested for the visible bbox."""
     out = []
     for spec in registry.LAYERS:
         if not spec.reference or not access.can_read(user, spec):
             continue
-        layer = MapLayer(spec.slug, embed=page.embed_basemap, viewport=not page.embed_basemap)
+        layer = MapLayer(spec.slug, embed=embed, viewport=not embed)
         config = layer_config(layer, user)
         config["basemap"] = True
         out.append(config)
@@ -314,7 +314,7 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         plugins.LocateControl(auto_start=False, flyTo=True).add_to(m)
     plugins.Fullscreen().add_to(m)
     if base == "none":
-        for config in basemap_layers(page, user):
+        for config in basemap_layers(user, embed=page.embed_basemap):
             RegistryLayer(config).add_to(m)
     for layer in page.layers:
         RegistryLayer(layer_config(layer, user)).add_to(m)

@@ -25,7 +25,7 @@ def basemap_state(tab: Visit) -> dict:
     """What the browser drew: paths in the basemap pane, its stacking against the features."""
     return tab.page.evaluate(
         """() => {
-          const map = window.hehuachi.map;
+          const map = window.hehuachi.layers.streets.map;
           const pane = map.getPane('hh-basemap');
           const z = (name) => Number(getComputedStyle(map.getPane(name)).zIndex);
           return {
@@ -46,6 +46,7 @@ def basemap_state(tab: Visit) -> dict:
         (None, "/tour/stops/4/"),
         ("demo-planner", "/maps/planning/"),
         ("demo-inspector", "/maps/inspection/"),
+        ("grid-01", "/field/"),
     ],
 )
 def test_reference_layers_are_drawn_under_each_map(visit, user, path):
