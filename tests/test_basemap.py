@@ -163,10 +163,16 @@ def test_vector_packages_are_served_gzipped_and_drawn_with_vectorgrid(client, tm
 
 
 def test_a_missing_package_is_reported_by_the_system_check(settings, tmp_path):
-    from layers.basemap import check_mbtiles
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
 
     settings.MAP_BASEMAP = f"mbtiles:{tmp_path / 'missing.mbtiles'}"
-    assert [e.id for e in check_mbtiles()] == ["hh.E101"]
+    with pytest.raises(SystemCheckError, match="hh.E101"):
+        call_command("check")
+    (tmp_path / "text.mbtiles").write_text("not sqlite")
+    settings.MAP_BASEMAP = f"mbtiles:{tmp_path / 'text.mbtiles'}"
+    with pytest.raises(SystemCheckError, match="hh.E101"):
+        call_command("check")
 
 
 def test_home_page_declaration_keeps_reference_layers_out_of_its_overlays():
