@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from layers import tiles, wfs
+from layers import basemap, tiles, wfs
 from layers.api import workflow_views
+from layers.maps import offline, stops
 from layers.maps import views as maps
 from layers.ogc import views as ogc
 from layers.portal import hazards
@@ -32,6 +33,8 @@ urlpatterns = [
     path("jobs/<int:pk>/status.json", job_pages.job_status, name="job-status"),
     path("jobs/<int:pk>/output", job_pages.job_output, name="job-output"),
     path("jobs/<int:pk>/retry/", job_pages.job_retry, name="job-retry"),
+    path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
+    path("tour/sw.js", offline.service_worker, name="tour-sw"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
@@ -39,6 +42,7 @@ urlpatterns = [
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
+    path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
 if settings.SERVE_MEDIA:
     # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.

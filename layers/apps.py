@@ -11,3 +11,5 @@ class LayersConfig(AppConfig):
         from layers.permissions import sync_roles
 
         post_migrate.connect(sync_roles, sender=self)
+
+        from layers import basemap  # noqa: F401 (registers the MBTiles system check)

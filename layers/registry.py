@@ -54,6 +54,9 @@ class LayerSpec:
     # The statuses the nearest search (GET /api/v1/<slug>/nearest/) looks among unless the
     # caller names some with `status=`; empty: every status.
     nearest_statuses: tuple[str, ...] = ()
+    # A reference layer (streets, water, landmarks): drawn under every map's features as the
+    # offline basemap when MAP_BASEMAP=none (layers/maps/builder.py), not as an overlay.
+    reference: bool = False
 
     @property
     def workflow_module(self):
@@ -283,6 +286,69 @@ LAYERS: tuple[LayerSpec, ...] = (
         color_field="kind",
         nearest_statuses=("open",),
         min_zoom=13,
+    ),
+    LayerSpec(
+        slug="streets",
+        model=models.Street,
+        title_zh="街巷",
+        title_en="Streets and lanes",
+        audience=PUBLIC,
+        popup_fields=("name", "name_en", "street_class", "status", "approximate", "note"),
+        filter_fields={"street_class": status.STREET_CLASS},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "approximate",
+            "note",
+            "street_class",
+        ),
+        search_fields=("note",),
+        color_field="street_class",
+        reference=True,
+        min_zoom=12,
+    ),
+    LayerSpec(
+        slug="water",
+        model=models.Waterway,
+        title_zh="水系",
+        title_en="Water",
+        audience=PUBLIC,
+        popup_fields=("name", "name_en", "kind", "status", "approximate", "note"),
+        filter_fields={"kind": status.WATER_KIND},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "approximate",
+            "note",
+            "kind",
+        ),
+        search_fields=("note",),
+        color_field="kind",
+        reference=True,
+        min_zoom=12,
+    ),
+    LayerSpec(
+        slug="landmarks",
+        model=models.Landmark,
+        title_zh="地标",
+        title_en="Landmarks",
+        audience=PUBLIC,
+        popup_fields=("name", "name_en", "kind", "status", "approximate", "note"),
+        filter_fields={"kind": status.LANDMARK_KIND},
+        public_fields=(
+            "name",
+            "name_en",
+            "status",
+            "approximate",
+            "note",
+            "kind",
+        ),
+        search_fields=("note",),
+        color_field="kind",
+        reference=True,
+        min_zoom=12,
     ),
 )
 

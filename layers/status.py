@@ -384,6 +384,51 @@ SERVICE_STATUS = Vocabulary(
     ),
 )
 
+# Reference layers (the offline basemap): streets and lanes, water, landmarks.
+REFERENCE_STATUS = Vocabulary(
+    "reference_status",
+    "现状",
+    "State",
+    (
+        Term("existing", "现状", "Existing", "#9e9e9e"),
+        Term("planned", "规划", "Planned", "#bdbdbd"),
+    ),
+)
+
+STREET_CLASS = Vocabulary(
+    "street_class",
+    "道路等级",
+    "Street class",
+    (
+        Term("main_road", "主干道", "Main road", "#f5f0e1"),
+        Term("street", "街道", "Street", "#ffffff"),
+        Term("lane", "弄/巷", "Lane", "#fbfaf6"),
+    ),
+)
+
+WATER_KIND = Vocabulary(
+    "water_kind",
+    "水体类型",
+    "Water kind",
+    (
+        Term("canal", "运河", "Canal", "#aad3df"),
+        Term("river", "河道", "River", "#b5d9e4"),
+        Term("pond", "池塘", "Pond", "#c2e0ea"),
+    ),
+)
+
+LANDMARK_KIND = Vocabulary(
+    "landmark_kind",
+    "地标类型",
+    "Landmark kind",
+    (
+        Term("heritage", "文物古迹", "Heritage site", "#8d6e63"),
+        Term("public", "公共建筑", "Public building", "#78909c"),
+        Term("bridge", "桥梁", "Bridge", "#90a4ae"),
+        Term("gate", "牌坊/街口", "Gateway", "#a1887f"),
+    ),
+)
+
 ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     RENOVATION_KIND,
     RENOVATION_STATUS,
@@ -403,4 +448,8 @@ ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     SERVICE_KIND,
     SERVICE_OFFERED,
     SERVICE_STATUS,
+    REFERENCE_STATUS,
+    STREET_CLASS,
+    WATER_KIND,
+    LANDMARK_KIND,
 )

@@ -23,6 +23,9 @@ def test_slugs_are_the_public_contract():
         "communities",
         "grid-cells",
         "service-points",
+        "streets",
+        "water",
+        "landmarks",
     }
 
 
@@ -52,13 +55,17 @@ def test_spec_names_real_fields_and_sane_zooms(spec):
     assert field.srid == 4326 and field.spatial_index
 
 
-def test_public_layers_are_exactly_the_tour_layers():
+def test_public_layers_are_exactly_the_tour_layers_and_the_reference_layers():
     from layers.maps.pages import HOME, TOUR
 
-    public = {s.slug for s in registry.LAYERS if s.is_public}
+    public = {s.slug for s in registry.LAYERS if s.is_public and not s.reference}
     assert public == {"viewpoints", "pocket-parks", "service-points"}
     assert {layer.slug for layer in TOUR.layers} == public
     assert {layer.slug for layer in HOME.layers} == public
+    # The reference layers are public too: every map draws them as its basemap.
+    reference = {s.slug for s in registry.LAYERS if s.reference}
+    assert reference == {"streets", "water", "landmarks"}
+    assert all(registry.get(slug).is_public for slug in reference)
 
 
 @pytest.mark.django_db

@@ -25,6 +25,9 @@ MINIMUMS = {
     "buildings": 300,
     "hazards": 60,
     "service-points": 12,
+    "streets": 15,
+    "water": 2,
+    "landmarks": 3,
 }
 
 

@@ -39,6 +39,7 @@ def _nest(schema: dict, depth: int) -> dict:
 
 GEOMETRY_SCHEMAS = {
     "Point": {"coordinates": _NUMBER_ARRAY},
+    "LineString": {"coordinates": {**_nest(_NUMBER_ARRAY, 1), "minItems": 2}},
     "MultiPolygon": {"coordinates": _nest(_NUMBER_ARRAY, 3)},
     "Polygon": {"coordinates": _nest(_NUMBER_ARRAY, 2)},
 }

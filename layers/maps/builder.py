@@ -18,7 +18,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from layers import geo, registry
+from layers import basemap, geo, registry
 from layers.maps.assets import asset_url, use_vendored_assets
 from layers.maps.pages import MapLayer, MapPage
 from layers.query import access, encode
@@ -66,6 +66,7 @@ class PageSetup(JSCSSMixin):
         if shift:
             self.default_js.append(("gcj02", static("js/gcj02.js")))
         self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+        self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
 
 
 class RegistryLayer(MacroElement):
@@ -151,6 +152,20 @@ def layer_config(layer: MapLayer, user) -> dict:
     return config
 
 
+def basemap_layers(user, *, embed: bool) -> list[dict]:
+    """The reference layers (streets, water, landmarks) drawn under a map's features as the
+    offline basemap: embedded on small public pages, else requested for the visible bbox."""
+    out = []
+    for spec in registry.LAYERS:
+        if not spec.reference or not access.can_read(user, spec):
+            continue
+        layer = MapLayer(spec.slug, embed=embed, viewport=not embed)
+        config = layer_config(layer, user)
+        config["basemap"] = True
+        out.append(config)
+    return out
+
+
 def nearest_config(page: MapPage, user, lang: str) -> list[dict]:
     """The page's "nearest" searches the user may run, each with the layer's nearest URL, k,
     and the field the user picks a value of, with its choices (the first is selected)."""
@@ -167,6 +182,9 @@ def nearest_config(page: MapPage, user, lang: str) -> list[dict]:
             "choose": nearest.choose,
             "label": "",
             "choices": [],
+            # The page embeds the layer: searched in the page, the position stays there.
+            "local": any(layer.slug == spec.slug and layer.embed for layer in page.layers),
+            "statuses": list(spec.nearest_statuses),
         }
         if nearest.choose:
             vocabulary = spec.vocabularies()[nearest.choose]
@@ -223,9 +241,22 @@ BASEMAPS = {
 
 def basemap_name() -> str:
     name = getattr(settings, "MAP_BASEMAP", "none")
+    if basemap.mbtiles_path() is not None:
+        return "mbtiles"
     if name == "tianditu" and not getattr(settings, "TIANDITU_KEY", ""):
         return "none"
     return name if name in BASEMAPS else "none"
+
+
+def mbtiles_config() -> dict:
+    """The configured MBTiles package as the maps use it: XYZ URL, raster or vector, zooms."""
+    meta = basemap.metadata()
+    return {
+        "url": reverse("basemap-tile", args=[0, 0, 0]).replace("/0/0/0", "/{z}/{x}/{y}"),
+        "vector": basemap.is_vector(meta),
+        "maxzoom": int(meta.get("maxzoom") or 18),
+        "attribution": meta.get("attribution") or meta.get("name") or "MBTiles",
+    }
 
 
 def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
@@ -247,7 +278,17 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         maxZoom=20,
     )
     base = basemap_name()
-    if base != "none":
+    package = mbtiles_config() if base == "mbtiles" else None
+    if package and not package["vector"]:
+        folium.TileLayer(
+            tiles=package["url"],
+            attr=package["attribution"],
+            name="mbtiles",
+            min_zoom=0,
+            max_native_zoom=package["maxzoom"],
+            max_zoom=20,
+        ).add_to(m)
+    elif base not in ("none", "mbtiles"):
         url, attribution = BASEMAPS[base]
         url = url.replace("{key}", getattr(settings, "TIANDITU_KEY", ""))
         subdomains = "01234567" if base == "tianditu" else "1234"
@@ -255,10 +296,15 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
             tiles=url, attr=attribution, name=base, subdomains=subdomains, max_zoom=20
         ).add_to(m)
     PageSetup(
-        {"page": page.slug, "shift": base == "amap", **(extra or {})},
+        {
+            "page": page.slug,
+            "shift": base == "amap",
+            "basemap_tiles": package if package and package["vector"] else None,
+            **(extra or {}),
+        },
         cluster=any(layer.cluster for layer in page.layers),
         shift=base == "amap",
-        tiles=any(layer.tiles for layer in page.layers),
+        tiles=any(layer.tiles for layer in page.layers) or bool(package and package["vector"]),
     ).add_to(m)
     if page.measure:
         plugins.MeasureControl(
@@ -267,6 +313,9 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
     if page.locate:
         plugins.LocateControl(auto_start=False, flyTo=True).add_to(m)
     plugins.Fullscreen().add_to(m)
+    if base == "none":
+        for config in basemap_layers(user, embed=page.embed_basemap):
+            RegistryLayer(config).add_to(m)
     for layer in page.layers:
         RegistryLayer(layer_config(layer, user)).add_to(m)
     return m

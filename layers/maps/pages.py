@@ -63,6 +63,9 @@ class MapPage:
     nearest: tuple[Nearest, ...] = ()
     # A "print" action: a render_map job of the page's layers over the visible extent.
     printable: bool = False
+    # The reference layers (the offline basemap) embedded in the page (small public pages and
+    # the published tour) instead of requested for the visible bbox.
+    embed_basemap: bool = False
 
 
 PLANNING = MapPage(
@@ -133,6 +136,7 @@ TOUR = MapPage(
     ),
     zoom=16,
     locate=True,
+    embed_basemap=True,
     nearest=(
         Nearest(
             "service-points",
@@ -144,14 +148,30 @@ TOUR = MapPage(
     ),
 )
 
+# A stop page of the tour (/tour/stops/<n>/): a small map around one viewpoint.
+STOP = MapPage(
+    slug="stop",
+    title_zh="游览站点",
+    title_en="Tour stop",
+    roles=(),
+    layers=(MapLayer("viewpoints", embed=True, numbered="tour_order"),),
+    zoom=17,
+    embed_basemap=True,
+)
+
 # The anonymous home page's overview: every public layer of the registry, embedded.
 HOME = MapPage(
     slug="home",
     title_zh="公共图层总览",
     title_en="Public layers at a glance",
     roles=(),
-    layers=tuple(MapLayer(spec.slug, embed=True) for spec in registry.LAYERS if spec.is_public),
+    layers=tuple(
+        MapLayer(spec.slug, embed=True)
+        for spec in registry.LAYERS
+        if spec.is_public and not spec.reference
+    ),
     zoom=15,
+    embed_basemap=True,
 )
 
-PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, HOME)}
+PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, STOP, HOME)}

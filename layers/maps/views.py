@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -132,4 +133,15 @@ def inspection(request):
 
 def tour(request):
     route = builder.tour_route()
-    return _page(request, TOUR, extra={"route": route}, template="maps/tour.html", route=route)
+    static_site = getattr(request, "static_site", None)
+    if static_site is None:
+        stop_url = reverse("tour-stop", args=[0]).replace("/0/", "/{n}/")
+    else:
+        stop_url = "stop-{n}-en.html" if current_lang() == "en" else "stop-{n}.html"
+    return _page(
+        request,
+        TOUR,
+        extra={"route": route, "stop_url": stop_url, "where": "viewpoints"},
+        template="maps/tour.html",
+        route=route,
+    )

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 
 from layers import dashboard as figures
 from layers import status, workflow
+from layers.maps import builder
 from layers.models import GridCell
 from layers.portal import nav
 from layers.roles import EDITOR, INSPECTOR, PLANNER, roles_of
@@ -146,6 +147,10 @@ def field(request):
     }
     config = {
         "lang": lang,
+        # The offline basemap (reference layers) under the tasks, unless another basemap is set.
+        "basemap": builder.basemap_layers(user, embed=False)
+        if builder.basemap_name() == "none"
+        else [],
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
         "urls": {

@@ -110,6 +110,11 @@
   var home = mine.length ? mine.reduce(function (a, b) { return a.extend(b); }) : cells.getBounds();
   if (home.isValid()) map.fitBounds(home, { padding: [8, 8] });
   else map.setView([31.7835, 119.9475], 15);
+  // The offline basemap (reference layers) under the cells and tasks, drawn by hehuachi-map.js.
+  if (window.hehuachi && config.basemap) {
+    window.hehuachi.lang = config.lang === "en" ? "en" : "zh";
+    config.basemap.forEach(function (cfg) { window.hehuachi.addLayer(map, cfg); });
+  }
   var markers = L.layerGroup().addTo(map);
   var reportMarker = null;
 

@@ -59,6 +59,11 @@
       table.appendChild(r);
     }
     box.appendChild(table);
+    if (cfg.numbered && state.config && state.config.stop_url) {
+      var more = el("a", state.lang === "en" ? "About this stop" : "站点详情", "hh-stop-link");
+      more.href = state.config.stop_url.replace("{n}", String(p[cfg.numbered]));
+      box.appendChild(more);
+    }
     if (cfg.detail_url) {
       var a = el("a", state.lang === "en" ? "Details / edit" : "详情 / 编辑");
       a.href = cfg.detail_url.replace("{id}", encodeURIComponent(feature.id));
@@ -94,7 +99,8 @@
     var ring = cfg.ring_field ? colour(cfg.vocabularies[cfg.ring_field], p[cfg.ring_field], "#333") : "#333";
     var overdue = p.overdue === true;
     if (cfg.numbered) {
-      var icon = L.divIcon({ className: "hh-number", html: "", iconSize: [26, 26] });
+      var current = state.config && state.config.current === p[cfg.numbered];
+      var icon = L.divIcon({ className: "hh-number" + (current ? " hh-number-current" : ""), html: "", iconSize: [26, 26] });
       var marker = L.marker(latlng, { icon: icon, title: p.name || "" });
       marker.on("add", function () {
         var node = marker.getElement();
@@ -260,6 +266,126 @@
   }
   state.tileKeys = {};
 
+  /* The offline basemap: reference layers (streets, water, landmarks) in their own pane
+   * under every overlay, quiet colours, not interactive; street names along the lines where
+   * they fit at the current zoom, landmark names beside their dots. */
+  var BASE_STYLE = {
+    main_road: { color: "#ffffff", weight: 9 },
+    street: { color: "#ffffff", weight: 6 },
+    lane: { color: "#fbfaf6", weight: 3.5 }
+  };
+
+  function basePane(map, name, z) {
+    if (!map.getPane(name)) {
+      var pane = map.createPane(name);
+      pane.style.zIndex = z;
+      pane.style.pointerEvents = "none";
+    }
+    return name;
+  }
+
+  function basemapStyle(cfg, feature) {
+    var p = feature.properties || {};
+    if (cfg.slug === "streets") {
+      var s = BASE_STYLE[p.street_class] || BASE_STYLE.street;
+      return { color: s.color, weight: s.weight, opacity: p.status === "planned" ? 0.6 : 1,
+        dashArray: p.status === "planned" ? "6 6" : null, lineCap: "round", interactive: false };
+    }
+    if (cfg.slug === "water") {
+      return { color: "#9cc6d3", weight: 1, fillColor: "#aad3df", fillOpacity: 1, interactive: false };
+    }
+    return { color: "#8d6e63", weight: 1, fillColor: "#bcaaa4", fillOpacity: 1, interactive: false };
+  }
+
+  function textWidth(text) {
+    var w = 0;
+    for (var i = 0; i < text.length; i++) w += text.charCodeAt(i) > 255 ? 12 : 6.5;
+    return w + 10;
+  }
+
+  function featureName(p) {
+    return state.lang === "en" && p.name_en ? p.name_en : p.name;
+  }
+
+  /* One label per street, rotated along its longest on-screen segment, if the name fits. */
+  function streetLabels(map, layer, labels) {
+    labels.clearLayers();
+    layer.eachLayer(function (line) {
+      var p = line.feature.properties || {};
+      var name = featureName(p);
+      if (!name) return;
+      var pts = line.getLatLngs().map(function (ll) { return map.project(ll); });
+      var best = null;
+      for (var i = 1; i < pts.length; i++) {
+        var len = pts[i].distanceTo(pts[i - 1]);
+        if (!best || len > best.len) best = { len: len, a: pts[i - 1], b: pts[i] };
+      }
+      if (!best || best.len < textWidth(name) * 1.3) return;
+      var angle = Math.atan2(best.b.y - best.a.y, best.b.x - best.a.x) * 180 / Math.PI;
+      if (angle > 90) angle -= 180;
+      if (angle < -90) angle += 180;
+      var mid = map.unproject(best.a.add(best.b).divideBy(2));
+      var icon = L.divIcon({ className: "hh-street-label-anchor", html: "", iconSize: [0, 0] });
+      var marker = L.marker(mid, { icon: icon, interactive: false, keyboard: false,
+        pane: "hh-basemap-labels" });
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (!node) return;
+        var text = el("span", name, "hh-street-label hh-street-" + (p.street_class || "street"));
+        text.style.transform = "translate(-50%, -50%) rotate(" + angle.toFixed(1) + "deg)";
+        node.appendChild(text);
+      });
+      labels.addLayer(marker);
+    });
+    state.counts["street-labels"] = labels.getLayers().length;
+  }
+
+  function landmarkLabels(layer, labels) {
+    labels.clearLayers();
+    layer.eachLayer(function (dot) {
+      var p = dot.feature.properties || {};
+      var icon = L.divIcon({ className: "hh-landmark-label-anchor", html: "", iconSize: [0, 0] });
+      var marker = L.marker(dot.getLatLng(), { icon: icon, interactive: false, keyboard: false,
+        pane: "hh-basemap-labels" });
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (node) node.appendChild(el("span", featureName(p), "hh-landmark-label"));
+      });
+      labels.addLayer(marker);
+    });
+  }
+
+  function basemapLayer(map, cfg) {
+    var pane = basePane(map, cfg.slug === "landmarks" ? "hh-basemap-points" : "hh-basemap", cfg.slug === "landmarks" ? 260 : 250);
+    basePane(map, "hh-basemap-labels", 270);
+    map.getContainer().classList.add("hh-offline-base");
+    var layer = L.geoJSON(null, {
+      pane: pane,
+      interactive: false,
+      style: function (f) { return basemapStyle(cfg, f); },
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, Object.assign({ radius: 4, pane: pane }, basemapStyle(cfg, f)));
+      }
+    });
+    var labels = L.layerGroup();
+    var relabel = function () {
+      if (cfg.slug === "streets") streetLabels(map, layer, labels);
+      else if (cfg.slug === "landmarks") landmarkLabels(layer, labels);
+    };
+    if (cfg.slug === "streets") map.on("zoomend", relabel);
+    var group = L.layerGroup([layer, labels]);
+    state.counts[cfg.slug] = 0;
+    return {
+      holder: group,
+      clear: function () { layer.clearLayers(); labels.clearLayers(); state.counts[cfg.slug] = 0; },
+      add: function (data) {
+        layer.addData(data);
+        state.counts[cfg.slug] += (data.features || []).length;
+        relabel();
+      }
+    };
+  }
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
     if (cfg.tiles) {
@@ -279,7 +405,7 @@
       if (state.control) state.control.addOverlay(tiles, state.lang === "en" ? cfg.title_en : cfg.title_zh);
       return;
     }
-    var target = drawn(cfg);
+    var target = cfg.basemap ? basemapLayer(map, cfg) : drawn(cfg);
     state.layers[cfg.slug] = { cfg: cfg, target: target, map: map };
     if (cfg.visible !== false) target.holder.addTo(map);
     if (state.control) state.control.addOverlay(target.holder, state.lang === "en" ? cfg.title_en : cfg.title_zh);
@@ -330,14 +456,32 @@
       map.attributionControl.setPrefix("Leaflet");
       map.attributionControl.addAttribution(cfg.lang === "en" ? "\u00a9 Hehuachi subdistrict (illustrative data)" : "\u00a9 荷花池街道（示意数据）");
     }
-    map.on("locationfound", function (e) { state.nearest(e.latlng.lng, e.latlng.lat); });
+    map.on("locationfound", function (e) {
+      state.nearest(e.latlng.lng, e.latlng.lat);
+      if (state.whereAmI && cfg.where) state.whereAmI(cfg.where, e.latlng.lng, e.latlng.lat);
+    });
     if (cfg.route && cfg.route.coordinates.length) {
       var line = L.polyline(cfg.route.coordinates, { color: "#b2182b", weight: 4, opacity: 0.8, dashArray: "8 6" });
       line.addTo(map);
       state.route = line;
       state.counts.route = 1;
     }
+    if (cfg.basemap_tiles && L.vectorGrid) {
+      /* A vector MBTiles package: every source layer drawn in one quiet style. */
+      var quiet = { weight: 1, color: "#9e9e9e", fill: true, fillColor: "#e0ddd5", fillOpacity: 0.6 };
+      var base = L.vectorGrid.protobuf(cfg.basemap_tiles.url, {
+        pane: "tilePane",
+        interactive: false,
+        maxNativeZoom: cfg.basemap_tiles.maxzoom,
+        maxZoom: 22,
+        vectorTileLayerStyles: new Proxy({}, { get: function () { return quiet; } }),
+        attribution: cfg.basemap_tiles.attribution
+      });
+      base.addTo(map);
+      state.basemapTiles = base;
+    }
     if (cfg.fit) map.fitBounds(cfg.fit);
+    if (cfg.centre) map.setView(cfg.centre, map.getZoom());
   };
 
   state.setFilter = function (slug, field, value) {
@@ -367,7 +511,11 @@
     if (cfg.choose && choice && choice.value) params.set(cfg.choose, choice.value);
     var query = params.toString();
     state.nearestQuery = query;
-    return fetch(cfg.url + "?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (body) {
+    /* A page that embeds the layer searches it in the page: the position is not sent. */
+    var answer = cfg.local && state.localNearest
+      ? Promise.resolve(state.localNearest(cfg, lon, lat, choice && choice.value))
+      : fetch(cfg.url + "?" + query, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    return answer.then(function (body) {
       if (state.nearestQuery !== query) return;  // a newer search won
       list.textContent = "";
       list.setAttribute("data-lon", lon.toFixed(6));
@@ -462,7 +610,11 @@
         var en = state.lang === "en";
         var item = el("li", null, "hh-stop");
         item.appendChild(el("span", p.tour_order, "hh-number-inline"));
-        item.appendChild(el("h3", en && p.name_en ? p.name_en : p.name));
+        var heading = el("h3");
+        var link = el("a", en && p.name_en ? p.name_en : p.name, "hh-stop-link");
+        link.href = (state.config.stop_url || "").replace("{n}", String(p.tour_order));
+        heading.appendChild(link);
+        item.appendChild(heading);
         item.appendChild(el("p", state.label(entry.cfg.vocabularies.theme, p.theme) + " · " +
           state.label(entry.cfg.vocabularies.status, p.status), "hh-meta"));
         var hours = en ? p.opening_hours_en || p.opening_hours : p.opening_hours;

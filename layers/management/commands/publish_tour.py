@@ -21,9 +21,10 @@ from django.test import RequestFactory
 from django.utils import translation
 
 from layers import registry
-from layers.maps import builder
+from layers.maps import builder, stops
 from layers.maps.pages import TOUR
 from layers.maps.views import tour
+from layers.models import CulturalViewpoint
 
 REFERENCE = re.compile(r"""(?P<attr>src|href)=(?P<q>["'])(?P<url>/(?:static|media)/[^"']+)(?P=q)""")
 CSS_URL = re.compile(r"""url\((?P<q>["']?)(?P<path>[^)"']+)(?P=q)\)""")
@@ -49,13 +50,25 @@ class Command(BaseCommand):
             return f"{match.group('attr')}={match.group('q')}{local}{match.group('q')}"
 
         # Chinese first (index.html), English beside it (en.html); each links to the other.
-        pages = (("zh-hans", "index.html", "en.html"), ("en", "en.html", "index.html"))
-        for language, name, other in pages:
+        # Each stop has its page: stop-<n>.html (Chinese) and stop-<n>-en.html (English).
+        pages = [
+            (tour, {}, "zh-hans", "index.html", "en.html"),
+            (tour, {}, "en", "en.html", "index.html"),
+        ]
+        for n in CulturalViewpoint.objects.order_by("tour_order").values_list(
+            "tour_order", flat=True
+        ):
+            zh, en = f"stop-{n}.html", f"stop-{n}-en.html"
+            pages += [
+                (stops.stop, {"n": n}, "zh-hans", zh, en),
+                (stops.stop, {"n": n}, "en", en, zh),
+            ]
+        for view, kwargs, language, name, other in pages:
             with translation.override(language):
                 request = RequestFactory().get("/tour/")
                 request.user = AnonymousUser()
                 request.static_site = other
-                html = tour(request).content.decode()
+                html = view(request, **kwargs).content.decode()
             html = REFERENCE.sub(relocate, html)
             html = html.replace('"/media/', '"media/')  # photo URLs inside the embedded data
             (target / name).write_text(html, encoding="utf-8")

@@ -1,0 +1,130 @@
+"""Offline tile packages: `MAP_BASEMAP=mbtiles:<path>` serves the tiles of an MBTiles file.
+
+An MBTiles file is SQLite (https://github.com/mapbox/mbtiles-spec): a `metadata` table (name,
+format: png / jpg / webp / pbf, minzoom, maxzoom, attribution, ...) and a `tiles` table keyed
+by zoom_level, tile_column, tile_row, with rows counted from the south (TMS). The map pages ask
+for XYZ tiles at /basemap/{z}/{x}/{y}; the row is flipped here. The file is the operator's
+(configuration), opened read-only; nothing in a request names a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from contextlib import closing
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.core import checks
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+PREFIX = "mbtiles:"
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "pbf": "application/vnd.mapbox-vector-tile",
+}
+MAX_ZOOM = 24
+
+
+def mbtiles_path() -> Path | None:
+    """The configured MBTiles file, or None when MAP_BASEMAP is not `mbtiles:<path>`."""
+    value = getattr(settings, "MAP_BASEMAP", "none") or "none"
+    if not value.startswith(PREFIX):
+        return None
+    return Path(value[len(PREFIX) :]).expanduser()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+
+
+@lru_cache(maxsize=4)
+def _metadata_of(path: str, mtime: float) -> dict[str, str]:
+    with closing(_connect(Path(path))) as db:
+        return dict(db.execute("SELECT name, value FROM metadata").fetchall())
+
+
+def metadata(path: Path | None = None) -> dict[str, str]:
+    """The file's metadata table (name -> value); raises OSError / sqlite3.Error if unusable."""
+    path = path or mbtiles_path()
+    if path is None:
+        return {}
+    return _metadata_of(str(path.resolve()), path.stat().st_mtime)
+
+
+def tile_format(meta: dict[str, str]) -> str:
+    return (meta.get("format") or "png").lower()
+
+
+def is_vector(meta: dict[str, str]) -> bool:
+    return tile_format(meta) == "pbf"
+
+
+def read_tile(path: Path, z: int, x: int, y: int) -> bytes | None:
+    """The tile at XYZ z/x/y (the file stores TMS rows: y is flipped)."""
+    row = (1 << z) - 1 - y
+    with closing(_connect(path)) as db:
+        found = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
+            (z, x, row),
+        ).fetchone()
+    return bytes(found[0]) if found else None
+
+
+def _bad(name: str, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message, name: [message]}, status=400)
+
+
+@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
+@require_GET
+def tile(request, z: int, x: int, y: int):
+    """GET /basemap/{z}/{x}/{y}: one tile of the configured MBTiles file."""
+    path = mbtiles_path()
+    if path is None:
+        return JsonResponse({"detail": "No tile package is configured (MAP_BASEMAP)."}, status=404)
+    if z > MAX_ZOOM:
+        return _bad("z", f"z must be between 0 and {MAX_ZOOM}.")
+    if x >= 1 << z:
+        return _bad("x", f"x must be below {1 << z} at zoom {z}.")
+    if y >= 1 << z:
+        return _bad("y", f"y must be below {1 << z} at zoom {z}.")
+    meta = metadata(path)
+    data = read_tile(path, z, x, y)
+    headers = {"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"}
+    if data is None:
+        return HttpResponse(status=404, headers=headers)
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers["ETag"] = etag
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return HttpResponse(status=304, headers=headers)
+    if is_vector(meta) and data[:2] == b"\x1f\x8b":
+        headers["Content-Encoding"] = "gzip"  # vector tiles are usually stored gzipped
+    content_type = CONTENT_TYPES.get(tile_format(meta), "application/octet-stream")
+    return HttpResponse(data, content_type=content_type, headers=headers)
+
+
+@checks.register()
+def check_mbtiles(app_configs=None, **kwargs):
+    """`manage.py check` (and every start) says when the configured package cannot be used."""
+    path = mbtiles_path()
+    if path is None:
+        return []
+    try:
+        meta = metadata(path)
+    except (OSError, sqlite3.Error) as exc:
+        return [checks.Error(f"MAP_BASEMAP: cannot read {path} as MBTiles: {exc}", id="hh.E101")]
+    if tile_format(meta) not in CONTENT_TYPES:
+        return [
+            checks.Error(
+                f"MAP_BASEMAP: {path} holds {meta.get('format')!r} tiles; "
+                f"supported: {', '.join(CONTENT_TYPES)}",
+                id="hh.E102",
+            )
+        ]
+    return []
