@@ -84,6 +84,8 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             return Response(body, status=412, headers={"ETag": etag_for(exc.current)})
         if isinstance(exc, editing.Missing):
             exc = exceptions.NotFound()
+        if isinstance(exc, editing.Refused):
+            exc = exceptions.PermissionDenied(str(exc))
         return super().handle_exception(exc)
 
     # -- access -------------------------------------------------------------------------------
@@ -171,17 +173,9 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
     def create(self, request):
         serializer = self._serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wf = self.spec.workflow_module
-        values = dict(serializer.validated_data)
         with transaction.atomic():
-            if wf is not None:
-                values.update(wf.server_values(request.user))
-            obj = editing.create(self.spec, values, request.user)
-            if wf is not None:
-                refused = wf.may_create_at(request.user, obj)
-                if refused:  # the transaction is rolled back: nothing was written
-                    raise exceptions.PermissionDenied(refused)
-                wf.record_creation(obj, request.user)
+            # A lifecycle's refusal leaves the block: the transaction is rolled back.
+            obj = editing.create_as(self.spec, dict(serializer.validated_data), request.user)
         return self._written(obj, 201)
 
     def update(self, request, pk=None):
@@ -265,10 +259,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         return Response({"id": obj.pk, "versions": editing.history_of(obj, fields)})
 
     def _check_workflow_edit(self, obj) -> None:
-        wf = self.spec.workflow_module
-        refused = wf.may_edit(self.request.user, obj) if wf is not None else None
-        if refused:
-            raise exceptions.PermissionDenied(refused)
+        editing.check_edit(self.spec, obj, self.request.user)
 
     def _pk(self, raw) -> int:
         return parse_pk(raw)
