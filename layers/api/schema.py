@@ -313,6 +313,21 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
+    from layers.io import crs as io_crs
+    from layers.io import export
+
+    paging = {"page", "page_size"}
+    return [
+        OpenApiParameter("format", str, required=True, enum=list(export.FORMATS)),
+        OpenApiParameter("crs", str, enum=list(io_crs.CHOICES), description="default 4326"),
+        OpenApiParameter(
+            "header", str, enum=list(export.HEADERS), description="CSV/XLSX column names"
+        ),
+        *(param for param in list_parameters(spec) if param.name not in paging),
+    ]
+
+
 def document(viewset: type, spec: registry.LayerSpec) -> type:
     """Decorate a generated viewset with the layer's OpenAPI description."""
     base = name(spec)
@@ -366,6 +381,15 @@ def document(viewset: type, spec: registry.LayerSpec) -> type:
             nearest_parameters(spec),
             responses={
                 (200, GEOJSON): ref(f"{base}FeatureCollection"),
+                **_errors(400, 401, 403),
+            },
+        ),
+        export=op(
+            "Export (GeoJSON, GeoPackage, zipped Shapefile, CSV, XLSX, KML or DXF) the features "
+            "matching the list's filters of",
+            export_parameters(spec),
+            responses={
+                (200, "application/octet-stream"): {"type": "string", "format": "binary"},
                 **_errors(400, 401, 403),
             },
         ),

@@ -69,9 +69,11 @@ def of_file(crs: pyproj.CRS | None) -> int | str | None:
     CrsError when it declares one that is not on the list (say so rather than guess)."""
     if crs is None:
         return None
-    for key, name in OBFUSCATED_NAMES.items():
-        if crs.name == name:
-            return key
+    name = re.sub(r"[^a-z0-9]", "", crs.name.lower())
+    if "gcj02" in name:
+        return GCJ02
+    if "bd09" in name:
+        return BD09
     epsg = crs.to_epsg(min_confidence=70)
     if epsg is None and crs.is_geographic and crs.ellipsoid is not None:
         # A .prj of older tools ("GCS_WGS_1984", "GCS_China_Geodetic_Coordinate_System_2000").
@@ -183,6 +185,21 @@ def file_crs(key: int | str) -> pyproj.CRS:
         )
         return pyproj.CRS.from_wkt(wkt)
     return pyproj.CRS.from_epsg(int(key))
+
+
+def unidentified_wkt(key: str) -> str:
+    """WKT1 of GCJ-02 / BD-09 without the EPSG authority of WGS 84 (GDAL would report 4326)."""
+    wkt = file_crs(key).to_wkt(pyproj.enums.WktVersion.WKT1_GDAL)
+    return re.sub(r',AUTHORITY\["EPSG","4326"\]\]$', "]", wkt)
+
+
+def prj_text(key: int | str) -> str:
+    """The .prj of a shapefile in CRS `key` (ESRI WKT; GCJ-02/BD-09 named, WGS 84 otherwise)."""
+    crs = file_crs(key)
+    wkt = crs.to_wkt(pyproj.enums.WktVersion.WKT1_ESRI)
+    if key in OBFUSCATED:
+        wkt = wkt.replace('GEOGCS["GCS_WGS_1984"', f'GEOGCS["{FileCrs(key).label}"', 1)
+    return wkt
 
 
 def in_service_area(geoms) -> bool:

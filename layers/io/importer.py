@@ -163,6 +163,8 @@ def _resolve_crs(report: ImportReport, table, crs) -> int | str:
         report.crs = crs_mod.FileCrs(key).label
         return key
     declared = crs_mod.of_file(table.crs)
+    if table.declared:
+        declared = crs_mod.parse(table.declared)
     if declared is not None:
         report.crs, report.crs_reason = crs_mod.FileCrs(declared).label, "declared by the file"
         return declared

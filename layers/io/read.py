@@ -31,6 +31,8 @@ FORMATS = {
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度", "easting", "东坐标")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "northing", "北坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "几何")
+# A spreadsheet's CRS column (as our exports write it): EPSG:4549, gcj02, … (the whitelist).
+CRS_NAMES = ("crs", "坐标系")
 # DXF columns that describe the drawing, not the feature.
 DXF_COLUMNS = ("Layer", "PaperSpace", "SubClasses", "Linetype", "EntityHandle", "Text")
 
@@ -48,6 +50,8 @@ class Table:
     # Per row, a problem with its geometry found while reading (row index -> reason).
     geometry_errors: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The CRS a spreadsheet names in its crs column (parsed against the whitelist, never GDAL).
+    declared: str | None = None
 
 
 def _plain(value):
@@ -112,8 +116,16 @@ def _spreadsheet(path: Path) -> Table:
             "no geometry columns: give lon and lat columns (lon/lng/经度, lat/纬度, or x/y) "
             "or a WKT column (wkt/geometry)"
         )
+    declared = None
+    crs_column = _find(columns, CRS_NAMES)
+    if crs_column:
+        used.append(crs_column)
+        values = sorted({v.strip() for v in frame[crs_column] if v.strip()})
+        if len(values) > 1:
+            raise ReadError(f"{crs_column}: one CRS per file, found {', '.join(values[:5])}")
+        declared = values[0] if values else None
     attrs = [c for c in columns if c not in used]
-    return Table(attrs, _rows(frame, attrs), geoms, None, errors)
+    return Table(attrs, _rows(frame, attrs), geoms, None, errors, declared=declared)
 
 
 def layer_names(path: Path) -> list[str]:
@@ -149,7 +161,8 @@ def _dxf(frame: pd.DataFrame, cad_layer: str | None) -> Table:
         raise ReadError(f"no CAD layer {cad_layer!r}; the drawing has {', '.join(cad_layers)}")
     frame = frame[frame["Layer"] == cad_layer].reset_index(drop=True)
     geoms = frame.geometry.to_numpy()
-    is_text = frame["Text"].notna().to_numpy() & (frame["Text"].astype(str) != "")
+    kinds = frame["SubClasses"].fillna("").astype(str)
+    is_text = kinds.str.contains("AcDbText|AcDbMText").to_numpy() & frame["Text"].notna().to_numpy()
     # Closed polylines come as rings: shapes are polygons when the ring is closed.
     shapes = []
     for geom in geoms[~is_text]:
@@ -189,17 +202,38 @@ def read(path: Path, *, layer: str | None = None) -> Table:
     if suffix in (".csv", ".xlsx"):
         return _spreadsheet(path)
     if suffix == ".dxf":
-        pyogrio.set_gdal_config_options({"DXF_CLOSED_LINE_AS_POLYGON": "FALSE"})
+        # Drawings of AutoCAD 2007 (AC1021) and later are UTF-8 whatever $DWGCODEPAGE says.
+        version = _DXF_VERSION.search(_head(path, 65536))
+        utf8 = version is not None and int(version.group(1)) >= 1021
+        pyogrio.set_gdal_config_options(
+            {"DXF_CLOSED_LINE_AS_POLYGON": "FALSE", "DXF_ENCODING": "UTF-8" if utf8 else None}
+        )
     frame = _ogr(path, layer)
     if suffix == ".dxf":
-        return _dxf(frame, layer)
+        table = _dxf(frame, layer)
+        found = _DXF_PROJECT.search(_head(path, 65536))
+        table.declared = found.group(1).strip() if found else None
+        return table
+    declared = _geojson_crs_name(path) if suffix in (".geojson", ".json") else None
     crs = pyproj.CRS.from_user_input(frame.crs) if frame.crs is not None else None
     if suffix == ".shp" and not path.with_suffix(".prj").exists():
         crs = None
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     if suffix == ".kml":
         columns = [c for c in columns if frame[c].notna().any()]  # KML's many empty columns
-    return Table(columns, _rows(frame, columns), frame.geometry.to_numpy(), crs)
+    return Table(columns, _rows(frame, columns), frame.geometry.to_numpy(), crs, declared=declared)
+
+
+_OBFUSCATED_CRS = re.compile(r'"crs"\s*:\s*\{.{0,80}?"name"\s*:\s*"(GCJ-02|BD-09)"', re.S)
+_DXF_VERSION = re.compile(r"\$ACADVER\s*\r?\n\s*1\s*\r?\nAC(\d{4})")
+# A drawing's $PROJECTNAME (header variable, group code 1), where our exports name the CRS.
+_DXF_PROJECT = re.compile(r"\$PROJECTNAME\s*\r?\n\s*1\s*\r?\n([^\r\n]{1,40})")
+
+
+def _geojson_crs_name(path: Path) -> str | None:
+    """GCJ-02 / BD-09 as our exports name them in a GeoJSON crs member (GDAL cannot read it)."""
+    found = _OBFUSCATED_CRS.search(_head(path, 4096))
+    return found.group(1) if found else None
 
 
 def sniff_columns(path: Path, *, layer: str | None = None) -> list[str]:
@@ -213,3 +247,8 @@ def check_layer_name(value: str) -> str:
     if not _SAFE_LAYER.match(value):
         raise ReadError("a layer name is letters, digits, spaces, . _ - and Chinese, at most 100")
     return value
+
+
+def _head(path: Path, size: int) -> str:
+    with path.open("rb") as handle:
+        return handle.read(size).decode("utf-8", "replace")
