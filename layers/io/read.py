@@ -227,7 +227,7 @@ def read(path: Path, *, layer: str | None = None) -> Table:
 _OBFUSCATED_CRS = re.compile(r'"crs"\s*:\s*\{.{0,80}?"name"\s*:\s*"(GCJ-02|BD-09)"', re.S)
 _DXF_VERSION = re.compile(r"\$ACADVER\s*\r?\n\s*1\s*\r?\nAC(\d{4})")
 # A drawing's $PROJECTNAME (header variable, group code 1), where our exports name the CRS.
-_DXF_PROJECT = re.compile(r"\$PROJECTNAME\s*\r?\n\s*1\s*\r?\n([^\r\n]{1,40})")
+_DXF_PROJECT = re.compile(r"\$PROJECTNAME\r?\n *1\r?\n(EPSG:\d{4,5}|GCJ-02|BD-09)\r?\n")
 
 
 def _geojson_crs_name(path: Path) -> str | None:
