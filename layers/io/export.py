@@ -71,16 +71,6 @@ def file_stem(spec: registry.LayerSpec, crs) -> str:
     return f"hehuachi-{spec.slug}-{key}-{timezone.localtime():%Y%m%d-%H%M}"
 
 
-def short_name(name: str) -> str:
-    """A shapefile column name (at most 10 characters): the name, or its first word cut short
-    with the initials of the others (households_total -> househol_t)."""
-    if len(name) <= 10:
-        return name
-    head, *rest = name.split("_")
-    tail = "".join(part[:1] for part in rest)
-    return f"{head[: 9 - len(tail)]}_{tail}" if tail else head[:10]
-
-
 def fields_of(spec: registry.LayerSpec, user=None) -> list[str]:
     """The columns: what `user` may read (every field but id/geom/deleted_at for the command)."""
     if user is not None:
@@ -213,7 +203,7 @@ def _gpkg(spec, data, names, key, path, header):
 def _shp(spec, data, names, key, path, header):
     folder = path.with_suffix("")
     folder.mkdir()
-    data = _typed(data, spec, names).rename(columns={n: short_name(n) for n in names})
+    data = _typed(data, spec, names).rename(columns={n: mapping.short_name(n) for n in names})
     target = folder / f"{spec.slug}.shp"
     kind = "MultiPolygon" if spec.geometry_type == "MultiPolygon" else None
     pyogrio.write_dataframe(data, target, driver="ESRI Shapefile", encoding="UTF-8",

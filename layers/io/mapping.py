@@ -3,7 +3,8 @@
 The importable fields are exactly what the API's write serializer accepts (`writable_fields`), so
 a new layer gets import for free and nothing the API refuses (derived links, lifecycle status,
 files) can be written by a file. Labels: zh is the model field's verbose_name (名称, 状态,
-建成年份 …), en is the field name in words ("year built").
+建成年份 …), en is the field name in words ("year built"); a shapefile's short column name
+(`short_name`) matches too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def labels(spec: registry.LayerSpec, names) -> dict[str, tuple[str, str]]:
     return {n: (zh_label(spec, n), en_label(n)) for n in names}
 
 
+def short_name(name: str) -> str:
+    """A shapefile column name (at most 10 characters): the name, or its first word cut short
+    with the initials of the others (households_total -> househol_t). Exports write it,
+    imports match it."""
+    if len(name) <= 10:
+        return name
+    head, *rest = name.split("_")
+    tail = "".join(part[:1] for part in rest)
+    return f"{head[: 9 - len(tail)]}_{tail}" if tail else head[:10]
+
+
 def _norm(text: str) -> str:
     return str(text).strip().lower().replace("-", "_").replace(" ", "_")
 
@@ -51,7 +63,7 @@ def match(
     by_key: dict[str, str] = {}
     for name in names:
         zh, en = zh_label(spec, name), en_label(name)
-        for key in (name, zh, en):
+        for key in (name, zh, en, short_name(name)):
             by_key.setdefault(_norm(key), name)
     result: dict[str, str] = {}
     given = dict(given or {})

@@ -16,6 +16,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -136,17 +137,22 @@ def extract_zip(path: Path, folder: Path) -> Path:
     members = check_zip(path)
     folder.mkdir(parents=True, exist_ok=True)
     budget = settings.IMPORT_MAX_UNPACKED_BYTES
-    with zipfile.ZipFile(path) as archive:
-        for info in members:
-            target = folder / PurePosixPath(info.filename).name
-            written = 0
-            with archive.open(info) as source, target.open("xb") as out:
-                while chunk := source.read(CHUNK):
-                    written += len(chunk)
-                    budget -= len(chunk)
-                    if written > info.file_size or budget < 0:
-                        raise UploadRefused(f"{info.filename!r} unpacks to more than it declares")
-                    out.write(chunk)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in members:
+                target = folder / PurePosixPath(info.filename).name
+                written = 0
+                with archive.open(info) as source, target.open("xb") as out:
+                    while chunk := source.read(CHUNK):
+                        written += len(chunk)
+                        budget -= len(chunk)
+                        if written > info.file_size or budget < 0:
+                            raise UploadRefused(
+                                f"{info.filename!r} unpacks to more than it declares"
+                            )
+                        out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise UploadRefused(f"the archive is damaged: {exc}") from None
     return folder
 
 
