@@ -174,6 +174,11 @@ def save_upload(upload, folder: Path) -> Path:
     return target
 
 
+def extract_or_keep(path: Path, folder: Path) -> Path:
+    """What the readers open: a zip's extracted folder (checked), or the file itself."""
+    return _readable(path, folder)
+
+
 def _readable(path: Path, folder: Path) -> Path:
     if path.suffix.lower() == ".zip":
         return extract_zip(path, folder / "unzipped")
