@@ -136,7 +136,9 @@ def _properties(spec: registry.LayerSpec, row: dict, columns: dict[str, str]) ->
                 value = _related(spec, name, value)
             except ValueError as exc:
                 raise _RowError(name, str(exc)) from None
-        elif isinstance(model_field, models.DateField) and hasattr(value, "date"):
+        elif isinstance(model_field, models.DateTimeField) and hasattr(value, "isoformat"):
+            value = value.isoformat()  # no zone: Asia/Shanghai, as the API reads it
+        elif isinstance(model_field, models.DateField) and hasattr(value, "isoformat"):
             value = value.date().isoformat() if hasattr(value, "hour") else value.isoformat()
         elif isinstance(model_field, (models.CharField, models.TextField)) and not isinstance(
             value, str
