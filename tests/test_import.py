@@ -195,6 +195,17 @@ def test_each_kind_of_bad_row_is_reported_and_nothing_is_written(tmp_path, user)
     assert not imported().exists()  # not even the good first row
 
 
+def test_coordinates_outside_the_crs_area_are_a_bad_row_not_a_crash(tmp_path, user):
+    rows = [["好点", "grid_station", 119.963, 31.793], ["坏点", "grid_station", 1e300, 31.793],
+            ["也坏", "grid_station", 500, 31.793]]  # fmt: skip
+    path = f.csv(tmp_path / "far.csv", ["name", "kind", "lon", "lat"], rows)
+    report = importer.run_import("service-points", path, user=user, crs="4326")
+    assert [(row, name) for row, name, _ in report.errors] == [(2, "geom"), (3, "geom")]
+    assert "area of use" in report.errors[0][2] and report.written == 0
+    gk = importer.run_import("service-points", path, user=user, crs="4549", dry_run=True)
+    assert {row for row, _name, _reason in gk.errors} == {1, 2, 3}  # degrees are not metres
+
+
 def test_skip_invalid_writes_the_good_rows(tmp_path, user):
     report = importer.run_import(
         "service-points", bad_rows_file(tmp_path), user=user, crs="4326", skip_invalid=True

@@ -124,10 +124,27 @@ def guess(bounds: tuple[float, float, float, float]) -> FileCrs:
     )
 
 
+def _area(key: int | str) -> tuple[float, float, float, float]:
+    srid = 4326 if key in OBFUSCATED else key
+    return crs_table.CHINA if srid in (4326, 4490) else crs_table.by_srid(srid).bounds
+
+
+def inside_area(geoms, key: int | str) -> np.ndarray:
+    """Per geometry: True when it lies inside the area of use of CRS `key` (or is missing)."""
+    geoms = np.asarray(geoms, dtype=object)
+    minx, miny, maxx, maxy = _area(key)
+    bounds = shapely.bounds(geoms)  # NaN for missing or empty geometries
+    with np.errstate(invalid="ignore"):
+        inside = (
+            (bounds[:, 0] >= minx) & (bounds[:, 2] <= maxx)
+            & (bounds[:, 1] >= miny) & (bounds[:, 3] <= maxy)
+        )  # fmt: skip
+    return inside | np.isnan(bounds).any(axis=1)
+
+
 def _check_area(key: int | str, geoms) -> None:
     """Coordinates outside the CRS's area of use never reach PROJ (it can spin on 1e300)."""
-    srid = 4326 if key in OBFUSCATED else key
-    box = crs_table.CHINA if srid in (4326, 4490) else crs_table.by_srid(srid).bounds
+    box = _area(key)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     if not (box[0] <= minx and maxx <= box[2] and box[1] <= miny and maxy <= box[3]):
         raise CrsError(

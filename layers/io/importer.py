@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
@@ -194,7 +195,13 @@ def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None):
         given = mapping_mod.load_file(mapping) if isinstance(mapping, (str, Path)) else mapping
         columns = mapping_mod.match(spec, table.columns, given)
         key = _resolve_crs(report, table, crs)
-        geoms = crs_mod.to_storage(table.geoms, key)
+        # A row outside the CRS's area of use is a bad row (its coordinates never reach PROJ).
+        inside = crs_mod.inside_area(table.geoms, key)
+        for index in map(int, (~inside).nonzero()[0]):
+            table.geometry_errors.setdefault(
+                index, f"coordinates outside the area of use of {crs_mod.FileCrs(key).label}"
+            )
+        geoms = crs_mod.to_storage(np.where(inside, table.geoms, None), key)
     except (read_mod.ReadError, mapping_mod.MappingError, crs_mod.CrsError) as exc:
         report.fatal = str(exc)
         return report, spec, None, {}, []

@@ -153,6 +153,8 @@ def _dxf(frame: pd.DataFrame, cad_layer: str | None) -> Table:
     """Features of one CAD layer; each TEXT entity of that layer names the feature it lies in
     (polygons) or at (points), and is not a feature itself."""
     cad_layers = sorted({str(v) for v in frame["Layer"].dropna()})
+    if not cad_layers:
+        raise ReadError("the drawing has no entities")
     if cad_layer is None:
         if len(cad_layers) != 1:
             raise ReadError(f"choose the CAD layer: the drawing has {', '.join(cad_layers)}")
