@@ -151,3 +151,16 @@ def test_folders_left_by_a_killed_process_are_swept(private_tmp, settings):
     with safety.workspace():
         pass
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/vsizip/tmp/a.zip/a.shp", "/vsicurl/http://example.invalid/a.geojson", "x/VSIMEM/a.csv"],
+)
+def test_gdal_virtual_paths_are_never_opened(path):
+    from layers.io import read
+
+    with pytest.raises(safety.UploadRefused, match="virtual"), safety.prepared(Path(path)):
+        pass
+    with pytest.raises(read.ReadError, match="virtual"):
+        read.read(Path(path))

@@ -192,7 +192,9 @@ def _dxf(frame: pd.DataFrame, cad_layer: str | None) -> Table:
 def read(path: Path, *, layer: str | None = None) -> Table:
     """The rows of `path` (a file or an extracted shapefile folder); `layer` names a GPKG/KML
     layer or the CAD layer of a DXF."""
-    path = Path(path)
+    path = Path(path).absolute()
+    if "/vsi" in str(path).lower():  # never a GDAL virtual file system path
+        raise ReadError("GDAL virtual paths (/vsi…) are not opened")
     suffix = path.suffix.lower()
     if path.is_dir():
         shapefiles = sorted(path.rglob("*.shp"))

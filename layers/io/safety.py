@@ -190,6 +190,8 @@ def prepared(path: Path) -> Iterator[Path]:
     """A local file given on the command line, as a path the readers may open (a zip is
     checked and extracted into a private folder, removed afterwards)."""
     path = Path(path)
+    if "/vsi" in str(path).lower():
+        raise UploadRefused("GDAL virtual paths (/vsi…) are not opened")
     check_name(path.name, allowed=(*UPLOAD_EXTENSIONS, ".shp"))
     if not path.is_file():
         raise UploadRefused(f"no file {path}")
