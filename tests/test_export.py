@@ -181,6 +181,7 @@ def test_public_export_gets_public_fields_only(client):
         ({"format": "pdf"}, "format"),
         ({}, "format"),
         ({"format": "csv", "crs": "4547"}, "crs"),
+        ({"format": "csv", "crs": ""}, "crs"),
         ({"format": "csv", "crs": "+proj=longlat +datum=WGS84"}, "crs"),
         ({"format": "csv", "crs": "/vsicurl/http://example.invalid/x.prj"}, "crs"),
         ({"format": "kml", "crs": "4549"}, "crs"),

@@ -328,6 +328,16 @@ def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
     ]
 
 
+def export_responses() -> dict:
+    """One binary response per export format, by its content type."""
+    from layers.io import export
+
+    binary = {"type": "string", "format": "binary"}
+    responses = {(200, content_type): binary for _suffix, content_type in export.FORMATS.values()}
+    responses[(200, GEOJSON)] = {"type": "object", "description": "a GeoJSON FeatureCollection"}
+    return responses
+
+
 def document(viewset: type, spec: registry.LayerSpec) -> type:
     """Decorate a generated viewset with the layer's OpenAPI description."""
     base = name(spec)
@@ -388,10 +398,7 @@ def document(viewset: type, spec: registry.LayerSpec) -> type:
             "Export (GeoJSON, GeoPackage, zipped Shapefile, CSV, XLSX, KML or DXF) the features "
             "matching the list's filters of",
             export_parameters(spec),
-            responses={
-                (200, "application/octet-stream"): {"type": "string", "format": "binary"},
-                **_errors(400, 401, 403),
-            },
+            responses={**export_responses(), **_errors(400, 401, 403)},
         ),
         history=op(
             "Version history of a feature of",

@@ -260,6 +260,8 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         params = request.query_params.copy()
         chosen = {name: p.single(params, name) for name in export.PARAMS}
         for name in export.PARAMS:
+            if chosen[name] == "":
+                raise p.ParamError(name, "empty value; leave the parameter out")
             params.pop(name, None)
         paging = sorted(set(params) & set(filters.PAGING_PARAMS))
         if paging:
