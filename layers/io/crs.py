@@ -164,33 +164,35 @@ def _transformer(source: int, target: int) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(f"EPSG:{source}", f"EPSG:{target}", always_xy=True)
 
 
+# GCJ-02 / BD-09: (to WGS84, from WGS84) per vertex.
+_OBFUSCATION = {
+    GCJ02: (gcj02.gcj02_to_wgs84, gcj02.wgs84_to_gcj02),
+    BD09: (gcj02.bd09_to_wgs84, gcj02.wgs84_to_bd09),
+}
+
+
+def _convert(geoms: np.ndarray, key: int | str, *, to_storage: bool) -> np.ndarray:
+    if key in (4326, 4490):
+        return geoms
+    if key in _OBFUSCATION:
+        return shapely.transform(geoms, _per_vertex(_OBFUSCATION[key][0 if to_storage else 1]))
+    source, target = (int(key), geo.STORAGE_SRID) if to_storage else (geo.STORAGE_SRID, int(key))
+    transformer = _transformer(source, target)
+    return shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(*c.T)))
+
+
 def to_storage(geoms, key: int | str):
     """Shapely geometries (2-D, x = east) in CRS `key` -> EPSG:4326, as a new array."""
     geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
     present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     if len(present):
         _check_area(key, present)
-    if key in (4326, 4490):
-        return geoms
-    if key == GCJ02:
-        return shapely.transform(geoms, _per_vertex(gcj02.gcj02_to_wgs84))
-    if key == BD09:
-        return shapely.transform(geoms, _per_vertex(gcj02.bd09_to_wgs84))
-    transformer = _transformer(int(key), geo.STORAGE_SRID)
-    return shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(*c.T)))
+    return _convert(geoms, key, to_storage=True)
 
 
 def from_storage(geoms, key: int | str):
     """Shapely geometries in EPSG:4326 -> CRS `key` (for export)."""
-    geoms = np.asarray(geoms, dtype=object)
-    if key in (4326, 4490):
-        return geoms
-    if key == GCJ02:
-        return shapely.transform(geoms, _per_vertex(gcj02.wgs84_to_gcj02))
-    if key == BD09:
-        return shapely.transform(geoms, _per_vertex(gcj02.wgs84_to_bd09))
-    transformer = _transformer(geo.STORAGE_SRID, int(key))
-    return shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(*c.T)))
+    return _convert(np.asarray(geoms, dtype=object), key, to_storage=False)
 
 
 def file_crs(key: int | str) -> pyproj.CRS:
