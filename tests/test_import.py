@@ -329,5 +329,7 @@ def test_command_fails_with_the_report_and_prints_progress(tmp_path, user):
     assert "rows read 2, written 2" in text and imported().count() == 2
     with pytest.raises(CommandError, match="--user"):
         call_command("import_layer", "service-points", str(good), "--user", "nobody")
-    with pytest.raises(CommandError, match="not accepted"):
+    with pytest.raises(CommandError, match="virtual paths"):
         call_command("import_layer", "service-points", "/vsicurl/http://example.invalid/a.txt")
+    with pytest.raises(CommandError, match="not accepted"):
+        call_command("import_layer", "service-points", str(tmp_path / "notes.txt"))
