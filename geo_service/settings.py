@@ -170,6 +170,17 @@ SPECTACULAR_SETTINGS = {
 SERVICE_AREA = env_floats("SERVICE_AREA", (119.93, 31.765, 119.97, 31.80))
 # Geometries with more vertices than this are refused (protects the database and the pages).
 MAX_GEOMETRY_VERTICES = int(env("MAX_GEOMETRY_VERTICES", "20000"))
+# Imports (layers/io/safety.py): an upload larger than this is refused; a zip may unpack to at
+# most IMPORT_MAX_UNPACKED_BYTES in at most IMPORT_ZIP_MAX_MEMBERS members, none compressed more
+# than IMPORT_ZIP_MAX_RATIO : 1. Each import works in its own folder under IMPORT_TMP_DIR (the
+# system's temporary folder when empty), removed when it ends; folders older than
+# IMPORT_TMP_MAX_AGE seconds (left by a killed process) are swept by the next import.
+IMPORT_MAX_BYTES = int(env("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+IMPORT_MAX_UNPACKED_BYTES = int(env("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
+IMPORT_ZIP_MAX_MEMBERS = int(env("IMPORT_ZIP_MAX_MEMBERS", "50"))
+IMPORT_ZIP_MAX_RATIO = int(env("IMPORT_ZIP_MAX_RATIO", "100"))
+IMPORT_TMP_DIR = env("IMPORT_TMP_DIR", "")
+IMPORT_TMP_MAX_AGE = int(env("IMPORT_TMP_MAX_AGE", str(6 * 3600)))
 # Basemap of the admin map widgets: none (offline, the default) or "osm".
 ADMIN_BASEMAP = env("ADMIN_BASEMAP", "none")
 # Basemap of the map pages: none (offline, the default), osm, tianditu (needs TIANDITU_KEY) or

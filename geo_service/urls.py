@@ -10,7 +10,7 @@ from layers.api import workflow_views
 from layers.maps import offline, stops
 from layers.maps import views as maps
 from layers.ogc import views as ogc
-from layers.portal import hazards
+from layers.portal import hazards, imports
 from layers.portal import jobs as job_pages
 from layers.portal import views as portal
 
@@ -38,6 +38,7 @@ urlpatterns = [
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
+    path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
     path("tiles/<slug:slug>/<int:z>/<int:x>/<int:y>.pbf", tiles.layer_tile, name="tile"),

@@ -23,6 +23,11 @@ class Missing(Exception):
     pass
 
 
+class Refused(Exception):
+    """A lifecycle rule refuses the write (who may create where, or edit what); the caller's
+    transaction must be rolled back (the API answers 403, an import reports the row)."""
+
+
 def lock(spec: registry.LayerSpec, pk: int, *, deleted: bool = False):
     """The row, locked FOR UPDATE until the transaction ends; Missing if there is none."""
     obj = (
@@ -88,6 +93,30 @@ def save(obj, user):
 
 def create(spec: registry.LayerSpec, values: dict, user):
     return save(spec.model(**values), user)
+
+
+def create_as(spec: registry.LayerSpec, values: dict, user):
+    """Create a feature as `user` would through any channel: a layer with a lifecycle sets its
+    server values, checks where the user may create, and starts the timeline. Refused when the
+    lifecycle says no (after the write: roll the transaction back)."""
+    wf = spec.workflow_module
+    if wf is not None:
+        values = {**values, **wf.server_values(user)}
+    obj = create(spec, values, user)
+    if wf is not None:
+        refused = wf.may_create_at(user, obj)
+        if refused:
+            raise Refused(refused)
+        wf.record_creation(obj, user)
+    return obj
+
+
+def check_edit(spec: registry.LayerSpec, obj, user) -> None:
+    """Refused when the layer's lifecycle does not let `user` edit `obj`'s plain fields."""
+    wf = spec.workflow_module
+    refused = wf.may_edit(user, obj) if wf is not None else None
+    if refused:
+        raise Refused(refused)
 
 
 def update(obj, values: dict, user):

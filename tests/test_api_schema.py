@@ -26,8 +26,10 @@ MAX_SECONDS = 2.0
 
 def consistently_fast(ctx, response, case):
     """No response slower than MAX_SECONDS: a hang or a pathological query is slow every time
-    it is asked; a scheduler hiccup is not. The case is re-sent up to twice before failing."""
-    if response.elapsed <= MAX_SECONDS:
+    it is asked; a scheduler hiccup is not. The case is re-sent up to twice before failing.
+    Exports (`/export/`) build a file of a whole layer: their time is measured in bench/, not
+    asserted here."""
+    if response.elapsed <= MAX_SECONDS or case.operation.path.endswith("/export/"):
         return None
     # schemathesis 4 keeps the case's headers (the editor's token) in ctx.internals.
     headers = dict(ctx.internals.headers or {})

@@ -179,6 +179,7 @@ def test_home_for_an_editor_offers_everything_including_the_admin(client):
         "api-docs",
         "jobs",
         "tokens",
+        "import",
         "admin",
     ]
     assert len(response.context["layers"]) == len(registry.LAYERS)

@@ -314,6 +314,31 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
+    from layers.io import crs as io_crs
+    from layers.io import export
+
+    paging = {"page", "page_size"}
+    return [
+        OpenApiParameter("format", str, required=True, enum=list(export.FORMATS)),
+        OpenApiParameter("crs", str, enum=list(io_crs.CHOICES), description="default 4326"),
+        OpenApiParameter(
+            "header", str, enum=list(export.HEADERS), description="CSV/XLSX column names"
+        ),
+        *(param for param in list_parameters(spec) if param.name not in paging),
+    ]
+
+
+def export_responses() -> dict:
+    """One binary response per export format, by its content type."""
+    from layers.io import export
+
+    binary = {"type": "string", "format": "binary"}
+    responses = {(200, content_type): binary for _suffix, content_type in export.FORMATS.values()}
+    responses[(200, GEOJSON)] = {"type": "object", "description": "a GeoJSON FeatureCollection"}
+    return responses
+
+
 def document(viewset: type, spec: registry.LayerSpec) -> type:
     """Decorate a generated viewset with the layer's OpenAPI description."""
     base = name(spec)
@@ -369,6 +394,12 @@ def document(viewset: type, spec: registry.LayerSpec) -> type:
                 (200, GEOJSON): ref(f"{base}FeatureCollection"),
                 **_errors(400, 401, 403),
             },
+        ),
+        export=op(
+            "Export (GeoJSON, GeoPackage, zipped Shapefile, CSV, XLSX, KML or DXF) the features "
+            "matching the list's filters of",
+            export_parameters(spec),
+            responses={**export_responses(), **_errors(400, 401, 403)},
         ),
         history=op(
             "Version history of a feature of",

@@ -84,6 +84,8 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             return Response(body, status=412, headers={"ETag": etag_for(exc.current)})
         if isinstance(exc, editing.Missing):
             exc = exceptions.NotFound()
+        if isinstance(exc, editing.Refused):
+            exc = exceptions.PermissionDenied(str(exc))
         return super().handle_exception(exc)
 
     # -- access -------------------------------------------------------------------------------
@@ -171,17 +173,9 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
     def create(self, request):
         serializer = self._serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wf = self.spec.workflow_module
-        values = dict(serializer.validated_data)
         with transaction.atomic():
-            if wf is not None:
-                values.update(wf.server_values(request.user))
-            obj = editing.create(self.spec, values, request.user)
-            if wf is not None:
-                refused = wf.may_create_at(request.user, obj)
-                if refused:  # the transaction is rolled back: nothing was written
-                    raise exceptions.PermissionDenied(refused)
-                wf.record_creation(obj, request.user)
+            # A lifecycle's refusal leaves the block: the transaction is rolled back.
+            obj = editing.create_as(self.spec, dict(serializer.validated_data), request.user)
         return self._written(obj, 201)
 
     def update(self, request, pk=None):
@@ -254,6 +248,49 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             features = encode.encode_features(found, spec, self._fields(), extra)
         return geojson_response(f'{{"type": "FeatureCollection", "features": {features}}}')
 
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """Every feature matching the list's filters, as a file (layers/io/export.py)."""
+        from layers.io import crs as io_crs
+        from layers.io import export, safety
+
+        fields = self._fields()
+        if not fields:
+            self._deny(request)
+        params = request.query_params.copy()
+        chosen = {name: p.single(params, name) for name in export.PARAMS}
+        for name in export.PARAMS:
+            if chosen[name] == "":
+                raise p.ParamError(name, "empty value; leave the parameter out")
+            params.pop(name, None)
+        paging = sorted(set(params) & set(filters.PAGING_PARAMS))
+        if paging:
+            raise p.ParamError(paging[0], "an export holds every matching feature; leave it out")
+        fmt, crs = chosen["format"], chosen["crs"] or "4326"
+        if fmt not in export.FORMATS:
+            raise p.ParamError("format", f"expected one of {', '.join(export.FORMATS)}")
+        try:
+            io_crs.parse(crs)
+        except io_crs.CrsError as exc:
+            raise p.ParamError("crs", str(exc)) from None
+        queryset, _query = filters.apply_filters(
+            self._base(), self.spec, params, fields,
+            may_see_deleted=access.can_see_deleted(request.user),
+        )  # fmt: skip
+        with safety.workspace() as folder:
+            try:
+                path = export.write_export(
+                    self.spec.slug, queryset, fmt, crs, folder / export.file_stem(self.spec, crs),
+                    user=request.user, header=chosen["header"] or "name",
+                )  # fmt: skip
+            except export.ExportError as exc:
+                raise p.ParamError(exc.name, exc.message) from None
+            body = path.read_bytes()
+        response = HttpResponse(body, content_type=export.FORMATS[fmt][1])
+        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         if not request.user.is_authenticated or not access.output_fields(request.user, self.spec):
@@ -265,10 +302,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         return Response({"id": obj.pk, "versions": editing.history_of(obj, fields)})
 
     def _check_workflow_edit(self, obj) -> None:
-        wf = self.spec.workflow_module
-        refused = wf.may_edit(self.request.user, obj) if wf is not None else None
-        if refused:
-            raise exceptions.PermissionDenied(refused)
+        editing.check_edit(self.spec, obj, self.request.user)
 
     def _pk(self, raw) -> int:
         return parse_pk(raw)

@@ -230,6 +230,16 @@ DESTINATIONS: tuple[Destination, ...] = (
         in_header=False,
     ),
     Destination(
+        "import",
+        "import",
+        ("导入数据", "Import data"),
+        (
+            "上传 Shapefile、GeoPackage、CSV/XLSX、KML 或 DXF，核对字段对应后导入图层。",
+            "Upload a shapefile, GeoPackage, CSV/XLSX, KML or DXF, check the columns, import.",
+        ),
+        (EDITOR,),
+    ),
+    Destination(
         "admin",
         "admin:index",
         ("数据管理", "Data administration"),

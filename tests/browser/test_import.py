@@ -1,0 +1,87 @@
+"""An editor uploads a zipped shapefile on /import/, sees the mapping, the progress and the
+report, and finds the features on the planning map (Chromium, signed in through the form)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import io_files as f
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+PREFIX = "BR"
+NAMES_ON_MAP = """() => {
+  const names = [];
+  const walk = (layer) => {
+    if (layer.feature) names.push(layer.feature.properties.name);
+    else if (layer.eachLayer) layer.eachLayer(walk);
+  };
+  walk(window.hehuachi.layers['service-points'].target.holder);
+  return names;
+}"""
+
+
+@pytest.fixture
+def imported_rows_removed():
+    """The live server commits the import into the shared test database; this test's own
+    transaction is rolled back, so the rows are removed on a connection of their own."""
+    yield
+    import psycopg
+    from django.db import connection
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"],
+        port=db["PORT"] or 5432, autocommit=True,
+    ) as own:  # fmt: skip
+        pattern = [f"{PREFIX}-%"]
+        own.execute("DELETE FROM layers_historicalservicepoint WHERE ref LIKE %s", pattern)
+        own.execute("DELETE FROM layers_servicepoint WHERE ref LIKE %s", pattern)
+
+
+def test_editor_imports_a_shapefile_and_finds_it_on_the_map(visit, tmp_path, imported_rows_removed):
+    rows = f.service_rows(3, PREFIX)
+    archive = f.write(f.frame(rows, f.points(3), key=4549), tmp_path / "survey.zip")
+    tab = visit("demo-editor")
+    page = tab.page
+    with page.expect_navigation():
+        page.click('a[href="/import/"]')  # the card on the editor's home page
+    page.select_option("#id_layer", "service-points")
+    page.set_input_files("#id_file", str(archive))
+    with page.expect_navigation():
+        page.click("#hh-import-upload")
+    mapping = page.locator("#hh-import-mapping")
+    assert mapping.is_visible()
+    assert "EPSG:4549" in page.inner_text("#hh-import-run")
+    # The editor leaves the phone number out: that column is set to "ignore".
+    phone = page.locator('select[data-column="phone"]')
+    assert phone.input_value() == "phone"
+    phone.select_option("")
+    assert (
+        page.locator('select[data-column="名称"], select[data-column="name"]').input_value()
+        == "name"
+    )
+    tab.screenshot("import-mapping")
+    with page.expect_navigation():
+        page.click("#hh-import-start")
+    assert page.inner_text("#hh-import-written") == "3"
+    assert page.inner_text("#hh-import-refused") == "0"
+    assert page.get_attribute("#hh-import-progress", "value") == "3"
+    assert page.get_attribute("#hh-import-progress", "max") == "3"
+    tab.screenshot("import-report")
+
+    assert tab.open("/maps/planning/").status == 200
+    tab.wait_ready()
+    page.evaluate(
+        "window.hehuachi.layers['service-points'].target.holder.addTo(window.hehuachi.map)"
+    )
+    names = page.evaluate(NAMES_ON_MAP)
+    assert {r["name"] for r in rows} <= set(names)
+    assert tab.errors == []
+    assert all(r.startswith(tab.base) or r.startswith("data:") for r in tab.requests)
+    tab.screenshot("import-on-the-map")
+
+    from layers import models
+
+    stored = list(models.ServicePoint.objects.filter(ref__startswith=f"{PREFIX}-"))
+    assert len(stored) == 3 and all(p.phone == "" for p in stored)
