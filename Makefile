@@ -24,12 +24,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run test setup deps venv db db-stop db-reset migrate sample bench lint lock clean
+.PHONY: help run dev test setup deps venv db db-stop db-reset migrate sample bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-run: setup ## Set up everything, then serve on 127.0.0.1:PORT (default 8000)
+run: setup ## Set up everything, then serve as production (gunicorn) on 127.0.0.1:PORT (8000)
+	$(VPY) tools/serve.py --port $(PORT)
+
+dev: setup ## Set up everything, then Django's auto-reloading development server on PORT
 	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup ## Set up everything (plus Chromium, CJK fonts), then pytest PYTEST_ARGS

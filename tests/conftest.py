@@ -100,11 +100,15 @@ def start_server(django_db_blocker, **extra_env):
     # The server logs every request: to a file, never to a pipe nobody drains (a full pipe
     # blocks the server's threads once 64 KiB of log lines have piled up).
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    # The same gunicorn configuration as production (`make run`, tools/serve.py): gthread
+    # workers with keep-alive, so real clients meet what users meet.
+    env.update(WEB_BIND=f"127.0.0.1:{port}", WEB_ACCESS_LOG="-")
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [gunicorn, "-c", str(root / "geo_service" / "gunicorn.conf.py")],
         cwd=root,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=log,
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
