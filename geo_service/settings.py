@@ -35,6 +35,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outermost of ours: compresses the body every other middleware has finished with.
+    "geo_service.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +140,9 @@ API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
 # Bodies larger than this are refused with 400 before they are parsed.
 API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
+# REST lists: `count` is exact up to this many matches, else PostgreSQL's planner estimate
+# (with "count_exact": false).
+API_EXACT_COUNT = int(env("API_EXACT_COUNT", "10000"))
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 

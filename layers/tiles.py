@@ -13,6 +13,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from geo_service.compression import etag_matches
 from layers import registry
 from layers.query import access, params
 from layers.query.mvt import generation, render_tile, tile_properties
@@ -52,7 +53,7 @@ def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
     etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
     cache = "public, max-age=60" if public else "private, no-cache"
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization, Cookie"}
-    if request.headers.get("If-None-Match") == etag:
+    if etag_matches(request, etag):
         return HttpResponse(status=304, headers=headers)
     data = render_tile(specs, user, z, x, y)
     if not data:
@@ -116,7 +117,7 @@ def tilejson(request, slug: str):
     from django.conf import settings
 
     minx, miny, maxx, maxy = settings.SERVICE_AREA
-    fields = dict.fromkeys(tile_properties(spec, user), "String")
+    fields = dict.fromkeys(tile_properties(spec, user, spec.max_zoom), "String")
     template = request.build_absolute_uri(f"/tiles/{spec.slug}/") + "{z}/{x}/{y}.pbf"
     return JsonResponse(
         {
