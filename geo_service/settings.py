@@ -143,6 +143,32 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # REST lists: `count` is exact up to this many matches, else PostgreSQL's planner estimate
 # (with "count_exact": false).
 API_EXACT_COUNT = int(env("API_EXACT_COUNT", "10000"))
+# Caches: Redis when REDIS_URL is set (shared by every node: the tile cache), else this
+# process's memory. Tiles are keyed by the layers' generation, so they never go stale; the
+# timeout only bounds how long unused ones stay.
+REDIS_URL = env("REDIS_URL", "")
+TILE_CACHE_SECONDS = int(env("TILE_CACHE_SECONDS", str(24 * 3600)))
+if REDIS_URL:
+    _redis = "django.core.cache.backends.redis.RedisCache"
+    CACHES = {
+        "default": {"BACKEND": _redis, "LOCATION": REDIS_URL, "KEY_PREFIX": "hehuachi"},
+        "tiles": {
+            "BACKEND": _redis,
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hehuachi",
+            "TIMEOUT": TILE_CACHE_SECONDS,
+        },
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "tiles": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tiles",
+            "TIMEOUT": TILE_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": int(env("TILE_CACHE_ENTRIES", "5000"))},
+        },
+    }
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.gis.db import models as gis_models
 from django.db import connection, models, transaction
-from django.db.models import Func, Max
+from django.db.models import Func
 from django.db.models.functions import Cast
 
 from layers import registry
@@ -107,12 +107,3 @@ def render_tile(specs, user, z: int, x: int, y: int) -> bytes:
             cursor.execute(sql, params)
             chunks.append(bytes(cursor.fetchone()[0] or b""))
     return b"".join(chunks)  # MVT layers concatenate into one valid tile
-
-
-def generation(specs) -> str:
-    """Changes whenever any of the layers changes (every save bumps updated_at)."""
-    parts = []
-    for spec in specs:
-        latest = spec.model.all_objects.aggregate(m=Max("updated_at"))["m"]
-        parts.append(f"{spec.slug}:{latest.isoformat() if latest else '-'}")
-    return ";".join(parts)
