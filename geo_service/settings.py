@@ -42,6 +42,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
+    "geo_service.dbrouter.ReadAfterWriteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -74,10 +76,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # JIT compilation costs ~20 ms per spatial query here and never pays off on API-sized queries.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+# Read replica (docs/SCALING.md): reads go to DATABASES["replica"], writes and the reads
+# after a write to "default" (geo_service/dbrouter.py). Without REPLICA_DATABASE_URL the
+# alias is the same server and no router runs; tests use it as a mirror of "default".
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
+REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
+DATABASE_ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
 # A role without superuser rights cannot CREATE EXTENSION postgis; the test database is then
 # copied from a template that already has it (created once by `make`, see docs/OPERATIONS.md).
 if env("DATABASE_TEST_TEMPLATE"):
     DATABASES["default"]["TEST"] = {"TEMPLATE": env("DATABASE_TEST_TEMPLATE")}
+DATABASES["replica"] = database_from_url(REPLICA_DATABASE_URL or DATABASE_URL)
+for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+    DATABASES["replica"][_key] = DATABASES["default"][_key]
+DATABASES["replica"]["OPTIONS"].setdefault("options", "-c jit=off")
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

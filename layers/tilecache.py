@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import connections
 
 CACHE = "tiles"
 
@@ -19,7 +19,10 @@ CACHE = "tiles"
 def generation(specs) -> str:
     """The layers' generations, e.g. 'buildings:42;hazards:7' (one indexed query)."""
     tables = [spec.model._meta.db_table for spec in specs]
-    with connection.cursor() as cursor:
+    # Read where the tile is read: a lagging replica then keys what it actually holds.
+    from layers.query.mvt import reading_database
+
+    with connections[reading_database(specs)].cursor() as cursor:
         cursor.execute(
             "SELECT table_name, value FROM layers_generation WHERE table_name = ANY(%s)", [tables]
         )

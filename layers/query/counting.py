@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection
+from django.db import connections
 
 
 def free_total(offset: int, size: int, returned: int) -> int | None:
@@ -22,7 +22,7 @@ def free_total(offset: int, size: int, returned: int) -> int | None:
 def planner_estimate(queryset) -> int:
     """The rows PostgreSQL's planner expects the queryset to return (EXPLAIN, no execution)."""
     sql, params = queryset.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
@@ -35,7 +35,7 @@ def bounded_count(queryset, cap: int) -> int | None:
     if planner_estimate(queryset) > cap:
         return None
     sql, params = queryset.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {int(cap) + 1}) t", params)  # noqa: S608
         count = cursor.fetchone()[0]
     return count if count <= cap else None
