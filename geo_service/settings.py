@@ -72,8 +72,18 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", "postgres://hehuachi@127.0.0.1:5432/hehuachi")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 # Reusing connections matters: a new connection costs ~30 ms here (connect + PROJ start-up).
-DATABASES["default"]["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "60"))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Either persistent connections (one per gthread thread) or, with DB_POOL=1, psycopg_pool's
+# pool per process (DB_POOL_MAX connections shared by the threads; docs/benchmarks.md).
+if env_bool("DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": int(env("DB_POOL_MAX", "4")),
+        "timeout": 10,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # JIT compilation costs ~20 ms per spatial query here and never pays off on API-sized queries.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # Read replica (docs/SCALING.md): reads go to DATABASES["replica"], writes and the reads
@@ -88,7 +98,11 @@ if env("DATABASE_TEST_TEMPLATE"):
     DATABASES["default"]["TEST"] = {"TEMPLATE": env("DATABASE_TEST_TEMPLATE")}
 DATABASES["replica"] = database_from_url(REPLICA_DATABASE_URL or DATABASE_URL)
 for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
-    DATABASES["replica"][_key] = DATABASES["default"][_key]
+    if _key in DATABASES["default"]:
+        DATABASES["replica"][_key] = DATABASES["default"][_key]
+if "pool" in DATABASES["default"]["OPTIONS"]:
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["OPTIONS"]["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
 DATABASES["replica"]["OPTIONS"].setdefault("options", "-c jit=off")
 DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 
