@@ -130,8 +130,9 @@ def start_server(django_db_blocker, **extra_env):
     log.close()
     # Let PostgreSQL notice the server's connections are gone before the test database is
     # dropped (it refuses while "other sessions" are attached).
+    # gunicorn's workers close theirs when they exit after the graceful stop.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for _ in range(50):
+        for _ in range(150):
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid()",

@@ -66,3 +66,22 @@ def test_server_is_gunicorn_with_debug_off(connection):
     assert response.status == 404
     assert response.getheader("Server", "").startswith("gunicorn")
     assert b"URLconf" not in body  # DEBUG's technical 404 page would list the URL patterns
+
+
+def test_compressed_json_keeps_the_connection_usable(connection):
+    import gzip
+    import json
+
+    for _ in range(2):  # twice on the same connection: Content-Length must be exact
+        connection.request("GET", "/ogc/collections", headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200
+        assert response.getheader("Content-Encoding") == "gzip"
+        assert int(response.getheader("Content-Length")) == len(body)
+        assert "Accept-Encoding" in response.getheader("Vary")
+        assert json.loads(gzip.decompress(body))["collections"]
+    connection.request("GET", "/ogc/conformance")
+    plain = connection.getresponse()
+    assert plain.status == 200 and plain.getheader("Content-Encoding") is None
+    assert json.loads(plain.read())["conformsTo"]
