@@ -86,3 +86,62 @@ def test_roles_with_different_properties_never_share_a_cached_tile(client, edito
     assert staff.status_code == public.status_code == 200
     for feature in mapbox_vector_tile.decode(public.content)["viewpoints"]["features"]:
         assert set(feature["properties"]) <= {"id", *spec.public_fields}
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server on a free port (Debian's redis-server), for the shared cache."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server (Debian package) is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_tiles_are_shared_through_redis(redis_url, editor_api):
+    """With REDIS_URL the tile cache is Redis: what one node stored another reads, and an edit
+    still shows at once (the key changes with the generation)."""
+    import redis
+    from django.test import override_settings
+
+    backend = "django.core.cache.backends.redis.RedisCache"
+    caches_setting = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "tiles": {"BACKEND": backend, "LOCATION": redis_url, "KEY_PREFIX": "t"},
+    }
+    building = models.Building.objects.order_by("pk").first()
+    point = building.geom.point_on_surface
+    z = registry.get("buildings").tile_fields[-1][0]
+    x, y = tile_of(point.x, point.y, z)
+    url = f"/tiles/buildings/{z}/{x}/{y}.pbf"
+    with override_settings(CACHES=caches_setting):
+        first = editor_api.get(url)
+        assert first.status_code == 200
+        keys = redis.Redis.from_url(redis_url).keys("t:*")
+        assert len(keys) == 1  # the tile is in Redis, where every node finds it
+        assert editor_api.get(url).content == first.content
+        building.name = "Redis 之后改的名字"
+        building.save()
+        layer = mapbox_vector_tile.decode(editor_api.get(url).content)["buildings"]
+        names = {f["id"]: f["properties"].get("name") for f in layer["features"]}
+        assert names[building.pk] == "Redis 之后改的名字"
+        assert len(redis.Redis.from_url(redis_url).keys("t:*")) == 2
