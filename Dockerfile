@@ -34,4 +34,4 @@ EXPOSE 8000
 # Every start applies migrations (and loads the sample data when LOAD_SAMPLE_DATA=1), then runs
 # the command: gunicorn by default (workers from WEB_CONCURRENCY), or e.g. `manage.py shell`.
 ENTRYPOINT ["sh", "-c", "python manage.py migrate --noinput && if [ \"${LOAD_SAMPLE_DATA:-0}\" = 1 ]; then python manage.py load_sample_data; fi && exec \"$@\"", "entrypoint"]
-CMD ["gunicorn", "geo_service.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "geo_service/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

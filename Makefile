@@ -24,15 +24,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run test setup deps venv db db-stop db-reset migrate sample bench lint lock clean
+.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-run: setup ## Set up everything, then serve on 127.0.0.1:PORT (default 8000) with a job worker
-	@# The job worker (procrastinate, docs/ARCHITECTURE.md) runs beside the server and stops with it.
-	$(VPY) manage.py procrastinate worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+run: setup ## Set up everything, then serve as production (gunicorn + a job worker) on 127.0.0.1:PORT (8000)
+	$(VPY) tools/serve.py --port $(PORT)
+
+dev: setup ## Set up everything, then Django's auto-reloading development server on PORT
 	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup ## Set up everything (plus Chromium, CJK fonts), then pytest PYTEST_ARGS
@@ -88,6 +88,17 @@ bench: setup ## Build the bench data set (100,000 buildings) and run every bench
 	$(VPY) bench/make_data.py --buildings 100000 --hazards 10000
 	$(VPY) bench/api_list.py
 	$(VPY) bench/ogc_and_tiles.py
+
+PEERS := bench/.peers
+bench-peers: setup ## Bench data (200,000 buildings), tipg and pygeoapi in their own venvs, the side-by-side table
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \
+	  || echo "bench-peers: wrk (Debian package) is missing: throughput columns stay empty" >&2
+	@[ -x $(PEERS)/tipg/bin/uvicorn ] || { $(PYTHON) -m venv $(PEERS)/tipg && \
+	  $(PEERS)/tipg/bin/pip install --quiet "tipg==1.6.*" uvicorn; }
+	@[ -x $(PEERS)/pygeoapi/bin/gunicorn ] || { $(PYTHON) -m venv $(PEERS)/pygeoapi && \
+	  $(PEERS)/pygeoapi/bin/pip install --quiet "pygeoapi==0.21.*" gunicorn psycopg2-binary geoalchemy2; }
+	$(VPY) bench/make_data.py --buildings 200000 --hazards 20000
+	$(VPY) bench/peers.py
 
 lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

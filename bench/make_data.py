@@ -92,7 +92,8 @@ def main() -> None:
             f"""
             INSERT INTO layers_safetyhazard (
                 ref, name, name_en, status, created_at, updated_at, version, category, level,
-                description, found_at, deadline, responsible_unit, geom)
+                description, found_at, deadline, responsible_unit, reject_reason, supervised,
+                geom)
             SELECT 'BENCH-H' || g, '测试隐患 ' || g, 'Bench hazard ' || g,
                    {pick("hazard_status")},
                    now(), now(), 1,
@@ -100,7 +101,7 @@ def main() -> None:
                    CASE WHEN random() < 0.1 THEN 'major' ELSE 'general' END,
                    '基准测试数据', now() - (random() * 200 || ' days')::interval,
                    (now() + ((random() * 300 - 100)::int || ' days')::interval)::date,
-                   '测试单位',
+                   '测试单位', '', false,
                    ST_SetSRID(ST_MakePoint(
                        119.935 + random() * 0.03, 31.770 + random() * 0.025), 4326)
             FROM generate_series(1, %(m)s) g

@@ -37,11 +37,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outermost of ours: compresses the body every other middleware has finished with.
+    "geo_service.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
+    "geo_service.dbrouter.ReadAfterWriteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -70,14 +74,39 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", "postgres://hehuachi@127.0.0.1:5432/hehuachi")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 # Reusing connections matters: a new connection costs ~30 ms here (connect + PROJ start-up).
-DATABASES["default"]["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "60"))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Either persistent connections (one per gthread thread) or, with DB_POOL=1, psycopg_pool's
+# pool per process (DB_POOL_MAX connections shared by the threads; docs/benchmarks.md).
+if env_bool("DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": int(env("DB_POOL_MAX", "4")),
+        "timeout": 10,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = int(env("CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # JIT compilation costs ~20 ms per spatial query here and never pays off on API-sized queries.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+# Read replica (docs/SCALING.md): reads go to DATABASES["replica"], writes and the reads
+# after a write to "default" (geo_service/dbrouter.py). Without REPLICA_DATABASE_URL the
+# alias is the same server and no router runs; tests use it as a mirror of "default".
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
+REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
+DATABASE_ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
 # A role without superuser rights cannot CREATE EXTENSION postgis; the test database is then
 # copied from a template that already has it (created once by `make`, see docs/OPERATIONS.md).
 if env("DATABASE_TEST_TEMPLATE"):
     DATABASES["default"]["TEST"] = {"TEMPLATE": env("DATABASE_TEST_TEMPLATE")}
+DATABASES["replica"] = database_from_url(REPLICA_DATABASE_URL or DATABASE_URL)
+for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+    if _key in DATABASES["default"]:
+        DATABASES["replica"][_key] = DATABASES["default"][_key]
+if "pool" in DATABASES["default"]["OPTIONS"]:
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["OPTIONS"]["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
+DATABASES["replica"]["OPTIONS"].setdefault("options", "-c jit=off")
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -140,6 +169,35 @@ API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
 # Bodies larger than this are refused with 400 before they are parsed.
 API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
+# REST lists: `count` is exact up to this many matches, else PostgreSQL's planner estimate
+# (with "count_exact": false).
+API_EXACT_COUNT = int(env("API_EXACT_COUNT", "10000"))
+# Caches: Redis when REDIS_URL is set (shared by every node: the tile cache), else this
+# process's memory. Tiles are keyed by the layers' generation, so they never go stale; the
+# timeout only bounds how long unused ones stay.
+REDIS_URL = env("REDIS_URL", "")
+TILE_CACHE_SECONDS = int(env("TILE_CACHE_SECONDS", str(24 * 3600)))
+if REDIS_URL:
+    _redis = "django.core.cache.backends.redis.RedisCache"
+    CACHES = {
+        "default": {"BACKEND": _redis, "LOCATION": REDIS_URL, "KEY_PREFIX": "hehuachi"},
+        "tiles": {
+            "BACKEND": _redis,
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hehuachi",
+            "TIMEOUT": TILE_CACHE_SECONDS,
+        },
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "tiles": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tiles",
+            "TIMEOUT": TILE_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": int(env("TILE_CACHE_ENTRIES", "5000"))},
+        },
+    }
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 # Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).

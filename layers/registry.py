@@ -39,6 +39,11 @@ class LayerSpec:
     edit_roles: tuple[str, ...] = (EDITOR,)
     min_zoom: int = 12
     max_zoom: int = 20
+    # Tile properties by zoom band, ((from_zoom, names), ...) in ascending zoom: a tile at zoom
+    # z carries the id and the names of the last band starting at or below z (those the caller
+    # may see; computed properties allowed). Low zooms carry only what the maps style by; a
+    # click reads the rest from the API. Empty: the status and the colour field at every zoom.
+    tile_fields: tuple[tuple[int, tuple[str, ...]], ...] = ()
     # The natural key sample data and imports match rows on.
     natural_key: str = "ref"
     status_field: str = "status"
@@ -95,6 +100,15 @@ class LayerSpec:
 
     def title(self, lang: str = "zh") -> str:
         return self.title_en if lang.startswith("en") else self.title_zh
+
+    def tile_fields_at(self, z: int) -> tuple[str, ...]:
+        """The property names a tile at zoom z carries (before the caller's rights)."""
+        bands = self.tile_fields or ((0, tuple(dict.fromkeys((self.status_field, self.color_by)))),)
+        chosen = bands[0][1]
+        for start, names in bands:
+            if z >= start:
+                chosen = names
+        return chosen
 
     def vocabularies(self) -> dict[str, status.Vocabulary]:
         return {self.status_field: self.status_vocabulary, **self.filter_fields}
@@ -173,6 +187,8 @@ LAYERS: tuple[LayerSpec, ...] = (
         search_fields=("description", "description_en"),
         edit_roles=(PLANNER, EDITOR),
         min_zoom=13,
+        # Few points: the tour's numbered labels need the order and the name at every zoom.
+        tile_fields=((13, ("status", "theme", "tour_order", "name", "name_en")),),
     ),
     LayerSpec(
         slug="pocket-parks",
@@ -220,6 +236,11 @@ LAYERS: tuple[LayerSpec, ...] = (
         search_fields=("address",),
         edit_roles=(PLANNER, EDITOR),
         min_zoom=15,
+        # The planning map fills a building by its status, or tints it by its site's status.
+        tile_fields=(
+            (15, ("status", "renovation_site")),
+            (18, ("status", "renovation_site", "name", "use", "floors")),
+        ),
     ),
     LayerSpec(
         slug="hazards",
@@ -247,6 +268,11 @@ LAYERS: tuple[LayerSpec, ...] = (
         workflow="layers.workflow",
         nearest_statuses=status.HAZARD_OPEN_STATUSES,
         min_zoom=14,
+        # The inspection map: fill by status, ring by level, the overdue mark.
+        tile_fields=(
+            (14, ("status", "level", "overdue")),
+            (17, ("status", "level", "overdue", "category", "name")),
+        ),
     ),
     LayerSpec(
         slug="service-points",

@@ -2,21 +2,21 @@
 
 One layer per URL (/tiles/<slug>/z/x/y.pbf), or several in one tile for the map pages
 (/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. ETags follow the layer's last
-update, so an edit changes them at once; an empty tile answers 204.
+update, so an edit changes them at once; an empty tile answers 204. Tiles are cached by
+(layers, z, x, y, role class) for the layers' generation (layers/tilecache.py).
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from layers import registry
+from geo_service.compression import etag_matches
+from layers import registry, tilecache
 from layers.portal.gisauth import gis_auth, unauthorized
 from layers.query import access, params
-from layers.query.mvt import generation, render_tile, tile_properties
+from layers.query.mvt import render_tile, tile_properties
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -48,14 +48,19 @@ def _readable(request, slugs: list[str]):
 
 def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
     public = all(spec.is_public for spec in specs)
-    role = "public" if not access.output_fields(user, specs[0]) else "staff"
-    key = f"{generation(specs)}|{role}|{z}/{x}/{y}"
-    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    names = [list(tile_properties(spec, user, z)) for spec in specs]
+    cache_key = tilecache.key(
+        tilecache.generation(specs), tilecache.role_class(specs, names), z, x, y
+    )
+    etag = '"' + cache_key.removeprefix("tile:")[:32] + '"'
     cache = "public, max-age=60" if public else "private, no-cache"
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization, Cookie"}
-    if request.headers.get("If-None-Match") == etag:
+    if etag_matches(request, etag):
         return HttpResponse(status=304, headers=headers)
-    data = render_tile(specs, user, z, x, y)
+    data = tilecache.get(cache_key)
+    if data is None:
+        data = render_tile(specs, user, z, x, y)
+        tilecache.put(cache_key, data)
     if not data:
         return HttpResponse(status=204, headers=headers)
     return HttpResponse(data, content_type=MVT, headers=headers)
@@ -122,7 +127,7 @@ def tilejson(request, slug: str):
     from django.conf import settings
 
     minx, miny, maxx, maxy = settings.SERVICE_AREA
-    fields = dict.fromkeys(tile_properties(spec, user), "String")
+    fields = dict.fromkeys(tile_properties(spec, user, spec.max_zoom), "String")
     template = request.build_absolute_uri(f"/tiles/{spec.slug}/") + "{z}/{x}/{y}.pbf"
     return JsonResponse(
         {

@@ -100,11 +100,15 @@ def start_server(django_db_blocker, **extra_env):
     # The server logs every request: to a file, never to a pipe nobody drains (a full pipe
     # blocks the server's threads once 64 KiB of log lines have piled up).
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    # The same gunicorn configuration as production (`make run`, tools/serve.py): gthread
+    # workers with keep-alive, so real clients meet what users meet.
+    env.update(WEB_BIND=f"127.0.0.1:{port}", WEB_ACCESS_LOG="-")
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [gunicorn, "-c", str(root / "geo_service" / "gunicorn.conf.py")],
         cwd=root,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=log,
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
@@ -126,8 +130,9 @@ def start_server(django_db_blocker, **extra_env):
     log.close()
     # Let PostgreSQL notice the server's connections are gone before the test database is
     # dropped (it refuses while "other sessions" are attached).
+    # gunicorn's workers close theirs when they exit after the graceful stop.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for _ in range(50):
+        for _ in range(150):
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid()",

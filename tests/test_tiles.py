@@ -25,10 +25,13 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def ids_in_tile(table: str, z: int, x: int, y: int) -> set[int]:
+    """Features whose geometry meets the tile with its 64/4096 buffer (what a renderer draws
+    across tile edges), asked with an exact ST_Intersects the tile SQL does not use."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {table} WHERE deleted_at IS NULL AND "  # noqa: S608
-            "ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))",
+            "ST_Intersects(geom, ST_Transform("
+            "ST_TileEnvelope(%s, %s, %s, margin => 64.0 / 4096), 4326))",
             (z, x, y),
         )
         return {row[0] for row in cursor.fetchall()}
@@ -149,3 +152,52 @@ def test_gdal_mvt_driver_reads_a_tile_we_serve(live_app, tmp_path):
     assert "Layer name: viewpoints" in result.stdout
     count = int(result.stdout.split("Feature Count: ")[1].split()[0])
     assert count == len(ids_in_tile("layers_culturalviewpoint", z, x, y)) > 0
+
+
+def test_tiles_carry_the_zoom_bands_properties(editor_client):
+    """Low zoom: what the planning map styles by (status, site); high zoom adds details."""
+    spec = registry.get("buildings")
+    low, high = spec.tile_fields[0][0], spec.tile_fields[-1][0]
+    bands = {low: {"id", "status", "renovation_site"}, high: {"id", *spec.tile_fields_at(high)}}
+    for z, expected in bands.items():
+        x, y = tile_of(*QU_QIUBAI, z)
+        layer = decode(editor_client.get(f"/tiles/buildings/{z}/{x}/{y}.pbf"))["buildings"]
+        keys = set().union(*(f["properties"] for f in layer["features"]))
+        # MVT leaves out null values (a building outside any site has no renovation_site).
+        assert expected - {"renovation_site"} <= keys <= expected
+    assert "name" in bands[high] and "name" not in bands[low]
+
+
+def test_tile_sql_has_no_sort_and_no_exact_intersection_test():
+    from layers.query.mvt import layer_tile_sql
+    from tests.conftest import make_user
+
+    user = make_user("tile-sql", "editor")
+    for spec in registry.LAYERS:
+        sql, _ = layer_tile_sql(spec, user, 17, *tile_of(*QU_QIUBAI, 17))
+        assert "ORDER BY" not in sql.upper() and "ST_INTERSECTS" not in sql.upper()
+        assert "&&" in sql  # the GiST index test
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_tiles_are_compressed_when_the_client_accepts_it(editor_client, coding):
+    import gzip
+
+    import brotli
+
+    z = 17
+    x, y = tile_of(*QU_QIUBAI, z)
+    url = f"/tiles/multi/{z}/{x}/{y}.pbf?layers=buildings,hazards"
+    plain = editor_client.get(url)
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+    packed = editor_client.get(url, HTTP_ACCEPT_ENCODING=f"{coding}, identity;q=0.5")
+    assert packed["Content-Encoding"] == coding
+    assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content)
+    unpack = gzip.decompress if coding == "gzip" else brotli.decompress
+    assert unpack(packed.content) == plain.content
+    # A weak ETag: the compressed bytes differ, but If-None-Match still answers 304.
+    assert packed["ETag"] == "W/" + plain["ETag"]
+    again = editor_client.get(url, HTTP_ACCEPT_ENCODING=coding, HTTP_IF_NONE_MATCH=packed["ETag"])
+    assert again.status_code == 304
+    refused = editor_client.get(url, HTTP_ACCEPT_ENCODING=f"{coding};q=0")
+    assert "Content-Encoding" not in refused

@@ -155,7 +155,12 @@ def components(spec: registry.LayerSpec) -> dict[str, dict]:
         "required": ["type", "features"],
         "properties": {
             "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "count": {"type": "integer", "description": "features matching the filters"},
+            "count": {
+                "type": "integer",
+                "description": "features matching the filters: exact up to API_EXACT_COUNT, "
+                "else PostgreSQL's planner estimate",
+            },
+            "count_exact": {"type": "boolean", "description": "false when count is an estimate"},
             "next": {"type": "string", "format": "uri", "nullable": True},
             "previous": {"type": "string", "format": "uri", "nullable": True},
             "features": {"type": "array", "items": {"$ref": f"#/components/schemas/{base}Feature"}},

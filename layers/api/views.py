@@ -15,12 +15,13 @@ from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from geo_service.compression import etag_matches
 from layers import editing, geo, registry
 from layers.api import filters
 from layers.api.parsers import JSONErrorsMixin
 from layers.api.schema import LayerAutoSchema
 from layers.api.serializers import write_serializer_for
-from layers.query import access, encode, spatial
+from layers.query import access, counting, encode, spatial
 from layers.query import filters as qf
 from layers.query import params as p
 
@@ -151,21 +152,26 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         features, returned = encode.encode_page(
             queryset[offset : offset + size], self.spec, fields, extra
         )
-        # A short, non-empty page (or a short first page) tells the total without counting.
-        known = returned < size and (returned > 0 or offset == 0)
-        total = offset + returned if known else queryset.count()
+        # Exact up to API_EXACT_COUNT; above it the planner's estimate (count_exact: false),
+        # so that counting a large match never costs more than the page (docs/API.md).
+        total, exact = counting.list_total(
+            queryset, offset, size, returned, settings.API_EXACT_COUNT
+        )
+        more = offset + size < total if exact else returned == size
         links = {
-            "next": _page_url(request, page + 1) if offset + size < total else None,
+            "next": _page_url(request, page + 1) if more else None,
             "previous": _page_url(request, page - 1) if page > 1 else None,
         }
-        head = json.dumps({"type": "FeatureCollection", "count": total, **links})
+        head = json.dumps(
+            {"type": "FeatureCollection", "count": total, "count_exact": exact, **links}
+        )
         return geojson_response(f'{head[:-1]}, "features": {features}}}')
 
     def retrieve(self, request, pk=None):
         text = self._feature_text(parse_pk(pk))
         version = json.loads(text)["properties"].get("version")
         etag = etag_for(version if version is not None else _version_of(self.spec, pk))
-        if request.headers.get("If-None-Match") == etag:
+        if etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": etag})
         return geojson_response(text, ETag=etag)
 

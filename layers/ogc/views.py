@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
-from django.db import connection
 from django.db.models import Func, Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from layers import registry
 from layers.portal.gisauth import gis_auth
-from layers.query import access, cql, encode, spatial, times
+from layers.query import access, counting, cql, encode, spatial, times
 from layers.query import crs as ogc_crs
 from layers.query import filters as qf
 from layers.query import params as p
@@ -502,24 +501,9 @@ def items(request, collection_id: str):
 
 
 def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | None:
-    """Exact count up to OGC_MAX_COUNT, else None (numberMatched is then left out).
-
-    A short page tells the total for free. Otherwise the planner's estimate decides first:
-    above the cap, counting would be wasted work, so none is done.
-    """
-    if returned < limit and (returned > 0 or offset == 0):
-        return offset + returned
-    cap = settings.OGC_MAX_COUNT
-    sql, params = queryset.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        if plan[0]["Plan"]["Plan Rows"] > cap:
-            return None
-        cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {cap + 1}) t", params)  # noqa: S608
-        count = cursor.fetchone()[0]
-    return count if count <= cap else None
+    """Exact count up to OGC_MAX_COUNT, else None (numberMatched is then left out)."""
+    total = counting.free_total(offset, limit, returned)
+    return total if total is not None else counting.bounded_count(queryset, settings.OGC_MAX_COUNT)
 
 
 @csrf_exempt  # writes are authenticated per request (Basic/Token; session with CSRF check)

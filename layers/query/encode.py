@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db import connection, models
+from django.db import connections, models
 from django.db.models import Case, F, Func, Value, When
 from django.db.models.functions import Cast, Concat
 
@@ -91,7 +91,8 @@ def encode_page(
     sql, params = rows.query.sql_with_params()
     # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
     wrapped = f"SELECT COALESCE(json_agg({_FEATURE}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
-    with connection.cursor() as cursor:
+    # The queryset's database: the replica when a router sends reads there.
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(wrapped, params)
         text, count = cursor.fetchone()
     return text, count
@@ -101,7 +102,7 @@ def encode_feature(queryset, spec, fields, extra=None, geometry=None, computed=T
     """One feature (text), or None if the queryset is empty."""
     rows = _feature_rows(queryset[:1], spec, fields, extra, geometry, computed)
     sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(f"SELECT {_FEATURE}::text FROM ({sql}) t", params)  # noqa: S608
         row = cursor.fetchone()
     return row[0] if row else None

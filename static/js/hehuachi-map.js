@@ -252,9 +252,19 @@
       state.ready[cfg.slug] = true;
       document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
     });
+    // Tiles carry only what styling needs; the popup reads the feature from the API.
     layer.on("click", function (e) {
-      var feature = { id: e.layer.properties.id, properties: e.layer.properties };
-      L.popup().setLatLng(e.latlng).setContent(popup(cfg, feature)).openOn(map);
+      var id = e.layer.properties.id;
+      var url = cfg.url + encodeURIComponent(id) + "/";
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error(url + " → " + r.status);
+          return r.json();
+        })
+        .then(function (feature) {
+          L.popup().setLatLng(e.latlng).setContent(popup(cfg, feature)).openOn(map);
+        })
+        .catch(function (err) { console.warn(err.message); });
     });
     layer.tileState = function () { return { count: ids(), keys: state.tileKeys[cfg.slug] }; };
     state.counts[cfg.slug] = 0;

@@ -42,7 +42,8 @@ def count_in_loaded_tiles(tab, slug: str, table: str) -> int:
     tiles = [tuple(int(v) for v in key.split(":")) for key in drawn["keys"]]  # x:y:z
     assert tiles and drawn["count"] == tab.counts()[slug]
     in_tile = (
-        "(ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)) AND "
+        "(ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => 64.0 / 4096), "
+        "4326)) AND "
         "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s), 4096, 64, true) "
         "IS NOT NULL)"
     )

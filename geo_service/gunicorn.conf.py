@@ -1,0 +1,32 @@
+"""gunicorn settings of every real server of this service: `make run`, the test suite's server
+and the benchmarks (tools/serve.py starts it). Each value can be overridden from the
+environment (WEB_BIND, WEB_WORKERS, WEB_THREADS, WEB_KEEPALIVE, WEB_TIMEOUT, WEB_ACCESS_LOG).
+
+gthread workers: a request waiting on PostgreSQL leaves its worker's other threads serving,
+so one process per core keeps both the CPU and the database busy (docs/benchmarks.md has the
+figures that chose the defaults).
+"""
+
+import os
+
+wsgi_app = "geo_service.wsgi:application"
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+# One process per core; threads cover the time a request waits on PostgreSQL.
+workers = int(
+    os.environ.get("WEB_WORKERS") or os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1
+)
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# Seconds an idle keep-alive connection stays open (clients such as QGIS reuse them).
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 10
+# Access log to a file or "-" (stdout); the error log goes to stderr. Callers that capture
+# either must drain it or point it at a file: a full pipe blocks the server.
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+errorlog = "-"
+# Behind nginx: trust X-Forwarded-* from the proxy on the same host only.
+forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): several
+# servers on one machine (tests, benchmarks) would take it from each other. Not used here.
+control_socket_disable = True
