@@ -28,7 +28,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Behind nginx (or any proxy) the media folder is served there, never by Django.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# collectstatic must have run (the Dockerfile does it at build time; docs/OPERATIONS.md): the
+# manifest storage answers 500 on every page otherwise, so the system check refuses to start.

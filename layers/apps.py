@@ -11,3 +11,5 @@ class LayersConfig(AppConfig):
         from layers.permissions import sync_roles
 
         post_migrate.connect(sync_roles, sender=self)
+
+        import geo_service.checks  # noqa: F401 (registers the serving checks)

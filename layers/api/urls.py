@@ -25,7 +25,11 @@ urlpatterns = [
         name="hazards-ledger",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+        name="swagger-ui",
+    ),
     path(
         "redoc/",
         SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
