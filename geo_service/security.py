@@ -59,12 +59,15 @@ _PUBLIC_URL_SETTINGS = {
 }
 
 
-def csp_header(nonce: str) -> str:
-    """The policy of every HTML page: our origin only, inline scripts only with this nonce."""
+def csp_header(nonce: str, *, inline_styles: bool = False) -> str:
+    """The policy of every HTML page: our origin only, inline scripts only with this nonce.
+
+    `inline_styles`: the page's vendored library inserts <style> elements it cannot nonce
+    (ReDoc's bundle, at load time); styles cannot run script, so only styles are relaxed."""
     sources = {
         "default-src": "'self'",
         "script-src": f"'self' 'nonce-{nonce}'",
-        "style-src": f"'self' 'nonce-{nonce}'",
+        "style-src": "'self' 'unsafe-inline'" if inline_styles else f"'self' 'nonce-{nonce}'",
         # Leaflet, folium's legend swatches and our templates set style attributes; an
         # attribute cannot run script, so these are allowed while <style> elements need the nonce.
         "style-src-attr": "'unsafe-inline'",
@@ -117,7 +120,8 @@ class SecurityHeadersMiddleware:
             header = "Content-Security-Policy"
             if settings.CSP_REPORT_ONLY:
                 header += "-Report-Only"
-            response[header] = csp_header(request.csp_nonce)
+            relax = getattr(response, "csp_inline_styles", False)
+            response[header] = csp_header(request.csp_nonce, inline_styles=relax)
         return response
 
 
