@@ -38,15 +38,20 @@ class SecretMaskingFilter(SafeExceptionReporterFilter):
         if isinstance(key, str) and key.endswith("_URL") and key in _PUBLIC_URL_SETTINGS:
             return value
         cleansed = super().cleanse_setting(key, value)
-        if isinstance(cleansed, str):
+        if type(cleansed) is str:
             return scrub_urls(cleansed)
         return cleansed
 
     def get_traceback_frame_variables(self, request, tb_frame):
-        return [
-            (name, scrub_urls(value) if isinstance(value, str) else value)
-            for name, value in super().get_traceback_frame_variables(request, tb_frame)
-        ]
+        """Local variables too: masked by name like settings, URL passwords scrubbed."""
+        out = []
+        for name, value in super().get_traceback_frame_variables(request, tb_frame):
+            if isinstance(name, str) and self.hidden_settings.search(name):
+                value = self.cleansed_substitute
+            elif type(value) is str:
+                value = scrub_urls(value)
+            out.append((name, value))
+        return out
 
 
 # Settings ending in _URL that hold a public path, not a connection string.
