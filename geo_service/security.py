@@ -64,14 +64,16 @@ _PUBLIC_URL_SETTINGS = {
 }
 
 
-def csp_header(nonce: str, *, inline_styles: bool = False) -> str:
+def csp_header(nonce: str, *, inline_styles: bool = False, unsafe_eval: bool = False) -> str:
     """The policy of every HTML page: our origin only, inline scripts only with this nonce.
 
     `inline_styles`: the page's vendored library inserts <style> elements it cannot nonce
     (ReDoc's bundle, at load time); styles cannot run script, so only styles are relaxed."""
     sources = {
         "default-src": "'self'",
-        "script-src": f"'self' 'nonce-{nonce}'",
+        # unsafe_eval: a vendored library of the page compiles code at run time (the measure
+        # control of the planning and inspection maps); scripts still need our origin or nonce.
+        "script-src": f"'self' 'nonce-{nonce}'" + (" 'unsafe-eval'" if unsafe_eval else ""),
         "style-src": "'self' 'unsafe-inline'" if inline_styles else f"'self' 'nonce-{nonce}'",
         # Leaflet, folium's legend swatches and our templates set style attributes; an
         # attribute cannot run script, so these are allowed while <style> elements need the nonce.
@@ -126,7 +128,11 @@ class SecurityHeadersMiddleware:
             if settings.CSP_REPORT_ONLY:
                 header += "-Report-Only"
             relax = getattr(response, "csp_inline_styles", False)
-            response[header] = csp_header(request.csp_nonce, inline_styles=relax)
+            response[header] = csp_header(
+                request.csp_nonce,
+                inline_styles=relax,
+                unsafe_eval=getattr(response, "csp_unsafe_eval", False),
+            )
         return response
 
 

@@ -43,6 +43,20 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+def _as_function(wait_for_function):
+    """The pages' Content-Security-Policy forbids eval, with which Playwright polls a predicate
+    given as an expression; given as a function it is compiled by the browser's debugger
+    protocol instead. So `wait_for_function("expr")` becomes `() => (expr)`."""
+
+    def wait(expression, *args, **kwargs):
+        text = expression.strip() if isinstance(expression, str) else ""
+        if text and "=>" not in text and not text.startswith(("function", "async")):
+            expression = f"() => ({text})"
+        return wait_for_function(expression, *args, **kwargs)
+
+    return wait
+
+
 class Visit:
     """A browser tab that records console errors and every request's origin."""
 
@@ -51,6 +65,7 @@ class Visit:
             viewport=viewport or {"width": 1280, "height": 860}, locale="zh-CN", **context_options
         )
         self.page = self.context.new_page()
+        self.page.wait_for_function = _as_function(self.page.wait_for_function)
         self.base = base
         self.errors: list[str] = []
         self.requests: list[str] = []
