@@ -7,6 +7,7 @@ answers (FileResponse photos, exports) and HTTP keep-alive are untouched.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import secrets
 
@@ -104,6 +105,14 @@ def _differs_by_user(request) -> bool:
     return not path.startswith(static)
 
 
+# The request's nonce for markup rendered without the request (form widgets: the admin's map).
+_NONCE = contextvars.ContextVar("csp_nonce", default="")
+
+
+def current_nonce() -> str:
+    return _NONCE.get()
+
+
 class SecurityHeadersMiddleware:
     """Per request: a CSP nonce (request.csp_nonce) and, on the way out, the policy on HTML
     answers, and `Vary: Cookie, Authorization` + `Cache-Control: private` on every answer
@@ -114,7 +123,11 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(18)
-        response = self.get_response(request)
+        token = _NONCE.set(request.csp_nonce)
+        try:
+            response = self.get_response(request)
+        finally:
+            _NONCE.reset(token)
         if _differs_by_user(request):
             patch_vary_headers(response, ("Cookie", "Authorization"))
             if not response.has_header("Cache-Control"):
