@@ -24,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample bench lint lock clean
+.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample backup restore bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -83,6 +83,13 @@ migrate: venv db ## Apply migrations
 
 sample: migrate ## Load the sample data
 	$(VPY) manage.py load_sample_data
+
+backup: venv ## Back up the database (pg_dump -Fc) and both media folders with a sha256 manifest: backups/<time>/ (OUT=dir to choose)
+	$(VPY) tools/backup.py backup $(if $(OUT),--out $(OUT))
+
+restore: venv ## Restore a backup: make restore FROM=backups/<time> [YES=1 to replace a non-empty database]
+	@test -n "$(FROM)" || { echo "restore: FROM=backups/<time> is required" >&2; exit 1; }
+	$(VPY) tools/backup.py restore $(FROM) $(if $(YES),--yes)
 
 bench: setup ## Build the bench data set (100,000 buildings) and run every benchmark
 	$(VPY) bench/make_data.py --buildings 100000 --hazards 10000

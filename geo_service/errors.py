@@ -25,6 +25,12 @@ def permission_denied(request, exception):
 
 
 def server_error(request):
+    import sys
+
+    from geo_service.faults import is_outage, unavailable
+
+    if is_outage(sys.exc_info()[1]):  # the database went away: an outage, not a bug
+        return unavailable(request)
     if _is_api(request):
         # Nothing internal leaks: no exception text, no trace.
         return JsonResponse({"detail": "Server error."}, status=500)

@@ -31,11 +31,15 @@ INSTALLED_APPS = [
     "simple_history",
     "procrastinate.contrib.django",
     "gisserver",
+    "axes",
     "layers",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 503 + Retry-After while the database is unreachable (before anything touches it).
+    "geo_service.faults.DatabaseUnavailableMiddleware",
+    "geo_service.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: compresses the body every other middleware has finished with.
     "geo_service.compression.CompressionMiddleware",
@@ -46,9 +50,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
     "geo_service.dbrouter.ReadAfterWriteMiddleware",
+    # 429 + Retry-After: anonymous OGC/tile limits and token guessing (geo_service/limits.py).
+    "geo_service.limits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: locks out repeated failed sign-ins (django-axes; see docs/SECURITY.md).
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses while a username or an address is locked out, counts failures.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "geo_service.urls"
@@ -66,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "layers.portal.context.site",
+                "geo_service.security.csp_nonce",
             ],
         },
     },
@@ -123,7 +138,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve from the finders too, so a checkout works without collectstatic (production collects).
 WHITENOISE_USE_FINDERS = True
@@ -150,8 +165,11 @@ REST_FRAMEWORK = {
         "layers.portal.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Deny by default: each view opens what is public itself (layers/api/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["layers.api.permissions.DenyAll"],
+    # Anonymous callers are rate-limited per address (API_THROTTLE_RATES below).
+    "DEFAULT_THROTTLE_CLASSES": ["layers.api.throttling.AnonRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "layers.api.schema.ServiceAutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "layers.api.parsers.GeoJSONRenderer",
@@ -164,6 +182,8 @@ REST_FRAMEWORK = {
     # Content negotiation by Accept only: no ?format= (an undeclared way to get a 404).
     "URL_FORMAT_OVERRIDE": None,
 }
+# Anonymous REST requests per client address ("N/sec|min|hour|day"; "" turns the limit off).
+API_THROTTLE_RATES = {"anon": env("THROTTLE_ANON_API", "300/min") or None}
 API_PAGE_SIZE = int(env("API_PAGE_SIZE", "100"))
 API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
 # Bodies larger than this are refused with 400 before they are parsed.
@@ -172,7 +192,8 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # REST lists: `count` is exact up to this many matches, else PostgreSQL's planner estimate
 # (with "count_exact": false).
 API_EXACT_COUNT = int(env("API_EXACT_COUNT", "10000"))
-# Caches: Redis when REDIS_URL is set (shared by every node: the tile cache), else this
+# Caches: Redis when REDIS_URL is set (shared by every node: the tile cache, throttles and
+# lockouts), else this
 # process's memory. Tiles are keyed by the layers' generation, so they never go stale; the
 # timeout only bounds how long unused ones stay.
 REDIS_URL = env("REDIS_URL", "")
@@ -220,6 +241,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "layers.api.schema.add_layer_components",
+        "layers.api.schema.only_readable_layers",
     ],
 }
 
@@ -285,3 +307,44 @@ JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
 # Printed maps and exports carry this note; empty once the data are official records.
 DATA_NOTE = env("DATA_NOTE", "示意数据 · Illustrative data")
+# -- Security (docs/SECURITY.md) -----------------------------------------------------------------
+# Error pages (DEBUG) mask every secret: connection strings too, and passwords inside any URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "geo_service.security.SecretMaskingFilter"
+# Content-Security-Policy on every HTML page; inline scripts and styles carry a per-request nonce.
+CSP_ENABLED = env_bool("CSP_ENABLED", True)
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+# Tile hosts the map pages may load images from (only when an online basemap is chosen).
+CSP_IMG_HOSTS = {
+    "osm": ("https://*.tile.openstreetmap.org",),
+    "tianditu": ("https://*.tianditu.gov.cn",),
+    "amap": ("https://*.is.autonavi.com",),
+}.get(MAP_BASEMAP, ())
+
+# Throttles and lockouts count in the "default" cache (above): shared by every worker and node
+# when REDIS_URL is set.
+
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username, or from
+# one address, further attempts are refused for AXES_COOLOFF_MINUTES; editors unlock in the admin.
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "geo_service.limits.locked_out"
+AXES_VERBOSE = False
+# The client address as every limit sees it (geo_service.limits.client_ip, NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
+
+# Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
+TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
+TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
+# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).
+THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))
+THROTTLE_ANON_TILES = int(env("THROTTLE_ANON_TILES", "3000"))
+# How long a client is asked to wait when the database is unreachable (503).
+DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
+# Reverse proxies in front of the service that append to X-Forwarded-For (0: none, use the
+# socket's address). Rate limits and lockouts count per client address found this way.
+NUM_PROXIES = int(env("NUM_PROXIES", "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# /readyz fails when the job worker's last heartbeat is older than this (seconds).
+READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))

@@ -30,7 +30,13 @@ BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", False)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Behind nginx (or any proxy) the media folder is served there, never by Django.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# collectstatic must have run (the Dockerfile does it at build time; docs/OPERATIONS.md): the
+# manifest storage answers 500 on every page otherwise, so the system check refuses to start.

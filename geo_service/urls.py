@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from geo_service import health
 from layers import basemap, tiles, wfs
 from layers.api import workflow_views
 from layers.maps import offline, stops
@@ -16,6 +17,8 @@ from layers.portal import views as portal
 
 urlpatterns = [
     path("", portal.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("layers.portal.urls")),
     path("favicon.ico", portal.favicon, name="favicon"),
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),

@@ -4,5 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings")
+# Production by default: a server started without DJANGO_SETTINGS_MODULE must never run with
+# DEBUG on and a development key (manage.py, for developers, defaults to the dev settings).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings_production")
 application = get_wsgi_application()
+
+from geo_service.checks import refuse_to_serve_if_unfit  # noqa: E402 (needs the app registry)
+
+refuse_to_serve_if_unfit()

@@ -12,4 +12,5 @@ class LayersConfig(AppConfig):
 
         post_migrate.connect(sync_roles, sender=self)
 
+        import geo_service.checks  # noqa: F401 (registers the serving checks)
         from layers import basemap  # noqa: F401 (registers the MBTiles system check)

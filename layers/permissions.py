@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.roles import ALL_ROLES
+from layers.roles import ALL_ROLES, EDITOR
 
 
 def sync_roles(**kwargs) -> None:
@@ -31,3 +31,10 @@ def sync_roles(**kwargs) -> None:
                 wanted |= {f"add_{model_name}", f"change_{model_name}", f"delete_{model_name}"}
             group.permissions.add(*(perms[c] for c in wanted if c in perms))
             group.permissions.remove(*(p for c, p in perms.items() if c not in wanted))
+    # Editors see and lift sign-in lockouts in the admin (django-axes' access attempts:
+    # deleting one unlocks that user or address).
+    lockouts = Permission.objects.filter(
+        content_type__app_label="axes",
+        codename__in=("view_accessattempt", "delete_accessattempt", "view_accessfailurelog"),
+    )
+    groups[EDITOR].permissions.add(*lockouts)

@@ -21,6 +21,26 @@ from layers.query.mvt import render_tile, tile_properties
 MVT = "application/vnd.mapbox-vector-tile"
 
 
+def max_multi_layers() -> int:
+    """At most this many layers in one multi-layer tile (default: every layer once)."""
+    from django.conf import settings
+
+    return getattr(settings, "TILE_MULTI_MAX_LAYERS", None) or len(registry.LAYERS)
+
+
+def multi_layer_names(raw: str) -> list[str]:
+    """`layers=a,b`: known slugs, each once, at most max_multi_layers() of them."""
+    text = params.text("layers", raw, max_length=1000)
+    names = [name for name in text.split(",") if name != ""]
+    limit = max_multi_layers()
+    if len(names) > limit:
+        raise params.ParamError("layers", f"at most {limit} layers, got {len(names)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise params.ParamError("layers", f"each layer once; repeated: {', '.join(repeated)}")
+    return params.choices("layers", names, registry.slugs())
+
+
 class TileError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -101,10 +121,8 @@ def multi_tile(request, z: int, x: int, y: int):
         _check_tile(z, x, y)
         user = access.request_user(request)
         raw = params.single(request.GET, "layers")
-        if raw:
-            slugs = params.choices("layers", [params.text("layers", raw)], registry.slugs())
-        else:
-            slugs = [s.slug for s in access.readable_layers(user)]
+        every = [s.slug for s in access.readable_layers(user)]
+        slugs = multi_layer_names(raw) if raw else every
         user, specs = _readable(request, slugs)
     except TileError as exc:
         return _error(exc)

@@ -44,6 +44,9 @@ class LocalMapWidget(OpenLayersWidget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
+        from geo_service.security import current_nonce
+
+        context["csp_nonce"] = current_nonce()  # for the widget's inline script (CSP)
         minx, miny, maxx, maxy = settings.SERVICE_AREA
         context.update(
             basemap=settings.ADMIN_BASEMAP,

@@ -21,6 +21,25 @@ def pytest_configure(config):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *global_settings.PASSWORD_HASHERS,
     ]
+    # The suite makes thousands of anonymous requests and some wrong sign-ins from one address:
+    # the limits are lifted here (and for the server processes it starts, through their
+    # environment); tests/test_limits.py sets them low on purpose and checks each one.
+    import os
+
+    for name, value in TEST_LIMITS.items():
+        os.environ.setdefault(name, value)
+    settings.API_THROTTLE_RATES = {"anon": None}
+    settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = 0
+    settings.TOKEN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 1000
+
+
+TEST_LIMITS = {
+    "THROTTLE_ANON_API": "",
+    "THROTTLE_ANON_OGC": "0",
+    "THROTTLE_ANON_TILES": "0",
+    "TOKEN_FAILURE_LIMIT": "1000",
+    "AXES_FAILURE_LIMIT": "1000",
+}
 
 
 @pytest.fixture(scope="session")

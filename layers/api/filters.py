@@ -32,11 +32,20 @@ class ListQuery:
     include_deleted: bool = False
 
 
-def allowed_params(spec: registry.LayerSpec) -> tuple[str, ...]:
-    names = ["bbox", "near", "radius", spec.status_field, *spec.filter_fields]
-    names += ["community", "grid", "q", "updated_since", "ordering", "deleted"]
-    if qf.has_overdue(spec):
-        names.append("overdue")
+# Parameters only a role may use: the internal boundaries (whose ids and codes a 400/200
+# would otherwise reveal). `deleted` is accepted from everyone and refused (403) but to editors.
+STAFF_PARAMS = ("community", "grid")
+
+
+def allowed_params(spec: registry.LayerSpec, *, staff: bool = True) -> tuple[str, ...]:
+    """The list parameters of `spec`; the public (staff=False) gets only public filters:
+    vocabularies of public fields, bbox, near, q, ordering and paging."""
+    vocabularies = qf.filterable_vocabularies(spec, staff=staff)
+    names = ["bbox", "near", "radius", *vocabularies, "q", "updated_since", "ordering", "deleted"]
+    if staff:
+        names += list(STAFF_PARAMS)
+        if qf.has_overdue(spec):
+            names.append("overdue")
     return (*names, *PAGING_PARAMS)
 
 
@@ -55,9 +64,13 @@ def paging(params) -> tuple[int, int]:
     return page, size
 
 
-def apply_filters(queryset, spec: registry.LayerSpec, params, fields, *, may_see_deleted: bool):
-    """Filter `queryset` (all_objects) by the query `params`; returns (queryset, ListQuery)."""
-    allowed = allowed_params(spec)
+def apply_filters(
+    queryset, spec: registry.LayerSpec, params, fields, *, may_see_deleted: bool, staff: bool
+):
+    """Filter `queryset` (all_objects) by the query `params`; returns (queryset, ListQuery).
+
+    `staff`: the caller has a role; otherwise only the public filters are accepted."""
+    allowed = allowed_params(spec, staff=staff)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise p.ParamError(unknown[0], f"unknown parameter; allowed: {', '.join(allowed)}")
@@ -65,7 +78,7 @@ def apply_filters(queryset, spec: registry.LayerSpec, params, fields, *, may_see
     if empty:
         raise p.ParamError(empty[0], "empty value; leave the parameter out")
     query = ListQuery()
-    vocabularies = spec.vocabularies()
+    vocabularies = qf.filterable_vocabularies(spec, staff=staff)
     single = {name: p.single(params, name) for name in params if name not in vocabularies}
 
     deleted = single.get("deleted")

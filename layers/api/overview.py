@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from layers import registry, status
 from layers.api.parsers import JSONErrorsMixin
+from layers.api.permissions import PublicRead
 from layers.models import Community, GridCell, RenovationSite, SafetyHazard
 from layers.query import access
 
@@ -26,6 +27,8 @@ def _field_info(spec, name: str) -> dict:
 
 class LayerIndexView(JSONErrorsMixin, APIView):
     """The layers the caller may see, with titles, fields, vocabularies, counts and links."""
+
+    permission_classes = (PublicRead,)  # open to all; answers only the readable layers
 
     @extend_schema(
         summary="The layers you may see",
@@ -76,6 +79,8 @@ def _counts(queryset, field: str) -> dict[str, int]:
 
 class StatsView(JSONErrorsMixin, APIView):
     """Counts by status per layer; hazards per community and grid; renovation progress."""
+
+    permission_classes = (PublicRead,)  # open to all; answers only the readable layers
 
     @extend_schema(
         summary="Counts by status; hazards per community and grid; renovation progress",

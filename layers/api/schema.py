@@ -45,7 +45,20 @@ GEOMETRY_SCHEMAS = {
 }
 
 
-class LayerAutoSchema(AutoSchema):
+class ServiceAutoSchema(AutoSchema):
+    """Operations an anonymous caller may use list the empty security requirement `{}`
+    (DRF's AllowAny is never used here: the permissions say it, layers/api/permissions.py)."""
+
+    def get_auth(self):
+        from layers.api.permissions import allows_anonymous
+
+        auths = super().get_auth()
+        if {} not in auths and allows_anonymous(self.view, self.method):
+            auths.append({})
+        return auths
+
+
+class LayerAutoSchema(ServiceAutoSchema):
     """Our list responses are whole FeatureCollections, not arrays of items to wrap."""
 
     def _is_list_view(self, serializer=None) -> bool:
@@ -444,4 +457,65 @@ def add_layer_components(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for spec in registry.LAYERS:
         schemas.update(components(spec))
+    return result
+
+
+def only_readable_layers(result, generator, request, public):
+    """drf-spectacular post-processing hook: the document a caller gets (generated per request)
+    describes only the layers they may read: the paths and components of the others go, and a
+    caller without a role sees only the public fields of the public layers and no staff filter.
+    (The operations of a readable layer all stay, writes too: the resource offers them, and
+    they answer 401/403 as documented.)
+
+    Without a request (`manage.py spectacular`, for the developers) the whole document stays.
+    """
+    if request is None:
+        return result
+    from layers.query import access
+
+    user = getattr(request, "user", None)
+    staff = access.is_staff_reader(user)
+    readable = {spec.slug for spec in access.readable_layers(user)}
+    hidden = {spec.slug for spec in registry.LAYERS} - readable
+    paths = result.get("paths", {})
+    for path in list(paths):
+        tags = {
+            t for op in paths[path].values() if isinstance(op, dict) for t in op.get("tags", ())
+        }
+        if tags & hidden or any(path.startswith(f"/api/v1/{slug}/") for slug in hidden):
+            del paths[path]
+    schemas = result.get("components", {}).get("schemas", {})
+    for spec in registry.LAYERS:
+        base = name(spec)
+        if spec.slug not in readable:
+            for suffix in ("Feature", "FeatureCollection", "FeatureInput"):
+                schemas.pop(f"{base}{suffix}", None)
+            continue
+        if staff:
+            continue
+        feature = schemas.get(f"{base}Feature")
+        if feature is not None:
+            props = feature["properties"]["properties"]["properties"]
+            visible = set(access.output_fields(user, spec)) | {"distance_m"}
+            for field_name in list(props):
+                if field_name not in visible:
+                    del props[field_name]
+    if not staff:
+        for item in result.get("paths", {}).values():
+            for operation in item.values():
+                if isinstance(operation, dict) and "parameters" in operation:
+                    operation["parameters"] = [
+                        p
+                        for p in operation["parameters"]
+                        if p.get("name") not in filters.STAFF_PARAMS
+                    ]
+    tags = {
+        t
+        for item in result.get("paths", {}).values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for t in op.get("tags", ())
+    }
+    if "tags" in result:
+        result["tags"] = [t for t in result["tags"] if t.get("name") in tags]
     return result

@@ -194,6 +194,7 @@ class WorkflowMixin:
             request.query_params,
             fields,
             may_see_deleted=access.can_see_deleted(request.user),
+            staff=access.is_staff_reader(request.user),
         )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = HttpResponse(ledger.workbook_bytes(queryset), content_type=XLSX)

@@ -93,7 +93,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     m = builder.build_map(
         page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
     )
-    return render(
+    response = render(
         request,
         template,
         {
@@ -112,6 +112,10 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
             **context,
         },
     )
+    # The vendored measure control (leaflet-measure 3.1.0) compiles its templates with
+    # new Function(): the pages that offer it allow eval (geo_service/security.py).
+    response.csp_unsafe_eval = bool(page.measure)
+    return response
 
 
 def planning(request):

@@ -280,11 +280,12 @@ def _bbox_filter(params):
     return spatial.bbox("bbox", raw, box_crs, heights=True)
 
 
-def _property_filters(spec, params) -> dict[str, list[str]]:
-    """The layer's vocabulary fields: comma-separated values (repeating a parameter is the same)."""
+def _property_filters(spec, params, *, staff: bool) -> dict[str, list[str]]:
+    """The layer's vocabulary fields the caller may filter by: comma-separated values
+    (repeating a parameter is the same)."""
     return {
         name: qf.vocabulary_values(spec, name, params.getlist(name))
-        for name in spec.vocabularies()
+        for name in qf.filterable_vocabularies(spec, staff=staff)
         if name in params
     }
 
@@ -305,22 +306,12 @@ def _format(request) -> bool:
     return "text/html" in accept and "json" not in accept
 
 
-def item_params(spec) -> set[str]:
-    return {
-        "bbox",
-        "bbox-crs",
-        "crs",
-        "limit",
-        "offset",
-        "datetime",
-        "f",
-        "filter",
-        "filter-lang",
-        "filter-crs",
-        "sortby",
-        "properties",
-        *spec.vocabularies(),
-    }
+def item_params(spec, *, staff: bool = True) -> set[str]:
+    """Query parameters of items; the public filters only by public fields (datetime, which
+    OGC API Features Core requires, stays: when a public feature changed is not a secret)."""
+    names = {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f"}
+    names |= {"filter", "filter-lang", "filter-crs", "sortby", "properties"}
+    return names | set(qf.filterable_vocabularies(spec, staff=staff))
 
 
 def _crs(name: str, raw: str | None) -> ogc_crs.Crs:
@@ -357,7 +348,8 @@ def _filter_params(request, spec, params):
     raw_time = p.single(params, "datetime")
     if raw_time is not None:
         queryset = qf.by_time(queryset, times.interval("datetime", raw_time))
-    queryset = qf.by_vocabularies(queryset, spec, _property_filters(spec, params))
+    staff = access.is_staff_reader(user)
+    queryset = qf.by_vocabularies(queryset, spec, _property_filters(spec, params, staff=staff))
     raw_filter = p.single(params, "filter")
     lang = p.single(params, "filter-lang")
     filter_crs = _crs("filter-crs", p.single(params, "filter-crs"))
@@ -425,7 +417,8 @@ def items(request, collection_id: str):
 
         return write.dispatch(request, spec, "create")
     params = request.GET
-    unknown = sorted(set(params) - item_params(spec))
+    staff = access.is_staff_reader(access.request_user(request))
+    unknown = sorted(set(params) - item_params(spec, staff=staff))
     if unknown:
         return _error(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
     try:

@@ -86,11 +86,19 @@ class TokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        from geo_service import limits
+
+        try:
+            limits.token_guessing_blocked(request)
+        except limits.RateLimited as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=exc.detail) from None
         if len(header) != 2:
+            limits.token_failed(request)
             raise exceptions.AuthenticationFailed("Invalid token header.")
         try:
             key = header[1].decode("ascii")
         except UnicodeDecodeError:
+            limits.token_failed(request)
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         token = (
             ApiToken.objects.select_related("user")
@@ -98,6 +106,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
+            limits.token_failed(request)  # counted per address: guessing ends in 429
             raise exceptions.AuthenticationFailed("Invalid token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:

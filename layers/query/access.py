@@ -34,6 +34,11 @@ def writable_fields(spec: registry.LayerSpec) -> list[str]:
     ]
 
 
+def is_staff_reader(user) -> bool:
+    """A user with a role: reads internal layers, every field, history and every filter."""
+    return bool(roles_of(user))
+
+
 def can_see_deleted(user) -> bool:
     return EDITOR in roles_of(user)
 
@@ -57,16 +62,32 @@ def output_fields(user, spec: registry.LayerSpec) -> tuple[str, ...]:
 
 
 def request_user(request):
-    """The caller of a plain Django view: the session user, else a DRF token's user."""
+    """The caller of a plain Django view: the session user, else a DRF token's user.
+
+    Worked out once per request. Raises geo_service.limits.RateLimited while the caller's
+    address is guessing tokens (answered 429 by geo_service.limits.RateLimitMiddleware).
+    """
+    cached = getattr(request, "_layers_caller", None)
+    if cached is not None:
+        return cached
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user
-    from rest_framework.exceptions import AuthenticationFailed
+    if user is None or not user.is_authenticated:
+        from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-    from layers.portal.tokens import TokenAuthentication
+        from geo_service.limits import RateLimited
+        from layers.portal.tokens import TokenAuthentication
 
-    try:
-        found = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        found = None
-    return found[0] if found else user
+        try:
+            found = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            found = None
+        except Throttled as exc:
+            raise RateLimited(exc.wait or 1, str(exc.detail)) from None
+        if found:
+            user = found[0]
+        elif user is None:
+            from django.contrib.auth.models import AnonymousUser
+
+            user = AnonymousUser()
+    request._layers_caller = user
+    return user

@@ -30,6 +30,15 @@ def by_vocabularies(queryset, spec: registry.LayerSpec, chosen: dict[str, list[s
     return queryset
 
 
+def filterable_vocabularies(spec: registry.LayerSpec, *, staff: bool):
+    """The vocabulary fields a caller may filter by: all for a role, else the public fields
+    only (a filter on a hidden field would reveal its values one 200 at a time)."""
+    vocabularies = spec.vocabularies()
+    if staff:
+        return vocabularies
+    return {name: v for name, v in vocabularies.items() if name in spec.public_fields}
+
+
 def vocabulary_values(spec: registry.LayerSpec, name: str, raw_values: list[str]) -> list[str]:
     """Values of the spec's vocabulary field `name` (status or a filter field)."""
     vocabulary = spec.vocabularies()[name]

@@ -43,6 +43,27 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+def _polled(page):
+    """page.wait_for_function that polls from here with page.evaluate (the browser's debugger
+    protocol, which the pages' Content-Security-Policy does not govern): Playwright's own
+    polling evals the predicate inside the page, which the policy forbids."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def wait(expression, arg=None, *, timeout=None, polling=None):
+        deadline = time.monotonic() + (timeout or 30000) / 1000
+        while True:
+            value = page.evaluate(expression, arg)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeout(f"wait_for_function: still false: {expression}")
+            page.wait_for_timeout(50)
+
+    return wait
+
+
 class Visit:
     """A browser tab that records console errors and every request's origin."""
 
@@ -51,6 +72,7 @@ class Visit:
             viewport=viewport or {"width": 1280, "height": 860}, locale="zh-CN", **context_options
         )
         self.page = self.context.new_page()
+        self.page.wait_for_function = _polled(self.page)
         self.base = base
         self.errors: list[str] = []
         self.requests: list[str] = []
