@@ -74,6 +74,7 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
 def _load_kinds() -> None:
     # The modules that register kinds; imported here so that every process (web, worker,
     # command) knows the same kinds.
+    import layers.io.jobs  # noqa: F401
     import layers.maintenance  # noqa: F401
     import layers.printing  # noqa: F401
 
@@ -139,6 +140,15 @@ def retry(job: Job, *, force: bool = False) -> Job:
     job.refresh_from_db()
     _defer(job)
     return job
+
+
+class JobRefused(Exception):
+    """A job's definitive refusal (e.g. an import with a bad row): the job ends FAILED with
+    this reason, and `execute` still stores `report` (what was refused, row by row)."""
+
+    def __init__(self, reason: str, report: dict | None = None):
+        super().__init__(reason)
+        self.report = report
 
 
 class Progress:
@@ -242,11 +252,13 @@ def execute(job_id: int, task_id: int | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 (any failure of a job is recorded, with its reason)
         progress.close()
         log.info("job %s failed: %s", job.pk, traceback.format_exc())
+        kept = {"report": exc.report} if isinstance(exc, JobRefused) else {}
         Job.objects.filter(pk=job.pk).update(
             status=Job.FAILED,
             error=_reason(exc),
             finished_at=timezone.now(),
             updated_at=timezone.now(),
+            **kept,
         )
     else:
         progress.close()
@@ -263,7 +275,7 @@ def execute(job_id: int, task_id: int | None = None) -> None:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, ParamError):
+    if isinstance(exc, (ParamError, JobRefused)):
         return str(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]
