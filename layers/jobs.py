@@ -254,6 +254,7 @@ def execute(job_id: int, task_id: int | None = None) -> None:
         log.info("job %s failed: %s", job.pk, traceback.format_exc())
         kept = {"report": exc.report} if isinstance(exc, JobRefused) else {}
         Job.objects.filter(pk=job.pk).update(
+            **_figures(job),
             status=Job.FAILED,
             error=_reason(exc),
             finished_at=timezone.now(),
@@ -263,6 +264,7 @@ def execute(job_id: int, task_id: int | None = None) -> None:
     else:
         progress.close()
         Job.objects.filter(pk=job.pk).update(
+            **_figures(job),
             status=Job.SUCCEEDED,
             message="",
             report=report,
@@ -272,6 +274,12 @@ def execute(job_id: int, task_id: int | None = None) -> None:
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _figures(job: Job) -> dict:
+    """The last progress figures, written again with the outcome through the job's own
+    connection (the side connection cannot see a row its caller has not committed yet)."""
+    return {name: getattr(job, name) for name in Progress.FIELDS.values() if name != "message"}
 
 
 def _reason(exc: Exception) -> str:
