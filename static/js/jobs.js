@@ -35,6 +35,7 @@
       lines.appendChild(li);
     });
     lines.hidden = items.length === 0;
+    if (s.finished) byId("hh-job-report-box").open = items.length === 0;
     byId("hh-job-attempts").textContent = s.attempts;
   }
 
