@@ -246,3 +246,26 @@ def test_run_refuses_a_field_that_is_not_importable(editor_client, tmp_path):
     )
     page = editor_client.post("/import/", {"action": "run", "map_0": "grid_cell"})
     assert page.status_code == 400 and "map_0" in page.content.decode()
+
+
+def test_the_command_queues_a_job_with_its_input(editor, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    rows = f.service_rows(2, "CMD")
+    path = f.write(f.frame(rows, f.points(2), key=4549), tmp_path / "cmd.zip")
+    args = ["import_layer", "service-points", str(path), "--job"]
+    with pytest.raises(CommandError, match="--job needs --user"):
+        call_command(*args)
+    with pytest.raises(CommandError, match="key: "):
+        call_command(*args, "--user", editor.username, "--key", "grid_cell")
+    assert not Job.objects.filter(kind="import_layer").exists()  # refused: nothing queued
+    call_command(*args, "--user", editor.username)
+    job = Job.objects.get(kind="import_layer")
+    assert job.user == editor and job.params["file"] == "data"
+    assert job.params["source"] == "cmd.zip"
+    assert (import_jobs.input_dir(job) / "data").is_dir()
+    job = run_job(job)
+    assert job.status == Job.SUCCEEDED, job.error
+    assert job.rows_written == 2 and job.report["crs"] == "EPSG:4549"
+    assert models.ServicePoint.objects.filter(ref__startswith="CMD-").count() == 2
+    assert not import_jobs.input_dir(job).exists()
