@@ -13,6 +13,8 @@ A job kind is a function registered under a name:
   their transaction.
 - The function runs inside ONE transaction: a job that fails, or a worker killed mid-job,
   leaves the database as it was.
+- A kind that refuses its input for good raises `JobRefused(reason, report)`: the job fails
+  with that reason and still keeps the report (e.g. an import's bad rows).
 - It writes its files under `job.workdir` (a fresh folder per attempt, removed afterwards and
   again at the next attempt, so a killed worker's temporary files do not stay). The output
   it returns is moved into private storage in one rename: never a half-written output.
