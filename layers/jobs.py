@@ -13,6 +13,8 @@ A job kind is a function registered under a name:
   their transaction.
 - The function runs inside ONE transaction: a job that fails, or a worker killed mid-job,
   leaves the database as it was.
+- A kind that refuses its input for good raises `JobRefused(reason, report)`: the job fails
+  with that reason and still keeps the report (e.g. an import's bad rows).
 - It writes its files under `job.workdir` (a fresh folder per attempt, removed afterwards and
   again at the next attempt, so a killed worker's temporary files do not stay). The output
   it returns is moved into private storage in one rename: never a half-written output.
@@ -74,6 +76,7 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
 def _load_kinds() -> None:
     # The modules that register kinds; imported here so that every process (web, worker,
     # command) knows the same kinds.
+    import layers.io.jobs  # noqa: F401
     import layers.maintenance  # noqa: F401
     import layers.printing  # noqa: F401
 
@@ -139,6 +142,15 @@ def retry(job: Job, *, force: bool = False) -> Job:
     job.refresh_from_db()
     _defer(job)
     return job
+
+
+class JobRefused(Exception):
+    """A job's definitive refusal (e.g. an import with a bad row): the job ends FAILED with
+    this reason, and `execute` still stores `report` (what was refused, row by row)."""
+
+    def __init__(self, reason: str, report: dict | None = None):
+        super().__init__(reason)
+        self.report = report
 
 
 class Progress:
@@ -242,15 +254,19 @@ def execute(job_id: int, task_id: int | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 (any failure of a job is recorded, with its reason)
         progress.close()
         log.info("job %s failed: %s", job.pk, traceback.format_exc())
+        kept = {"report": exc.report} if isinstance(exc, JobRefused) else {}
         Job.objects.filter(pk=job.pk).update(
+            **_figures(job),
             status=Job.FAILED,
             error=_reason(exc),
             finished_at=timezone.now(),
             updated_at=timezone.now(),
+            **kept,
         )
     else:
         progress.close()
         Job.objects.filter(pk=job.pk).update(
+            **_figures(job),
             status=Job.SUCCEEDED,
             message="",
             report=report,
@@ -262,8 +278,14 @@ def execute(job_id: int, task_id: int | None = None) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _figures(job: Job) -> dict:
+    """The last progress figures, written again with the outcome through the job's own
+    connection (the side connection cannot see a row its caller has not committed yet)."""
+    return {name: getattr(job, name) for name in Progress.FIELDS.values() if name != "message"}
+
+
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, ParamError):
+    if isinstance(exc, (ParamError, JobRefused)):
         return str(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]

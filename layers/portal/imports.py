@@ -1,11 +1,12 @@
 """The editors' upload page /import/: choose a layer, upload a file, see and change the column
 mapping, run the import, read the report.
 
-It calls the same API as `manage.py import_layer` (layers/io). For now the run is synchronous
-(run_import with a progress callback whose last figures the report shows); a job engine can take
-the same call. The uploaded file waits between the two steps in a private staging folder named
-by a random token kept in the session; the folder is removed when the import runs or is
-cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE.
+It calls the same API as `manage.py import_layer` (layers/io). The uploaded file waits between
+the two steps in a private staging folder named by a random token kept in the session (removed
+when cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE).
+The run step records an "import_layer" job (layers/io/jobs.py) and, in the same transaction,
+moves the staged folder into the job's own input folder; it answers 303 to the job page, where
+a progress bar shows the rows read, written and refused, then the report.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from layers import registry
+from layers import jobs, registry
 from layers.io import crs as io_crs
 from layers.io import importer, mapping, safety
+from layers.io import jobs as import_jobs
 from layers.io.read import ReadError, check_layer_name
 from layers.portal import nav
 from layers.query import access
+from layers.query.params import ParamError
 from layers.roles import EDITOR, roles_of
 
 SESSION_KEY = "hehuachi_import"
@@ -150,31 +156,35 @@ def _run(request):
     crs = request.POST.get("crs") or None
     if crs is not None and crs not in io_crs.CHOICES:
         return _refuse(request, f"crs: use one of {', '.join(io_crs.CHOICES)}")
-    mode = request.POST.get("mode", "append")
-    key = request.POST.get("key") or None
-    folder = _folder(staged["token"])
-    figures: list[dict] = []
+    params = {
+        "layer": spec.slug,
+        "file": staged["path"],
+        "source": staged["filename"],
+        "crs": crs,
+        "mode": request.POST.get("mode", "append"),
+        "key": request.POST.get("key") or None,
+        "skip_invalid": request.POST.get("skip_invalid") == "on",
+        "dry_run": request.POST.get("dry_run") == "on",
+        "mapping": chosen,
+        "cad_layer": staged["sub_layer"],
+    }
     try:
-        report = importer.run_import(
-            spec.slug,
-            folder / staged["path"],
-            crs=crs,
-            mode=mode,
-            key=key,
-            skip_invalid=request.POST.get("skip_invalid") == "on",
-            dry_run=request.POST.get("dry_run") == "on",
-            mapping=chosen,
-            user=request.user,
-            progress=lambda **numbers: figures.append(numbers),
-            cad_layer=staged["sub_layer"],
-        )
-    finally:
-        _discard(request)
-    report.source = staged["filename"]
-    refused = bool(report.fatal) or (report.errors and report.written == 0)
-    last = figures[-1] if figures else None
-    context = _context(request, spec=spec, report=report, done=True, progress=last)
-    return render(request, "portal/import.html", context, status=400 if refused else 200)
+        with transaction.atomic():
+            job = jobs.start_job(import_jobs.KIND, request.user, params)
+            # The job owns its input from now on: the task (deferred on commit) finds it.
+            target = import_jobs.input_dir(job)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(_folder(staged["token"]), target)
+    except ParamError as exc:
+        return _refuse(request, str(exc))
+    request.session.pop(SESSION_KEY, None)
+    return _see(job)
+
+
+def _see(job) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(reverse("job-detail", args=[job.pk]))
+    response.status_code = 303
+    return response
 
 
 @never_cache

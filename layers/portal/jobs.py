@@ -83,7 +83,21 @@ def job_list(request):
 def job_detail(request, pk: int):
     job = _visible_job(request, pk)
     context = {"job": job, "state": state(job), "title": _title(job), "page_title": _title(job)}
+    context["maps"] = _maps_of(job, request.user)
     return render(request, "jobs/detail.html", context)
+
+
+def _maps_of(job: Job, user) -> list[tuple[str, str]]:
+    """(url, title) of the map pages the user may open that show the imported layer."""
+    layer = (job.params or {}).get("layer") if job.kind == "import_layer" else None
+    if not layer:
+        return []
+    mine = roles_of(user)
+    return [
+        (f"/maps/{page.slug}/", pick((page.title_zh, page.title_en)))
+        for page in pages.PAGES.values()
+        if set(page.roles) & mine and any(m.slug == layer for m in page.layers)
+    ]
 
 
 @login_required

@@ -26,6 +26,16 @@
     byId("hh-job-output-line").hidden = !s.output;
     byId("hh-job-retry").hidden = !s.can_retry;
     byId("hh-job-report").textContent = s.report ? JSON.stringify(s.report, null, 2) : "";
+    var lines = byId("hh-job-lines");
+    var items = s.report && Array.isArray(s.report.lines) ? s.report.lines : [];
+    while (lines.firstChild) lines.removeChild(lines.firstChild);
+    items.forEach(function (line) {
+      var li = document.createElement("li");
+      li.textContent = String(line);
+      lines.appendChild(li);
+    });
+    lines.hidden = items.length === 0;
+    if (s.finished) byId("hh-job-report-box").open = items.length === 0;
     byId("hh-job-attempts").textContent = s.attempts;
   }
 

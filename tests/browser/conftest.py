@@ -124,20 +124,58 @@ class Visit:
         self.context.close()
 
 
+def _tabs(browser, base: str):
+    """A maker of tabs on `base` (signed in through the form) and the tabs it opened."""
+    opened = []
+
+    def make(username: str | None = None, **kwargs) -> Visit:
+        tab = Visit(browser, base, **kwargs)
+        opened.append(tab)
+        if username:
+            tab.sign_in(username)
+            assert tab.page.url.rstrip("/") == base, f"sign-in as {username} failed"
+        return tab
+
+    return make, opened
+
+
 @pytest.fixture
 def visit(browser, live_app):
     """visit(username) -> a tab signed in as that sample user through the sign-in form;
     visit(None) -> an anonymous tab."""
-    opened = []
+    make, opened = _tabs(browser, live_app)
+    yield make
+    for tab in opened:
+        tab.close()
 
-    def make(username: str | None = None, **kwargs) -> Visit:
-        tab = Visit(browser, live_app, **kwargs)
-        opened.append(tab)
-        if username:
-            tab.sign_in(username)
-            assert tab.page.url.rstrip("/") == live_app, f"sign-in as {username} failed"
-        return tab
 
+@pytest.fixture(scope="module")
+def job_app(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A server and a real job worker (`manage.py procrastinate worker`) sharing a private
+    media folder of this test module."""
+    from django.test import override_settings
+
+    from tests.conftest import start_server
+    from tests.test_jobs import Worker
+
+    folder = tmp_path_factory.mktemp("jobs")
+    media = folder / "private"
+    worker = Worker(folder / "worker.log", media).start()
+    server = start_server(django_db_blocker, PRIVATE_MEDIA_ROOT=str(media))
+    try:
+        with override_settings(PRIVATE_MEDIA_ROOT=media):
+            yield next(server)
+    finally:
+        worker.stop()
+        # Stops the server and waits until no session uses the test database.
+        for _ in server:
+            pass
+
+
+@pytest.fixture
+def job_visit(browser, job_app):
+    """Like `visit`, on the server that has a job worker beside it."""
+    make, opened = _tabs(browser, job_app)
     yield make
     for tab in opened:
         tab.close()

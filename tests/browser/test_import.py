@@ -1,5 +1,6 @@
-"""An editor uploads a zipped shapefile on /import/, sees the mapping, the progress and the
-report, and finds the features on the planning map (Chromium, signed in through the form)."""
+"""An editor uploads a zipped shapefile on /import/, sees the mapping, starts the import, lands
+on the job's page where a real worker runs it (progress bar, then the report), and finds the
+features on the planning map (Chromium, signed in through the form)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,12 @@ def imported_rows_removed():
         own.execute("DELETE FROM layers_servicepoint WHERE ref LIKE %s", pattern)
 
 
-def test_editor_imports_a_shapefile_and_finds_it_on_the_map(visit, tmp_path, imported_rows_removed):
+def test_editor_imports_a_shapefile_and_finds_it_on_the_map(
+    job_visit, tmp_path, imported_rows_removed
+):
     rows = f.service_rows(3, PREFIX)
     archive = f.write(f.frame(rows, f.points(3), key=4549), tmp_path / "survey.zip")
-    tab = visit("demo-editor")
+    tab = job_visit("demo-editor")
     page = tab.page
     with page.expect_navigation():
         page.click('a[href="/import/"]')  # the card on the editor's home page
@@ -64,13 +67,24 @@ def test_editor_imports_a_shapefile_and_finds_it_on_the_map(visit, tmp_path, imp
     tab.screenshot("import-mapping")
     with page.expect_navigation():
         page.click("#hh-import-start")
-    assert page.inner_text("#hh-import-written") == "3"
-    assert page.inner_text("#hh-import-refused") == "0"
-    assert page.get_attribute("#hh-import-progress", "value") == "3"
-    assert page.get_attribute("#hh-import-progress", "max") == "3"
+    assert "/jobs/" in page.url
+    assert page.locator("#hh-job-progress").is_visible()
+    page.wait_for_selector('#hh-job-status[data-status="succeeded"]', timeout=120000)
+    assert page.evaluate("document.getElementById('hh-job-progress').value") == 100
+    assert page.inner_text("#hh-job-percent") == "100%"
+    assert page.inner_text('#hh-job-rows [data-row="read"]') == "3"
+    assert page.inner_text('#hh-job-rows [data-row="written"]') == "3"
+    assert page.inner_text('#hh-job-rows [data-row="refused"]') == "0"
+    lines = page.locator("#hh-job-lines li").all_inner_texts()
+    assert lines[0] == "service-points <- survey.zip (append)"
+    assert any(line.startswith("CRS EPSG:4549") for line in lines)
+    assert "rows read 3, written 3 (created 3, updated 0), refused 0" in lines
+    assert not page.locator("#hh-job-error").is_visible()
     tab.screenshot("import-report")
 
-    assert tab.open("/maps/planning/").status == 200
+    with page.expect_navigation():
+        page.click('#hh-job-maps a[href="/maps/planning/"]')
+    assert page.url == tab.base + "/maps/planning/"
     tab.wait_ready()
     page.evaluate(
         "window.hehuachi.layers['service-points'].target.holder.addTo(window.hehuachi.map)"

@@ -7,59 +7,31 @@ import subprocess
 
 import pytest
 
-from tests.browser.conftest import Visit
-from tests.conftest import start_server
-from tests.test_jobs import Worker
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
-@pytest.fixture(scope="module")
-def print_app(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A server and a job worker sharing a private media folder of this test module."""
-    from django.test import override_settings
-
-    folder = tmp_path_factory.mktemp("print")
-    media = folder / "private"
-    worker = Worker(folder / "worker.log", media).start()
-    server = start_server(django_db_blocker, PRIVATE_MEDIA_ROOT=str(media))
-    try:
-        with override_settings(PRIVATE_MEDIA_ROOT=media):
-            yield next(server)
-    finally:
-        worker.stop()
-        # Stops the server and waits until no session uses the test database.
-        for _ in server:
-            pass
-
-
-def test_a_planner_prints_the_planning_map(browser, print_app, tmp_path):
-    tab = Visit(browser, print_app)
-    try:
-        tab.sign_in("demo-planner")
-        assert tab.page.url.rstrip("/") == print_app
-        assert tab.open("/maps/planning/").status == 200
-        tab.wait_ready()
-        tab.page.select_option("#hh-print select[name=paper]", "A4")
-        with tab.page.expect_navigation():
-            tab.page.click("#hh-print-submit")
-        assert "/jobs/" in tab.page.url
-        bar = tab.page.locator("#hh-job-progress")
-        assert bar.is_visible()
-        tab.page.wait_for_selector('#hh-job-status[data-status="succeeded"]', timeout=120000)
-        assert tab.page.evaluate("document.getElementById('hh-job-progress').value") == 100
-        assert tab.page.locator("#hh-job-output").is_visible()
-        assert "改造项目" in tab.page.inner_text("#hh-job-report")
-        with tab.page.expect_download() as caught:
-            tab.page.click("#hh-job-output")
-        path = tmp_path / "map.pdf"
-        caught.value.save_as(path)
-        assert path.read_bytes().startswith(b"%PDF")
-        text = subprocess.run(
-            ["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True, text=True
-        ).stdout
-        assert "规划项目图" in text and "改造项目" in text and "图例" in text
-        tab.screenshot("print-job")
-        assert not tab.errors, tab.errors
-    finally:
-        tab.close()
+def test_a_planner_prints_the_planning_map(job_visit, tmp_path):
+    tab = job_visit("demo-planner")
+    assert tab.open("/maps/planning/").status == 200
+    tab.wait_ready()
+    tab.page.select_option("#hh-print select[name=paper]", "A4")
+    with tab.page.expect_navigation():
+        tab.page.click("#hh-print-submit")
+    assert "/jobs/" in tab.page.url
+    bar = tab.page.locator("#hh-job-progress")
+    assert bar.is_visible()
+    tab.page.wait_for_selector('#hh-job-status[data-status="succeeded"]', timeout=120000)
+    assert tab.page.evaluate("document.getElementById('hh-job-progress').value") == 100
+    assert tab.page.locator("#hh-job-output").is_visible()
+    assert "改造项目" in tab.page.inner_text("#hh-job-report")
+    with tab.page.expect_download() as caught:
+        tab.page.click("#hh-job-output")
+    path = tmp_path / "map.pdf"
+    caught.value.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "规划项目图" in text and "改造项目" in text and "图例" in text
+    tab.screenshot("print-job")
+    assert not tab.errors, tab.errors

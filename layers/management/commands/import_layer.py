@@ -1,14 +1,24 @@
-"""manage.py import_layer <layer> <file>: import a file into a layer (all rows or none)."""
+"""manage.py import_layer <layer> <file>: import a file into a layer (all rows or none).
+
+By default it runs here with a progress bar; with --job (and --user, the editor the job runs
+as) the checked file is copied into a new import_layer job's input folder for the workers, and
+--wait shows the job's progress bar and its report."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from layers.io import importer, safety
+from layers import jobs
+from layers.io import importer, mapping, safety
+from layers.io import jobs as import_jobs
+from layers.management.progress import wait_with_bar
+from layers.query.params import ParamError
 
 
 class Command(BaseCommand):
@@ -29,6 +39,10 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", help="JSON or YAML file {column: field or null}")
         parser.add_argument("--cad-layer", help="DXF: the CAD layer; GPKG/KML: the layer")
         parser.add_argument("--user", help="username recorded as the author of the rows")
+        parser.add_argument(
+            "--job", action="store_true", help="queue it as a job for the workers (needs --user)"
+        )
+        parser.add_argument("--wait", action="store_true", help="with --job: wait, show progress")
 
     def handle(self, *args, **o):
         user = None
@@ -37,6 +51,8 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"--user: no active user {o['user']!r}")
         path = Path(o["file"])
+        if o["job"]:
+            return self._queue(path, o, user)
         bar = _Bar(self.stdout) if self.stdout.isatty() else _Lines(self.stdout)
         try:
             with safety.prepared(path) as local:
@@ -60,6 +76,47 @@ class Command(BaseCommand):
         if report.fatal or (report.errors and not o["skip_invalid"]):
             raise CommandError(f"import failed, nothing written:\n{text}")
         self.stdout.write(text)
+
+    def _queue(self, path: Path, o: dict, user) -> None:
+        if user is None:
+            raise CommandError("--job needs --user: the editor the job runs as")
+        try:
+            chosen = mapping.load_file(Path(o["mapping"])) if o["mapping"] else None
+            with safety.prepared(path) as local, transaction.atomic():
+                params = {"layer": o["layer"], "file": _input_name(local), "source": path.name}
+                params |= {"crs": o["crs"], "mode": o["mode"], "key": o["key"]}
+                params |= {"skip_invalid": o["skip_invalid"], "dry_run": o["dry_run"]}
+                params |= {"mapping": chosen, "cad_layer": o["cad_layer"]}
+                job = jobs.start_job(import_jobs.KIND, user, params)
+                _copy_input(local, import_jobs.input_dir(job))
+        except (safety.UploadRefused, mapping.MappingError, ParamError) as exc:
+            raise CommandError(f"{path.name}: refused: {exc}") from exc
+        self.stdout.write(f"Queued job {job.pk} (import_layer).")
+        if not o["wait"]:
+            return
+        job = wait_with_bar(job, self.stdout)
+        text = "\n".join((job.report or {}).get("lines", []))
+        if job.status != job.SUCCEEDED:
+            raise CommandError(f"job {job.pk} failed: {job.error}\n{text}")
+        self.stdout.write(text)
+
+
+def _input_name(local: Path) -> str:
+    return "data" if local.is_dir() else local.name
+
+
+def _copy_input(local: Path, target: Path) -> None:
+    """Copy what the readers open into the job's input folder (a shapefile with its sidecar
+    files of the same stem)."""
+    if local.is_dir():
+        shutil.copytree(local, target / "data")
+        return
+    target.mkdir(parents=True)
+    shp = local.suffix.lower() == ".shp"
+    siblings = [p for p in local.parent.iterdir() if p.stem == local.stem] if shp else []
+    for one in {local, *siblings}:
+        if one.is_file():
+            shutil.copyfile(one, target / one.name)
 
 
 class _Lines:
