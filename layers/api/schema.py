@@ -338,7 +338,7 @@ def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
 
     paging = {"page", "page_size"}
     return [
-        OpenApiParameter("format", str, required=True, enum=list(export.FORMATS)),
+        OpenApiParameter("format", str, enum=list(export.FORMATS), description="default geojson"),
         OpenApiParameter("crs", str, enum=list(io_crs.CHOICES), description="default 4326"),
         OpenApiParameter(
             "header", str, enum=list(export.HEADERS), description="CSV/XLSX column names"

@@ -275,7 +275,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         paging = sorted(set(params) & set(filters.PAGING_PARAMS))
         if paging:
             raise p.ParamError(paging[0], "an export holds every matching feature; leave it out")
-        fmt, crs = chosen["format"], chosen["crs"] or "4326"
+        fmt, crs = chosen["format"] or "geojson", chosen["crs"] or "4326"
         if fmt not in export.FORMATS:
             raise p.ParamError("format", f"expected one of {', '.join(export.FORMATS)}")
         try:
