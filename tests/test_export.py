@@ -179,7 +179,7 @@ def test_public_export_gets_public_fields_only(client):
     ("params", "name"),
     [
         ({"format": "pdf"}, "format"),
-        ({}, "format"),
+        ({"format": ""}, "format"),
         ({"format": "csv", "crs": "4547"}, "crs"),
         ({"format": "csv", "crs": ""}, "crs"),
         ({"format": "csv", "crs": "+proj=longlat +datum=WGS84"}, "crs"),

@@ -285,6 +285,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         queryset, _query = filters.apply_filters(
             self._base(), self.spec, params, fields,
             may_see_deleted=access.can_see_deleted(request.user),
+            staff=access.is_staff_reader(request.user),
         )  # fmt: skip
         with safety.workspace() as folder:
             try:

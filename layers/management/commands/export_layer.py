@@ -54,7 +54,13 @@ class Command(BaseCommand):
         fields = access.output_fields(user, spec) if user else export.fields_of(spec)
         try:
             queryset, _query = filters.apply_filters(
-                spec.model.all_objects.all(), spec, params, fields, may_see_deleted=user is None
+                spec.model.all_objects.all(),
+                spec,
+                params,
+                fields,
+                may_see_deleted=user is None,
+                # The command's operator (no --user) reads everything; a named user their share.
+                staff=user is None or access.is_staff_reader(user),
             )
         except ParamError as exc:
             raise CommandError(f"--filter {exc.name}: {exc.message}") from exc
