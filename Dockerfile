@@ -26,8 +26,8 @@ RUN SECRET_KEY=collectstatic-at-build-time-only-never-used-at-run-time-012345678
         ALLOWED_HOSTS=build DATABASE_URL=postgres://build@localhost/build \
         python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app app \
-    && mkdir -p /app/media \
-    && chown app /app/media
+    && mkdir -p /app/media /app/private-media \
+    && chown app /app/media /app/private-media
 
 USER app
 EXPOSE 8000
