@@ -423,6 +423,20 @@ def test_html_pages_in_zh_and_en_link_the_geojson(client):
     assert client.get("/ogc/collections/viewpoints/items?f=xml").status_code == 400
 
 
+def test_queryables_as_html_list_every_queryable_with_its_type(editor_client):
+    from django.test import Client
+
+    for who, slug in ((Client(), "viewpoints"), (editor_client, "buildings")):
+        page = who.get(f"/ogc/collections/{slug}/queryables?f=html")
+        assert page.status_code == 200, page.content.decode()[:300]
+        schema = who.get(f"/ogc/collections/{slug}/queryables").json()
+        html = page.content.decode()
+        for name, queryable in schema["properties"].items():
+            assert f"<code>{name}</code>" in html
+            if "format" in queryable:  # the geometry: a format, no type
+                assert f"({queryable['format']})" in html
+
+
 # --- WFS --------------------------------------------------------------------------------------
 
 
