@@ -312,6 +312,8 @@ LAYERS: tuple[LayerSpec, ...] = (
         color_field="kind",
         nearest_statuses=("open",),
         min_zoom=13,
+        # A few dozen points: what the maps colour and label them by, at every zoom they show.
+        tile_fields=((13, ("status", "kind", "name", "name_en")),),
     ),
     LayerSpec(
         slug="streets",

@@ -1,6 +1,7 @@
 """URLs of /api/v1/, generated from the registry: adding a layer adds no URL here."""
 
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -15,6 +16,7 @@ class RedocView(SpectacularRedocView):
     """ReDoc's bundle inserts <style> elements without a nonce: its page relaxes styles only
     (geo_service/security.py); its one inline script carries the nonce (api/redoc.html)."""
 
+    @extend_schema(exclude=True)  # a page about the API, not part of it (as the parent's get)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response.csp_inline_styles = True

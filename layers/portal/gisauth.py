@@ -108,11 +108,15 @@ def gis_auth(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        try:
-            user = header_user(request)
-        except exceptions.AuthenticationFailed as exc:
-            return unauthorized(str(exc.detail))
-        if user is not None:
+        from layers.query.access import request_user
+
+        # Worked out once per request (the rate-limit middleware may have asked already);
+        # RateLimited while the address guesses tokens (answered 429 by that middleware).
+        user = request_user(request)
+        error = getattr(request, "_layers_auth_error", None)
+        if error is not None:
+            return unauthorized(str(error.detail))
+        if getattr(request, "_layers_header_user", None) is not None:
             request.user = user
             request.gis_header_user = user
         return view(request, *args, **kwargs)

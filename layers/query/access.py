@@ -62,7 +62,8 @@ def output_fields(user, spec: registry.LayerSpec) -> tuple[str, ...]:
 
 
 def request_user(request):
-    """The caller of a plain Django view: the session user, else a DRF token's user.
+    """The caller of a plain Django view: the session user, else the user of an API token or
+    of HTTP Basic (each password checked once per request, however many ask).
 
     Worked out once per request. Raises geo_service.limits.RateLimited while the caller's
     address is guessing tokens (answered 429 by geo_service.limits.RateLimitMiddleware).
@@ -71,20 +72,24 @@ def request_user(request):
     if cached is not None:
         return cached
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    # An Authorization header speaks for its client, before any session cookie.
+    if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
         from rest_framework.exceptions import AuthenticationFailed, Throttled
 
         from geo_service.limits import RateLimited
-        from layers.portal.tokens import TokenAuthentication
+        from layers.portal.gisauth import header_user
 
         try:
-            found = TokenAuthentication().authenticate(request)
-        except AuthenticationFailed:
+            # An API token, or HTTP Basic where it is allowed (layers/portal/gisauth.py). A bad
+            # one is remembered: the GIS channels answer it 401 (gis_auth), others ignore it.
+            found = header_user(request)
+        except AuthenticationFailed as exc:
+            request._layers_auth_error = exc
             found = None
         except Throttled as exc:
             raise RateLimited(exc.wait or 1, str(exc.detail)) from None
         if found:
-            user = found[0]
+            user = request._layers_header_user = found
         elif user is None:
             from django.contrib.auth.models import AnonymousUser
 
