@@ -176,11 +176,25 @@ class Client:
 
 
 HOT = {"pocket-parks": [], "viewpoints": []}
-TILES = [
-    "/tiles/viewpoints/16/54586/26556.pbf",
-    "/tiles/multi/15/27293/13278.pbf",
-    "/tiles/pocket-parks/16/54587/26557.pbf",
-]
+# Tiles that hold features (filled at start from the features' own coordinates: a fixed list
+# of addresses can miss the data and measure only empty 204 answers).
+TILES: list[str] = []
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def first_point(geometry: dict) -> tuple[float, float]:
+    coords = geometry["coordinates"]
+    while isinstance(coords[0], list):
+        coords = coords[0]
+    return coords[0], coords[1]
 
 
 def reader(port, stats, stop, token):
@@ -362,7 +376,14 @@ def main() -> int:
         setup = Client(port, tokens["editor"])
         for slug in HOT:
             _, body, _, _ = setup.call("GET", f"/api/v1/{slug}/?page_size=20")
-            HOT[slug] = [f["id"] for f in json.loads(body)["features"]]
+            features = json.loads(body)["features"]
+            HOT[slug] = [f["id"] for f in features]
+            for feature in features[:5]:
+                lon, lat = first_point(feature["geometry"])
+                x, y = tile_of(lon, lat, 16)
+                TILES.append(f"/tiles/{slug}/16/{x}/{y}.pbf")
+                x, y = tile_of(lon, lat, 15)
+                TILES.append(f"/tiles/multi/15/{x}/{y}.pbf?layers={slug},streets")
         _, body, _, _ = setup.call("GET", "/api/v1/hazards/?page_size=1")
         anchor = json.loads(body)["features"][0]["geometry"]["coordinates"]
 
