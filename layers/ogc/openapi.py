@@ -122,6 +122,16 @@ def _responses(ok: dict, *codes: int, status: str = "200") -> dict:
     return out
 
 
+def _document_html(paths: dict) -> None:
+    """Every read that takes `f` (f=html, or a browser's Accept) may answer an HTML page."""
+    for operations in paths.values():
+        get = operations.get("get")
+        if get and COMMON["f"] in get.get("parameters", ()):
+            ok = get["responses"].get("200", {})  # may be shared (JSON_OK): copied, not changed
+            html = {"text/html": {"schema": {"type": "string"}}}
+            get["responses"]["200"] = {**ok, "content": {**ok.get("content", {}), **html}}
+
+
 def build(specs) -> dict:
     geojson_ok = {
         "description": "GeoJSON",
@@ -279,6 +289,7 @@ def build(specs) -> dict:
                 ),
             },
         }
+    _document_html(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "荷花池街道地图服务 OGC API - Features", "version": "1.0.0"},
