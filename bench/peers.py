@@ -4,9 +4,12 @@ Usage: make bench-peers   (or .venv/bin/python bench/peers.py [--repeat 30] [--d
 
 Needs the bench database (bench/make_data.py --buildings 200000 --hazards 20000) and the
 peers' venvs under bench/.peers/ (the Makefile target makes both). Every server runs one
-worker process on 127.0.0.1; requests are sequential on one keep-alive connection for the
-latencies (median, p95), then wrk at 8 and 32 connections for throughput; peak RSS is each
-worker's VmHWM after all that. The floor is the same SQL run through psycopg with no web layer.
+worker process on 127.0.0.1. Latency: every server and the floor take turns, one request each
+per round on its own keep-alive connection (so drift of a shared machine weighs on all
+alike), median and p95 over the rounds, and the paired ratio to the floor. Throughput: wrk at
+8 and 32 connections, each target twice in turns, averaged. Peak RSS: each worker's VmHWM
+after all that. The floor is the same SQL run through psycopg with no web layer. tipg is
+asked twice: with its default (every column) and for the same columns as ours.
 """
 
 from __future__ import annotations
@@ -55,29 +58,68 @@ def wait_up(url: str, proc, seconds: int = 90) -> None:
     raise SystemExit(f"{url} did not answer in {seconds} s")
 
 
-def sequential(url: str, headers: dict, n: int) -> tuple[float, float, int, int]:
-    """(median ms, p95 ms, bytes, status) over n requests on one keep-alive connection."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    path = parts.path + ("?" + parts.query if parts.query else "")
-    times, size, status = [], 0, 0
-    for i in range(n + 2):  # two warm-up requests
+class Http:
+    """One keep-alive connection to one URL: each call makes one request, returns
+    (ms, bytes, status)."""
+
+    def __init__(self, url: str, headers: dict):
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self.path = parts.path + ("?" + parts.query if parts.query else "")
+        self.headers = headers
+
+    def __call__(self) -> tuple[float, int, int]:
+        try:
+            return self._once()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server closed an idle keep-alive connection (its keep-alive timeout, or
+            # a server that closes after every answer): time a fresh one.
+            self.conn.close()
+            return self._once()
+
+    def _once(self) -> tuple[float, int, int]:
         start = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
+        self.conn.request("GET", self.path, headers=self.headers)
+        response = self.conn.getresponse()
         body = response.read()
-        elapsed = (time.perf_counter() - start) * 1000
-        size, status = len(body), response.status
-        if i >= 2:
-            times.append(elapsed)
-    conn.close()
-    times.sort()
-    return (
-        statistics.median(times),
-        times[min(len(times) - 1, int(0.95 * len(times)))],
-        size,
-        status,
-    )
+        return (time.perf_counter() - start) * 1000, len(body), response.status
+
+
+def interleaved(runners: dict, n: int) -> dict:
+    """Every runner n times, taking turns: round i calls them all once, starting at a
+    different one each round, so a machine that speeds up or slows down during the run
+    (a shared virtual machine does) weighs on every column alike. Two warm-ups each first.
+
+    Returns name -> (median ms, p95 ms, bytes, status, paired ratio to "floor"), the paired
+    ratio being the median over rounds of (this round's time / the floor's in that round).
+    """
+    names = list(runners)
+    for name in names:
+        for _ in range(2):
+            runners[name]()
+    times = {name: [] for name in names}
+    last = {}
+    for i in range(n):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            elapsed, size, status = runners[name]()
+            times[name].append(elapsed)
+            last[name] = (size, status)
+    out = {}
+    for name in names:
+        ordered = sorted(times[name])
+        paired = None
+        if "floor" in times and name != "floor":
+            paired = statistics.median(
+                t / f for t, f in zip(times[name], times["floor"], strict=True)
+            )
+        out[name] = (
+            statistics.median(ordered),
+            ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+            *last[name],
+            paired,
+        )
+    return out
 
 
 def wrk(url: str, headers: dict, clients: int, duration: int) -> float | None:
@@ -115,8 +157,8 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in found]
 
 
-def floor(repeat: int) -> dict:
-    """The same SQL as the endpoints, through psycopg, no web layer."""
+def floor() -> dict:
+    """The same SQL as the endpoints, through psycopg, no web layer: a runner per request."""
     import psycopg
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -141,33 +183,31 @@ def floor(repeat: int) -> dict:
     with connection.cursor() as cursor:
         page_sql = cursor.mogrify(page_sql, params)
         tile_sql = cursor.mogrify(tile_sql, tile_params)
-    params, tile_params = [], []
     db = settings.DATABASES["default"]
-    out = {}
-    with psycopg.connect(
+    conn = psycopg.connect(
         host=db["HOST"],
         port=db["PORT"] or 5432,
         user=db["USER"],
         password=db["PASSWORD"],
         dbname=db["NAME"],
         options="-c jit=off",
-    ) as conn:
-        for name, query, args in (("page", page_sql, params), ("tile", tile_sql, tile_params)):
-            times, size = [], 0
-            for i in range(repeat + 2):
-                start = time.perf_counter()
-                with conn.transaction(), conn.cursor() as cursor:
-                    if name == "tile":
-                        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-                    cursor.execute(query, list(args))
-                    value = cursor.fetchone()[0]
-                elapsed = (time.perf_counter() - start) * 1000
-                size = len(value if isinstance(value, bytes) else str(value).encode())
-                if i >= 2:
-                    times.append(elapsed)
-            times.sort()
-            out[name] = (statistics.median(times), times[int(0.95 * len(times))], size)
-    return out
+        autocommit=True,
+    )
+
+    def runner(query: str, serial: bool):
+        def run() -> tuple[float, int, int]:
+            start = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cursor:
+                if serial:
+                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                cursor.execute(query)
+                value = cursor.fetchone()[0]
+            elapsed = (time.perf_counter() - start) * 1000
+            return elapsed, len(value if isinstance(value, bytes) else str(value).encode()), 200
+
+        return run
+
+    return {"page": runner(page_sql, False), "tile": runner(tile_sql, True)}
 
 
 def start(command, env, log_path: Path, cwd=ROOT):
@@ -178,14 +218,18 @@ def start(command, env, log_path: Path, cwd=ROOT):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=30, help="rounds of latency requests")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--wrk-rounds", type=int, default=2, help="wrk runs per target, averaged")
     args = parser.parse_args()
     benchdb.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
+    from layers import registry
     from layers.portal.tokens import ApiToken
+    from layers.query import access
+    from layers.query.mvt import tile_properties
 
     db = settings.DATABASES["default"]
     pg_url = (
@@ -194,11 +238,21 @@ def main() -> None:
     editor = get_user_model().objects.get(username="demo-editor")
     _token, key = ApiToken.issue(editor, "bench-peers")
     auth = {"Authorization": f"Token {key}"}
-    results = {"floor": floor(args.repeat)}
+    # tipg asked for the same columns as ours (like for like) besides its default of all.
+    spec = registry.get("buildings")
+    page_columns = ",".join(
+        spec.model._meta.get_field(name).column for name in access.output_fields(editor, spec)
+    )
+    tile_columns = ",".join(
+        ["id"]  # our tiles carry the id as a property too (QGIS shows no feature id)
+        + [spec.model._meta.get_field(n).column for n in tile_properties(spec, editor, TILE[0])]
+    )
+    floors = floor()
     logdir = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     z, x, y = TILE
-    servers = {}
-
+    servers = {}  # name -> (process, probe url)
+    pages = {}  # column -> (url, headers)
+    tiles = {}
     try:
         # This project: gunicorn with the production configuration, one worker. The tile
         # cache is off for the main figures (every tile rendered, as the peers do); a second
@@ -217,21 +271,24 @@ def main() -> None:
                 "TILE_CACHE_SECONDS": cache_seconds,
             }
             base = f"http://127.0.0.1:{port}"
-            tile = (f"{base}/tiles/buildings/{z}/{x}/{y}.pbf", auth)
-            urls = {
-                "REST page": (f"{base}/api/v1/buildings/?bbox={BBOX}&page_size=1000", auth),
-                "OGC page": (
+            proc = start(
+                [gunicorn, "-c", str(ROOT / "geo_service" / "gunicorn.conf.py")],
+                env,
+                logdir / f"{name}.log",
+            )
+            servers[name] = (proc, f"{base}/ogc/")
+            tile = f"{base}/tiles/buildings/{z}/{x}/{y}.pbf"
+            if name == "ours":
+                pages["REST"] = (f"{base}/api/v1/buildings/?bbox={BBOX}&page_size=1000", auth)
+                pages["OGC"] = (
                     f"{base}/ogc/collections/buildings/items?bbox={BBOX}&limit=1000",
                     auth,
-                ),
-                "tile": tile,
-            }
-            log = logdir / f"{name}.log"
-            servers[name] = (
-                start([gunicorn, "-c", str(ROOT / "geo_service" / "gunicorn.conf.py")], env, log),
-                urls if name == "ours" else {"tile": tile},
-                f"{base}/ogc/",
-            )
+                )
+                tiles["ours"] = (tile, auth)
+            else:
+                tiles["warm"] = (tile, auth)
+                # What a browser gets: the brotli bytes, also cached.
+                tiles["warm br"] = (tile, {**auth, "Accept-Encoding": "br, gzip"})
 
         tipg_python = PEERS / "tipg" / "bin" / "python"
         if tipg_python.exists():
@@ -244,28 +301,15 @@ def main() -> None:
             }
             base = f"http://127.0.0.1:{port}"
             coll = f"{base}/collections/public.layers_building"
-            servers["tipg"] = (
-                start(
-                    [
-                        str(tipg_python),
-                        "-m",
-                        "uvicorn",
-                        "tipg.main:app",
-                        "--port",
-                        str(port),
-                        "--workers",
-                        "1",
-                        "--no-access-log",
-                    ],
-                    env,
-                    logdir / "tipg.log",
-                ),
-                {
-                    "OGC page": (f"{coll}/items?bbox={BBOX}&limit=1000", {}),
-                    "tile": (f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}", {}),
-                },
-                f"{base}/collections",
-            )
+            command = [str(tipg_python), "-m", "uvicorn", "tipg.main:app", "--port", str(port)]
+            command += ["--workers", "1", "--no-access-log"]
+            servers["tipg"] = (start(command, env, logdir / "tipg.log"), f"{base}/collections")
+            items = f"{coll}/items?bbox={BBOX}&limit=1000"
+            pages["tipg"] = (items, {})
+            pages["tipg same"] = (f"{items}&properties={page_columns}", {})
+            tile = f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+            tiles["tipg"] = (tile, {})
+            tiles["tipg same"] = (f"{tile}?properties={tile_columns}", {})
 
         pygeoapi_bin = PEERS / "pygeoapi" / "bin"
         if (pygeoapi_bin / "pygeoapi").exists():
@@ -285,58 +329,52 @@ def main() -> None:
             )
             openapi = logdir / "pygeoapi-openapi.yml"
             env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+            generate = [str(pygeoapi_bin / "pygeoapi"), "openapi", "generate", str(config)]
             subprocess.run(
-                [
-                    str(pygeoapi_bin / "pygeoapi"),
-                    "openapi",
-                    "generate",
-                    str(config),
-                    "--output-file",
-                    str(openapi),
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
+                [*generate, "--output-file", str(openapi)], env=env, check=True, capture_output=True
             )
             base = f"http://127.0.0.1:{port}"
+            command = [str(pygeoapi_bin / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}"]
+            command += ["--no-control-socket", "pygeoapi.flask_app:APP"]
             servers["pygeoapi"] = (
-                start(
-                    [
-                        str(pygeoapi_bin / "gunicorn"),
-                        "-w",
-                        "1",
-                        "-b",
-                        f"127.0.0.1:{port}",
-                        "--no-control-socket",
-                        "pygeoapi.flask_app:APP",
-                    ],
-                    env,
-                    logdir / "pygeoapi.log",
-                ),
-                {
-                    "OGC page": (
-                        f"{base}/collections/buildings/items?bbox={BBOX}&limit=1000&f=json",
-                        {},
-                    )
-                },
+                start(command, env, logdir / "pygeoapi.log"),
                 f"{base}/collections?f=json",
             )
-        for name, (proc, urls, probe) in servers.items():
+            pages["pygeoapi"] = (
+                f"{base}/collections/buildings/items?bbox={BBOX}&limit=1000&f=json",
+                {},
+            )
+        for proc, probe in servers.values():
             wait_up(probe, proc)
-            got = {}
-            for label, (url, headers) in urls.items():
-                median, p95, size, status = sequential(url, headers, args.repeat)
-                rates = {c: wrk(url, headers, c, args.duration) for c in (8, 32)}
-                got[label] = (median, p95, size, status, rates)
-                print(
-                    f"  {name} {label}: {median:.1f} ms, {status}, {size} B, {rates}",
-                    file=sys.stderr,
-                )
-            pids = children(proc.pid) or [proc.pid]
-            got["rss"] = peak_rss_mb(pids)
-            results[name] = got
+
+        results = {}
+        for kind, targets in (("page", pages), ("tile", tiles)):
+            runners = {"floor": floors[kind]}
+            runners.update({name: Http(url, headers) for name, (url, headers) in targets.items()})
+            results[kind] = interleaved(runners, args.repeat)
+            rates = {}
+            for clients in (8, 32):
+                names = list(targets)
+                got = {name: [] for name in names}
+                for i in range(args.wrk_rounds):
+                    shift = i % len(names)
+                    for name in names[shift:] + names[:shift]:
+                        url, headers = targets[name]
+                        got[name].append(wrk(url, headers, clients, args.duration))
+                for name, values in got.items():
+                    values = [v for v in values if v is not None]
+                    rates.setdefault(name, {})[clients] = (
+                        statistics.mean(values) if values else None
+                    )
+            results[kind + "/s"] = rates
+            for name, entry in results[kind].items():
+                print(f"  {kind} {name}: {entry} {rates.get(name)}", file=sys.stderr)
+        results["rss"] = {
+            name: peak_rss_mb(children(proc.pid) or [proc.pid])
+            for name, (proc, _probe) in servers.items()
+        }
     finally:
-        for proc, _urls, _probe in servers.values():
+        for proc, _probe in servers.values():
             proc.terminate()
             try:
                 proc.wait(timeout=15)
@@ -350,46 +388,48 @@ def main() -> None:
 def _cell(entry, floor_ms=None) -> str:
     if entry is None:
         return "–"
-    median, p95, size, status, _rates = entry
+    median, p95, size, status, paired = entry
     if status != 200:
         return f"HTTP {status}"
-    ratio = f" ({median / floor_ms:.2f}×)" if floor_ms else ""
+    ratio = ""
+    if floor_ms:
+        ratio = f" ({median / floor_ms:.2f}×; paired {paired:.2f}×)"
     return f"{median:.1f} / {p95:.1f} ms{ratio}, {size / 1024:.0f} KiB"
 
 
-def _rates(entry) -> str:
-    if entry is None or entry[3] != 200:
+def _rates(rates: dict, name: str) -> str:
+    got = rates.get(name)
+    if not got:
         return "–"
-    rates = entry[4]
-    return " / ".join("–" if rates[c] is None else f"{rates[c]:.1f}" for c in (8, 32))
+    return " / ".join("–" if got[c] is None else f"{got[c]:.1f}" for c in (8, 32))
 
 
 def table(results: dict) -> str:
-    fl = results["floor"]
-    ours, tipg, pygeoapi = (results.get(k, {}) for k in ("ours", "tipg", "pygeoapi"))
+    page, tile = results["page"], results["tile"]
+    page_floor, tile_floor = page["floor"][0], tile["floor"][0]
+    pr, tr = results["page/s"], results["tile/s"]
+    rss = results["rss"]
     lines = [
-        "| request (median / p95, N sequential keep-alive) | floor: same SQL, psycopg | "
-        "this project | tipg | pygeoapi |",
-        "|---|---|---|---|---|",
-        f"| bbox page, 1,000 of the bbox's buildings | {fl['page'][0]:.1f} / "
-        f"{fl['page'][1]:.1f} ms, {fl['page'][2] / 1024:.0f} KiB | "
-        f"REST {_cell(ours.get('REST page'), fl['page'][0])}; "
-        f"OGC {_cell(ours.get('OGC page'), fl['page'][0])} | "
-        f"{_cell(tipg.get('OGC page'), fl['page'][0])} "
-        f"| {_cell(pygeoapi.get('OGC page'), fl['page'][0])} |",
-        f"| z16 tile {'/'.join(map(str, TILE))} | {fl['tile'][0]:.1f} / {fl['tile'][1]:.1f} ms, "
-        f"{fl['tile'][2] / 1024:.0f} KiB | {_cell(ours.get('tile'), fl['tile'][0])} | "
-        f"{_cell(tipg.get('tile'), fl['tile'][0])} | {_cell(pygeoapi.get('tile'))} |",
-        f"| pages/s, wrk 8 / 32 clients | | REST {_rates(ours.get('REST page'))}; "
-        f"OGC {_rates(ours.get('OGC page'))} | {_rates(tipg.get('OGC page'))} | "
-        f"{_rates(pygeoapi.get('OGC page'))} |",
-        f"| tiles/s, wrk 8 / 32 clients | | {_rates(ours.get('tile'))} | "
-        f"{_rates(tipg.get('tile'))} | {_rates(pygeoapi.get('tile'))} |",
+        "| request | floor: same SQL, psycopg | this project | tipg, every column "
+        "| tipg, our columns | pygeoapi |",
+        "|---|---|---|---|---|---|",
+        f"| bbox page, 1,000 of the bbox's buildings, median / p95 | "
+        f"{_cell(page['floor'])} | REST {_cell(page.get('REST'), page_floor)}; "
+        f"OGC {_cell(page.get('OGC'), page_floor)} | {_cell(page.get('tipg'), page_floor)} | "
+        f"{_cell(page.get('tipg same'), page_floor)} | "
+        f"{_cell(page.get('pygeoapi'), page_floor)} |",
+        f"| z16 tile {'/'.join(map(str, TILE))}, median / p95 | {_cell(tile['floor'])} | "
+        f"{_cell(tile.get('ours'), tile_floor)} | {_cell(tile.get('tipg'), tile_floor)} | "
+        f"{_cell(tile.get('tipg same'), tile_floor)} | – |",
+        f"| pages/s, wrk 8 / 32 clients | | REST {_rates(pr, 'REST')}; OGC {_rates(pr, 'OGC')} "
+        f"| {_rates(pr, 'tipg')} | {_rates(pr, 'tipg same')} | {_rates(pr, 'pygeoapi')} |",
+        f"| tiles/s, wrk 8 / 32 clients | | {_rates(tr, 'ours')} | {_rates(tr, 'tipg')} | "
+        f"{_rates(tr, 'tipg same')} | – |",
         f"| warm tile (cache on), median / p95; tiles/s 8 / 32 | | "
-        f"{_cell(results.get('ours-warm', {}).get('tile'))}; "
-        f"{_rates(results.get('ours-warm', {}).get('tile'))} | | |",
-        f"| peak RSS per worker | | {ours.get('rss', 0):.0f} MiB | {tipg.get('rss', 0):.0f} MiB | "
-        f"{pygeoapi.get('rss', 0):.0f} MiB |",
+        f"raw {_cell(tile.get('warm'))}, {_rates(tr, 'warm')}; "
+        f"brotli {_cell(tile.get('warm br'))}, {_rates(tr, 'warm br')} | | | |",
+        f"| peak RSS per worker | | {rss.get('ours', 0):.0f} MiB | "
+        f"{rss.get('tipg', 0):.0f} MiB | (same process) | {rss.get('pygeoapi', 0):.0f} MiB |",
     ]
     return "\n".join(lines)
 

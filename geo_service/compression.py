@@ -69,19 +69,38 @@ class CompressionMiddleware:
         patch_vary_headers(response, ("Accept-Encoding",))
         if response.has_header("Content-Encoding") or len(response.content) < MIN_BYTES:
             return response
-        codings = accepted(request.headers.get("Accept-Encoding", ""))
-        if brotli is not None and "br" in codings:
-            body, coding = brotli.compress(response.content, quality=5), "br"
-        elif "gzip" in codings:
-            body, coding = gzip.compress(response.content, compresslevel=5, mtime=0), "gzip"
-        else:
+        coding = negotiate(request)
+        if coding is None:
             return response
+        body = compress(response.content, coding)
         if len(body) >= len(response.content):
             return response
-        response.content = body
-        response["Content-Length"] = str(len(body))
-        response["Content-Encoding"] = coding
-        etag = response.get("ETag")
-        if etag and not etag.startswith("W/"):
-            response["ETag"] = "W/" + etag
+        set_encoded(response, body, coding)
         return response
+
+
+def negotiate(request) -> str | None:
+    """The coding to answer with: brotli if the client takes it, else gzip, else None."""
+    codings = accepted(request.headers.get("Accept-Encoding", ""))
+    if brotli is not None and "br" in codings:
+        return "br"
+    if "gzip" in codings:
+        return "gzip"
+    return None
+
+
+def compress(data: bytes, coding: str) -> bytes:
+    if coding == "br":
+        return brotli.compress(data, quality=5)
+    return gzip.compress(data, compresslevel=5, mtime=0)
+
+
+def set_encoded(response, body: bytes, coding: str) -> None:
+    """Put compressed bytes in a response: length, coding, and a weak ETag."""
+    response.content = body
+    response["Content-Length"] = str(len(body))
+    response["Content-Encoding"] = coding
+    patch_vary_headers(response, ("Accept-Encoding",))
+    etag = response.get("ETag")
+    if etag and not etag.startswith("W/"):
+        response["ETag"] = "W/" + etag

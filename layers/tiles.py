@@ -12,6 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from geo_service import compression
 from geo_service.compression import etag_matches
 from layers import registry, tilecache
 from layers.portal.gisauth import gis_auth, unauthorized
@@ -83,7 +84,13 @@ def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
         tilecache.put(cache_key, data)
     if not data:
         return HttpResponse(status=204, headers=headers)
-    return HttpResponse(data, content_type=MVT, headers=headers)
+    coding = compression.negotiate(request) if len(data) >= compression.MIN_BYTES else None
+    if coding is None:
+        return HttpResponse(data, content_type=MVT, headers=headers)
+    # Compressed here, once per cached tile, not by the middleware on every request.
+    response = HttpResponse(content_type=MVT, headers=headers)
+    compression.set_encoded(response, tilecache.encoded(cache_key, coding, lambda: data), coding)
+    return response
 
 
 def _error(exc: TileError) -> JsonResponse:

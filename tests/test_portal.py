@@ -366,3 +366,21 @@ def test_the_admin_login_points_everyone_else_to_the_site_sign_in(client):
     body = client.get("/admin/login/").content.decode()
     assert 'id="hh-admin-login-note"' in body and 'href="/accounts/login/"' in body
     assert 'id="login-form"' in body  # the admin's own form is still there for editors
+
+
+def test_a_tokens_roles_are_read_with_it_on_every_request(client):
+    """The token lookup brings the user's roles in the same query (layers/portal/tokens.py):
+    nothing is kept between requests, so a role taken away ends access on the next one."""
+    from django.contrib.auth.models import Group
+
+    user = make_user("roles-by-token", PLANNER)
+    _token, key = ApiToken.issue(user, "desktop")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    listed = client.get("/api/v1/buildings/?page_size=1", **auth)
+    assert listed.status_code == 200
+    assert "updated_by" in listed.json()["features"][0]["properties"]  # a role's fields
+    assert client.get("/tiles/buildings/16/54603/26660.pbf", **auth).status_code in (200, 204)
+    user.groups.remove(Group.objects.get(name=PLANNER))
+    assert client.get("/tiles/buildings/16/54603/26660.pbf", **auth).status_code == 403
+    user.groups.add(Group.objects.get(name=EDITOR))
+    assert client.get("/tiles/buildings/16/54603/26660.pbf", **auth).status_code in (200, 204)

@@ -77,6 +77,53 @@ class ApiToken(models.Model):
             self.save(update_fields=["revoked_at", "revoked_by"])
 
 
+def _active_token(key_digest: str) -> ApiToken | None:
+    """The unrevoked token with this digest, with its user and the user's roles, in one
+    round trip: every GIS, tile and API request that carries a token asks this.
+
+    Hand-written SQL (compiled once per process) because building the same ORM query per
+    request cost more than running it (~1.5 ms of a 5 ms warm tile).
+    """
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from layers.roles import ALL_ROLES
+
+    User = get_user_model()
+    global _TOKEN_SQL
+    if _TOKEN_SQL is None:
+        q = connection.ops.quote_name
+        user_table, token_table = q(User._meta.db_table), q(ApiToken._meta.db_table)
+        user_cols = ", ".join(f"u.{q(f.column)}" for f in User._meta.concrete_fields)
+        groups = User._meta.get_field("groups")
+        link = groups.remote_field.through._meta
+        group_table = q(groups.related_model._meta.db_table)
+        _TOKEN_SQL = (
+            f"SELECT t.id, t.last_used_at, ARRAY(SELECT g.name FROM {q(link.db_table)} l"  # noqa: S608
+            f" JOIN {group_table} g ON g.id = l.{q(groups.m2m_reverse_name())}"
+            f" WHERE l.{q(groups.m2m_column_name())} = u.{q(User._meta.pk.column)}"
+            f" AND g.name = ANY(%s)), {user_cols}"
+            f" FROM {token_table} t JOIN {user_table} u ON u.{q(User._meta.pk.column)} = t.user_id"
+            " WHERE t.key_digest = %s AND t.revoked_at IS NULL"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_SQL, [list(ALL_ROLES), key_digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_id, last_used_at, roles, *user_values = row
+    user = User.from_db(
+        connection.alias, [f.attname for f in User._meta.concrete_fields], user_values
+    )
+    user._layer_roles = frozenset(roles)  # read by layers.roles.roles_of
+    token = ApiToken(id=token_id, user=user, last_used_at=last_used_at)
+    token._state.adding, token._state.db = False, connection.alias
+    return token
+
+
+_TOKEN_SQL: str | None = None
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Token <key>` against ApiToken's digests."""
 
@@ -100,11 +147,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError:
             limits.token_failed(request)
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_digest=digest(key), revoked_at__isnull=True)
-            .first()
-        )
+        token = _active_token(digest(key))
         if token is None or not token.user.is_active:
             limits.token_failed(request)  # counted per address: guessing ends in 429
             raise exceptions.AuthenticationFailed("Invalid token.")

@@ -29,10 +29,10 @@ def planner_estimate(queryset) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def bounded_count(queryset, cap: int) -> int | None:
+def bounded_count(queryset, cap: int, estimate: int | None = None) -> int | None:
     """The exact count if it is at most `cap`, else None; no counting when the planner
-    already expects more than `cap` rows."""
-    if planner_estimate(queryset) > cap:
+    already expects more than `cap` rows (`estimate`, if the caller has it already)."""
+    if (planner_estimate(queryset) if estimate is None else estimate) > cap:
         return None
     sql, params = queryset.values("pk").query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
@@ -43,10 +43,12 @@ def bounded_count(queryset, cap: int) -> int | None:
 
 def list_total(queryset, offset: int, size: int, returned: int, cap: int) -> tuple[int, bool]:
     """(total, exact) for a list page: exact up to `cap`, else the planner's estimate (never
-    less than what the pages so far prove)."""
+    less than what the pages so far prove). The planner is asked once."""
     total = free_total(offset, size, returned)
-    if total is None:
-        total = bounded_count(queryset, cap)
     if total is not None:
         return total, True
-    return max(planner_estimate(queryset), offset + returned + 1), False
+    estimate = planner_estimate(queryset)
+    total = bounded_count(queryset, cap, estimate)
+    if total is not None:
+        return total, True
+    return max(estimate, offset + returned + 1), False

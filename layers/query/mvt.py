@@ -77,6 +77,10 @@ def layer_tile_sql(spec, user, z: int, x: int, y: int) -> tuple[str, list]:
     The index test (&&, against the buffered envelope) finds the candidates; ST_AsMVTGeom's
     clip drops those that miss the tile (NULL), so no exact ST_Intersects and no sort: the
     order of features in a tile means nothing to a client.
+
+    OFFSET 0 keeps the inner query a subquery: flattened, PostgreSQL pushed the outer
+    `_tile_geom IS NOT NULL` down into the scan and so ran ST_Transform and ST_AsMVTGeom
+    twice per feature (the z16 bench tile: 91 ms with it, 55 ms without, bytes identical).
     """
     props = tile_properties(spec, user, z)
     rows = (
@@ -91,7 +95,7 @@ def layer_tile_sql(spec, user, z: int, x: int, y: int) -> tuple[str, list]:
     # The inner SQL is Django's compilation; property names come from the registry.
     wrapped = (
         f"SELECT ST_AsMVT(m, %s, {EXTENT}, '_tile_geom', 'fid') FROM ("  # noqa: S608
-        f"SELECT {', '.join(columns)} FROM ({sql}) t WHERE t._tile_geom IS NOT NULL) m"
+        f"SELECT {', '.join(columns)} FROM ({sql} OFFSET 0) t WHERE t._tile_geom IS NOT NULL) m"
     )
     return wrapped, [spec.slug, *params]
 
