@@ -136,6 +136,23 @@ def wrk(url: str, headers: dict, clients: int, duration: int) -> float | None:
     return float(found.group(1)) if found else None
 
 
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+
+def settle(idle: float = 0.85, longest: float = 90.0) -> None:
+    """Wait until the machine is idle (two half-second samples at >= `idle`), at most
+    `longest` seconds: servers finish what wrk left queued before the next measurement."""
+    deadline = time.monotonic() + longest
+    calm = 0
+    while calm < 2 and time.monotonic() < deadline:
+        total, free = _cpu_times()
+        time.sleep(0.5)
+        total2, free2 = _cpu_times()
+        calm = calm + 1 if (free2 - free) >= idle * max(1, total2 - total) else 0
+
+
 def peak_rss_mb(pids: list[int]) -> float:
     best = 0
     for pid in pids:
@@ -347,11 +364,18 @@ def main() -> None:
         for proc, probe in servers.values():
             wait_up(probe, proc)
 
+        # Latency first, every group on an idle machine; then throughput, each wrk run
+        # starting only when the backlog of the one before has drained (a server still
+        # working off 32 queued requests would otherwise tax the next one's figures).
         results = {}
         for kind, targets in (("page", pages), ("tile", tiles)):
+            settle()
             runners = {"floor": floors[kind]}
             runners.update({name: Http(url, headers) for name, (url, headers) in targets.items()})
             results[kind] = interleaved(runners, args.repeat)
+            for name, entry in results[kind].items():
+                print(f"  {kind} {name}: {entry}", file=sys.stderr)
+        for kind, targets in (("page", pages), ("tile", tiles)):
             rates = {}
             for clients in (8, 32):
                 names = list(targets)
@@ -360,6 +384,7 @@ def main() -> None:
                     shift = i % len(names)
                     for name in names[shift:] + names[:shift]:
                         url, headers = targets[name]
+                        settle()
                         got[name].append(wrk(url, headers, clients, args.duration))
                 for name, values in got.items():
                     values = [v for v in values if v is not None]
@@ -367,8 +392,7 @@ def main() -> None:
                         statistics.mean(values) if values else None
                     )
             results[kind + "/s"] = rates
-            for name, entry in results[kind].items():
-                print(f"  {kind} {name}: {entry} {rates.get(name)}", file=sys.stderr)
+            print(f"  {kind}/s: {rates}", file=sys.stderr)
         results["rss"] = {
             name: peak_rss_mb(children(proc.pid) or [proc.pid])
             for name, (proc, _probe) in servers.items()

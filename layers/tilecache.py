@@ -2,7 +2,7 @@
 
 Django's cache framework holds the bytes: Redis when REDIS_URL is set (shared by every node),
 local memory otherwise. The generation comes from PostgreSQL (layers_generation, bumped by
-triggers on every write, see migration 0005), so an edit made through any channel on any node
+triggers on every write, see migration 0007), so an edit made through any channel on any node
 changes the key at once; stale entries are never read again and age out.
 """
 

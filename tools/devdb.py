@@ -175,9 +175,9 @@ def scram_verifier(password: str) -> str:
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored)}:{b64(server)}"
 
 
-def password_matches(verifier: str, password: str) -> bool:
+def password_matches(verifier: str, password: str, role: str = ROLE) -> bool:
     if verifier.startswith("md5"):
-        digest = hashlib.md5((password + ROLE).encode(), usedforsecurity=False).hexdigest()
+        digest = hashlib.md5((password + role).encode(), usedforsecurity=False).hexdigest()
         return verifier == "md5" + digest
     try:
         head, keys = verifier.split("$", 1)[1].split("$")
@@ -210,28 +210,68 @@ def check_admin(admin: Psql, where: str) -> tuple[bool, str]:
     return True, major
 
 
-def provision(admin: Psql, host: str, port: int, password: str | None, reset: bool) -> str:
+def checkout_mark(repo: Path = REPO) -> str:
+    """The comment devdb puts on the databases it makes: which checkout owns them."""
+    return f"hehuachi checkout {repo}"
+
+
+def checkout_names(admin: Psql, env_file: dict[str, str], repo: Path = REPO) -> tuple[str, str]:
+    """(role, database) of this checkout on a shared server.
+
+    The first checkout gets `hehuachi`/`hehuachi`; a second checkout on the same machine gets
+    its own `hehuachi_<hash of its path>` pair instead of taking over the first one's (which
+    reset that role's password and left it with demo users whose password its .env did not
+    know). .env, once written, keeps naming the pair.
+    """
+    known = urlsplit(env_file.get("DATABASE_URL", ""))
+    role, database = known.username or "", known.path.strip("/")
+    suffix = "_" + short_hash(repo)
+    if role in (ROLE, ROLE + suffix) and database == role:
+        return role, database
+    # psql takes no bind parameters: every value goes in through sql_literal.
+    claim = admin.row(
+        "SELECT coalesce((SELECT coalesce(shobj_description(oid, 'pg_database'), '')"  # noqa: S608
+        f" FROM pg_database WHERE datname = {sql_literal(DBNAME)}), '-')"
+    )[0]
+    if claim in ("-", checkout_mark(repo)):
+        return ROLE, DBNAME
+    owner = claim.removeprefix("hehuachi checkout ") if claim else "an earlier checkout"
+    say(f"database {DBNAME} belongs to {owner}: this checkout uses {DBNAME}{suffix}")
+    return ROLE + suffix, DBNAME + suffix
+
+
+def provision(
+    admin: Psql,
+    host: str,
+    port: int,
+    password: str | None,
+    reset: bool,
+    names: tuple[str, str] = (ROLE, DBNAME),
+    repo: Path = REPO,
+) -> str:
     """Create role, template and database if missing; verify as the role; return its URL."""
+    role_name, dbname = names
     password = password or random_text(24)
-    role, template, owner = admin.row(
-        "SELECT coalesce((SELECT rolsuper::int || '' || rolcreatedb::int || rolcanlogin::int"
-        " || ' ' || coalesce(rolpassword, '') FROM pg_authid WHERE rolname = 'hehuachi'), '-'),"
+    role, template, owner = admin.row(  # values through sql_literal (psql binds nothing)
+        "SELECT coalesce((SELECT rolsuper::int || '' || rolcreatedb::int || rolcanlogin::int"  # noqa: S608
+        " || ' ' || coalesce(rolpassword, '') FROM pg_authid"
+        f" WHERE rolname = {sql_literal(role_name)}), '-'),"
         " coalesce((SELECT datistemplate::int::text FROM pg_database"
-        " WHERE datname = 'template_postgis'), '-'),"
+        f" WHERE datname = {sql_literal(TEMPLATE)}), '-'),"
         " coalesce((SELECT pg_get_userbyid(datdba) FROM pg_database"
-        " WHERE datname = 'hehuachi'), '-')"
+        f" WHERE datname = {sql_literal(dbname)}), '-')"
     )
     flags, _, verifier = role.partition(" ")
     stored_password = sql_literal(scram_verifier(password))
     if role == "-":
-        say(f"creating role {ROLE} (LOGIN CREATEDB, not superuser)")
-        admin.run(f"CREATE ROLE {ROLE} LOGIN CREATEDB NOSUPERUSER PASSWORD {stored_password}")
+        say(f"creating role {role_name} (LOGIN CREATEDB, not superuser)")
+        admin.run(f"CREATE ROLE {role_name} LOGIN CREATEDB NOSUPERUSER PASSWORD {stored_password}")
     else:
         if flags != "011":
-            admin.run(f"ALTER ROLE {ROLE} LOGIN CREATEDB NOSUPERUSER")
-        if not password_matches(verifier, password):
-            say(f"setting the password of role {ROLE} to the one in .env")
-            admin.run(f"ALTER ROLE {ROLE} PASSWORD {stored_password}")
+            admin.run(f"ALTER ROLE {role_name} LOGIN CREATEDB NOSUPERUSER")
+        if not password_matches(verifier, password, role_name):
+            say(f"setting the password of role {role_name} to the one in .env")
+            admin.run(f"ALTER ROLE {role_name} PASSWORD {stored_password}")
     if template == "-":
         say(f"creating database {TEMPLATE} with PostGIS")
         admin.run(f"CREATE DATABASE {TEMPLATE}")
@@ -240,36 +280,37 @@ def provision(admin: Psql, host: str, port: int, password: str | None, reset: bo
     if template != "1":
         admin.run(f"ALTER DATABASE {TEMPLATE} IS_TEMPLATE true")
     if reset and owner != "-":
-        say(f"dropping database {DBNAME}")
-        admin.run(f"DROP DATABASE {DBNAME} WITH (FORCE)")
+        say(f"dropping database {dbname}")
+        admin.run(f"DROP DATABASE {dbname} WITH (FORCE)")
         owner = "-"
     if owner == "-":
-        say(f"creating database {DBNAME} from {TEMPLATE}")
-        admin.run(f"CREATE DATABASE {DBNAME} TEMPLATE {TEMPLATE} OWNER {ROLE}")
+        say(f"creating database {dbname} from {TEMPLATE}")
+        admin.run(f"CREATE DATABASE {dbname} TEMPLATE {TEMPLATE} OWNER {role_name}")
     else:  # made by someone else: bring it in line
-        if owner != ROLE:
-            admin.run(f"ALTER DATABASE {DBNAME} OWNER TO {ROLE}")
-        if not admin.has_postgis(DBNAME):
-            admin.run("CREATE EXTENSION IF NOT EXISTS postgis", database=DBNAME)
-    url = f"postgres://{ROLE}:{password}@{host}:{port}/{DBNAME}"
-    verify_as_role(url)
+        if owner != role_name:
+            admin.run(f"ALTER DATABASE {dbname} OWNER TO {role_name}")
+        if not admin.has_postgis(dbname):
+            admin.run("CREATE EXTENSION IF NOT EXISTS postgis", database=dbname)
+    admin.run(f"COMMENT ON DATABASE {dbname} IS {sql_literal(checkout_mark(repo))}")
+    url = f"postgres://{role_name}:{password}@{host}:{port}/{dbname}"
+    verify_as_role(url, role_name, f"{dbname}_devdb_probe")
     return url
 
 
-def verify_as_role(url: str) -> None:
+def verify_as_role(url: str, role_name: str = ROLE, probe: str = PROBE_DB) -> None:
     """Do what the test runner will: copy the template as the role, then use PostGIS in the copy."""
-    role = Psql(f"role {ROLE} at {mask(url)}", url=url)
-    role.run("SELECT postgis_lib_version()", f"DROP DATABASE IF EXISTS {PROBE_DB}")
-    role.run(f"CREATE DATABASE {PROBE_DB} TEMPLATE {TEMPLATE}")
+    role = Psql(f"role {role_name} at {mask(url)}", url=url)
+    role.run("SELECT postgis_lib_version()", f"DROP DATABASE IF EXISTS {probe}")
+    role.run(f"CREATE DATABASE {probe} TEMPLATE {TEMPLATE}")
     try:
         role.run(
             "CREATE EXTENSION IF NOT EXISTS postgis",
             "CREATE TABLE probe (id int, geom geometry(Point, 4326))",
             "INSERT INTO probe VALUES (1, ST_SetSRID(ST_MakePoint(119.95, 31.78), 4326))",
-            database=PROBE_DB,
+            database=probe,
         )
     finally:
-        role.run(f"DROP DATABASE IF EXISTS {PROBE_DB}")
+        role.run(f"DROP DATABASE IF EXISTS {probe}")
 
 
 # --- path 1: DATABASE_URL from the environment ------------------------------------------------
@@ -331,8 +372,11 @@ def system_admin() -> tuple[Psql | None, str]:
     return (admin, detail) if ok else (None, detail)
 
 
-def use_system(admin: Psql, major: str, password: str | None, reset: bool) -> dict[str, str]:
-    url = provision(admin, "127.0.0.1", SYSTEM_PORT, password, reset)
+def use_system(admin: Psql, major: str, env_file: dict[str, str], reset: bool) -> dict[str, str]:
+    names = checkout_names(admin, env_file)
+    known = urlsplit(env_file.get("DATABASE_URL", ""))
+    password = known.password if known.username == names[0] else None
+    url = provision(admin, "127.0.0.1", SYSTEM_PORT, password, reset, names)
     say(f"database {mask(url)} (system PostgreSQL {major}; test template: {TEMPLATE})")
     return {"DATABASE_URL": url, "DATABASE_TEST_TEMPLATE": TEMPLATE}
 
@@ -555,7 +599,7 @@ def ensure(reset: bool = False) -> None:
     else:
         admin, detail = system_admin()
         if admin:
-            updates = use_system(admin, detail, password, reset)
+            updates = use_system(admin, detail, env_file, reset)
         elif mode == "system":
             raise Fail(f"HEHUACHI_DB_MODE=system but {detail}")
         else:
