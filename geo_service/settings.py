@@ -41,6 +41,8 @@ MIDDLEWARE = [
     "geo_service.faults.DatabaseUnavailableMiddleware",
     "geo_service.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public media files (SERVE_MEDIA), before sessions and limits like static files.
+    "geo_service.middleware.media.PublicMediaMiddleware",
     # Outermost of ours: compresses the body every other middleware has finished with.
     "geo_service.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,7 +149,10 @@ WHITENOISE_USE_FINDERS = True
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Public media (MEDIA_ROOT) through the app (geo_service/middleware/media.py: ETag, 304, public
+# caching for MEDIA_CACHE_SECONDS); a proxy in front may serve /media/ itself (docs/OPERATIONS.md).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+MEDIA_CACHE_SECONDS = int(env("MEDIA_CACHE_SECONDS", str(24 * 3600)))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 

@@ -30,8 +30,9 @@ BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", False)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Behind nginx (or any proxy) the media folder is served there, never by Django.
-SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
+# Public media through the app, as in development (make run has no proxy in front): a
+# cacheable view of MEDIA_ROOT only. The compose stack's nginx serves /media/ itself.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,9 +1,7 @@
 """URL map of the service."""
 
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
 from geo_service import health
 from layers import basemap, tiles, wfs
@@ -48,13 +46,6 @@ urlpatterns = [
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
     path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
-if settings.SERVE_MEDIA:
-    # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.
-    urlpatterns += [
-        re_path(
-            r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media"
-        )
-    ]
 
 handler403 = "geo_service.errors.permission_denied"
 handler404 = "geo_service.errors.not_found"

@@ -218,7 +218,8 @@ def test_entry_points_default_to_production(entry, tmp_path):
     )
     ok = _python(code, ALLOWED_HOSTS="gis.example.org", STATIC_ROOT=str(static))
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.split() == ["geo_service.settings_production", "False", "False"]
+    # Public media through the app (a cacheable view of MEDIA_ROOT only: tests/test_media.py).
+    assert ok.stdout.split() == ["geo_service.settings_production", "False", "True"]
     # Without the static files collected it refuses to serve, naming the reason.
     missing = _python(code, ALLOWED_HOSTS="gis.example.org", STATIC_ROOT=str(tmp_path / "none"))
     assert missing.returncode != 0 and "collectstatic" in missing.stderr
