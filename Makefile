@@ -29,7 +29,9 @@ export DEBIAN_FRONTEND := noninteractive
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-run: setup ## Set up everything, then serve as production (gunicorn + a job worker) on 127.0.0.1:PORT (8000)
+# serve.py's tools/prepare.py migrates, loads the sample data and collects static files in one
+# process, each only when something changed: a restart serves within seconds.
+run: deps venv db ## Set up, then serve as production (gunicorn + a job worker) on 127.0.0.1:PORT (8000)
 	$(VPY) tools/serve.py --port $(PORT)
 
 dev: setup ## Set up everything, then Django's auto-reloading development server on PORT

@@ -27,6 +27,20 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
 errorlog = "-"
 # Behind nginx: trust X-Forwarded-* from the proxy on the same host only.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app (settings, the whole URLconf: folium, pandas, ...) is imported once, in the master,
+# and the workers are forked from it: a start or restart serves in seconds instead of each
+# worker importing it again on its first request, and the workers share those pages of memory.
+# WEB_PRELOAD=0 imports in each worker instead (then a HUP reloads the code).
+preload_app = os.environ.get("WEB_PRELOAD", "1") != "0"
+
+
+def pre_fork(server, worker):
+    """No database connection may cross a fork (the master imported the app)."""
+    from django.db import connections
+
+    connections.close_all()
+
+
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): several
 # servers on one machine (tests, benchmarks) would take it from each other. Not used here.
 control_socket_disable = True
