@@ -36,6 +36,8 @@ preload_app = os.environ.get("WEB_PRELOAD", "1") != "0"
 
 def pre_fork(server, worker):
     """No database connection may cross a fork (the master imported the app)."""
+    if not preload_app:
+        return
     from django.db import connections
 
     connections.close_all()
