@@ -8,6 +8,9 @@ figures that chose the defaults).
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 wsgi_app = "geo_service.wsgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
@@ -32,6 +35,33 @@ forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # worker importing it again on its first request, and the workers share those pages of memory.
 # WEB_PRELOAD=0 imports in each worker instead (then a HUP reloads the code).
 preload_app = os.environ.get("WEB_PRELOAD", "1") != "0"
+
+
+# Prometheus multiprocess mode (geo_service/middleware/metrics.py): every worker writes its
+# counters into one folder, read by whichever worker answers /metrics. Set before the app (and
+# prometheus_client) is imported. A folder given in PROMETHEUS_MULTIPROC_DIR is emptied at
+# start (stale files of dead processes would add up); otherwise a private one is made and
+# removed at exit.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hehuachi-metrics-")
+else:
+    _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for _stale in _metrics_dir.glob("*.db"):
+        _stale.unlink()
+
+
+def child_exit(server, worker):
+    """A worker's live gauges die with it (counters and histograms are kept)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def pre_fork(server, worker):

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every answer for /metrics (docs/OPERATIONS.md, "Metrics").
+    "geo_service.middleware.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
     "geo_service.faults.DatabaseUnavailableMiddleware",
@@ -351,5 +353,8 @@ DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # socket's address). Rate limits and lockouts count per client address found this way.
 NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# /metrics (Prometheus): from this machine without a proxy in between, or with
+# `Authorization: Bearer <METRICS_TOKEN>` (empty: this machine only).
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))

@@ -6,6 +6,7 @@ from django.urls import include, path
 from geo_service import health
 from layers import basemap, tiles, wfs
 from layers.api import workflow_views
+from layers.channels.metrics import views as metrics_views
 from layers.maps import offline, stops
 from layers.maps import views as maps
 from layers.ogc import views as ogc
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", portal.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("accounts/", include("layers.portal.urls")),
     path("favicon.ico", portal.favicon, name="favicon"),
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
