@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 DEVDB := $(PYTHON) tools/devdb.py
 
 DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv fonts-noto-cjk
-TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis
+TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis nginx openssl
 # Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
 test: DEBS += $(TEST_DEBS)
 
@@ -24,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample backup restore bench lint lock clean
+.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -88,6 +88,11 @@ sample: migrate ## Load the sample data
 
 backup: venv ## Back up the database (pg_dump -Fc) and both media folders with a sha256 manifest: backups/<time>/ (OUT=dir to choose)
 	$(VPY) tools/backup.py backup $(if $(OUT),--out $(OUT))
+
+# After new code is in place (git pull): the venv first (new requirements), then the backup;
+# migrate runs only after the backup succeeded (tools/upgrade.py).
+upgrade: venv ## Back up (database and media), then apply migrations; refuses (nothing migrated) if the backup fails (OUT=dir)
+	$(VPY) tools/upgrade.py $(if $(OUT),--out $(OUT))
 
 restore: venv ## Restore a backup: make restore FROM=backups/<time> [YES=1 to replace a non-empty database]
 	@test -n "$(FROM)" || { echo "restore: FROM=backups/<time> is required" >&2; exit 1; }

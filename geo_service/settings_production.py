@@ -5,13 +5,18 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from geo_service.env import env, env_bool, env_list
+from geo_service.env import env, env_bool, env_list, refuse_secret_key
 from geo_service.settings import *  # noqa: F403
 
 DEBUG = env_bool("DEBUG", False)
+
 SECRET_KEY = env("SECRET_KEY") or ""
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random string of 50+ characters.")
+if _why := refuse_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        f"{_why}: set it to a random string of 50+ characters, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(64))' "
+        "(the compose stack generates one on first start; docs/OPERATIONS.md)."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this service answers to.")
@@ -19,6 +24,8 @@ if not ALLOWED_HOSTS:
 # TLS ends at the reverse proxy in front of gunicorn, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# Probes from the orchestrator and Prometheus talk to gunicorn directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
