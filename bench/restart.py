@@ -55,7 +55,11 @@ def one_start(port: int, log: Path) -> dict:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
-    return {"seconds_to_serve": round(serving, 1), "media_ok": media}
+    return {
+        "seconds_to_serve": round(serving, 1),
+        "media_ok": media,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> None:
@@ -69,7 +73,11 @@ def main() -> None:
     for n in range(args.starts):
         result = one_start(args.port, log)
         results.append(result)
-        print(f"start {n + 1}: serving after {result['seconds_to_serve']} s", flush=True)
+        print(
+            f"start {n + 1}: serving after {result['seconds_to_serve']} s"
+            f" (load average {result['load_average_1min']} on {os.cpu_count()} cores)",
+            flush=True,
+        )
     print(json.dumps({"starts": results}, indent=2))
 
 
