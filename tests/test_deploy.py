@@ -499,3 +499,157 @@ def test_make_upgrade_backs_up_before_migrating_and_never_migrates_without_it(cl
         )
         == "0"
     )
+
+
+# -- nginx for real, in front of the test server ----------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def proxy(live_app):
+    """deploy/nginx/nginx.conf running in front of the test server. What only Docker provides
+    is replaced: the ports (free ones on 127.0.0.1), the app's address (the test server), the
+    volumes' paths (folders of this test); everything else is the file compose mounts."""
+    import tempfile
+    import time
+    import urllib.request
+
+    # Outside pytest's folder (mode 0700): nginx's workers run as an unprivileged user.
+    root = Path(tempfile.mkdtemp(prefix="hehuachi-proxy-"))
+    conf, prefix = root / "conf", root / "prefix"
+    static, media = root / "static", root / "media"
+    for folder in (conf, prefix, static / "js", media / "viewpoints"):
+        folder.mkdir(parents=True)
+    (static / "js" / "app.0123456789ab.js").write_text("console.log(1);\n")
+    (static / "js" / "plain.js").write_text("console.log(2);\n")
+    (media / "viewpoints" / "VP-01.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (media / ".hidden").write_text("not public")
+    _self_signed(conf / "tls")
+    (conf / "tls" / "ca.pem").write_text((conf / "tls" / "fullchain.pem").read_text())
+    http_port, https_port = _free_port(), _free_port()
+    text = NGINX_CONF.read_text()
+    replacements = {
+        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+        "listen [::]:80 default_server;": "",
+        "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2 default_server;": "",
+        "set $app http://app:8000;": f"set $app {live_app};",
+        "return 301 https://$host$request_uri;": (
+            f"return 301 https://$host:{https_port}$request_uri;"
+        ),
+        "alias /srv/static/;": f"alias {static}/;",
+        "alias /srv/media/;": f"alias {media}/;",
+        "alias /etc/nginx/tls/ca.pem;": f"alias {conf}/tls/ca.pem;",
+    }
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (conf / "nginx.conf").write_text(text)
+    shutil.copy("/etc/nginx/mime.types", conf / "mime.types")
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chmod(conf / "tls" / "privkey.pem", 0o600)
+    log = root / "nginx.log"
+    server = subprocess.Popen(
+        [nginx_binary(), "-g", "daemon off;", "-p", f"{prefix}/", "-c", str(conf / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/.proxy-health", timeout=1)  # noqa: S310
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.1)
+    yield {"http": base, "https": f"https://127.0.0.1:{https_port}", "ca": conf / "tls", "log": log}
+    server.terminate()
+    server.wait(timeout=10)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _get(url: str, headers: dict | None = None, ca: Path | None = None):
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(ca / "fullchain.pem")) if ca else None
+    if context:
+        context.check_hostname = False  # the test certificate names localhost, we use 127.0.0.1
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.mark.django_db
+def test_the_proxy_caches_public_tiles_for_anonymous_callers_only(proxy, live_token):
+    from layers import registry
+    from tests.test_tiles import tile_of
+
+    spec = registry.get("viewpoints")
+    point = spec.model.objects.order_by("pk").first().geom.point_on_surface
+    x, y = tile_of(point.x, point.y, 16)
+    url = f"{proxy['https']}/tiles/viewpoints/16/{x}/{y}.pbf"
+    ca = proxy["ca"]
+    first = _get(url, {"Accept-Encoding": "gzip"}, ca)
+    assert first[0] == 200, proxy["log"].read_text()[-2000:]
+    assert first[0] == 200 and first[1]["X-Cache-Status"] == "MISS"
+    second = _get(url, {"Accept-Encoding": "gzip"}, ca)
+    assert second[0] == 200 and second[1]["X-Cache-Status"] == "HIT"
+    assert second[2] == first[2]
+    assert second[1].get("Content-Encoding") == first[1].get("Content-Encoding")
+    # Another coding is another copy: never gzip bytes to a client that did not ask for them.
+    plain = _get(url, {"Accept-Encoding": "identity"}, ca)
+    assert plain[1]["X-Cache-Status"] == "MISS" and "Content-Encoding" not in plain[1]
+    # Credentials: past the cache, never stored.
+    for _ in range(2):
+        signed = _get(url, {"Authorization": f"Token {live_token}"}, ca)
+        assert signed[0] == 200 and signed[1]["X-Cache-Status"] == "BYPASS"
+    cookie = _get(url, {"Cookie": "sessionid=abc"}, ca)
+    assert cookie[1]["X-Cache-Status"] == "BYPASS"
+
+
+def test_the_proxy_serves_static_and_public_media_and_redirects_to_https(proxy):
+    ca = proxy["ca"]
+    hashed = _get(proxy["https"] + "/static/js/app.0123456789ab.js", ca=ca)
+    assert hashed[0] == 200 and "immutable" in hashed[1]["Cache-Control"]
+    plain = _get(proxy["https"] + "/static/js/plain.js", ca=ca)
+    assert plain[0] == 200 and plain[1]["Cache-Control"] == "public, max-age=3600"
+    picture = _get(proxy["https"] + "/media/viewpoints/VP-01.svg", ca=ca)
+    assert picture[0] == 200 and picture[1]["Content-Type"] == "image/svg+xml"
+    assert "sandbox" in picture[1]["Content-Security-Policy"]
+    assert "public" in picture[1]["Cache-Control"]
+    assert _get(proxy["https"] + "/media/.hidden", ca=ca)[0] == 404
+    assert _get(proxy["https"] + "/media/../conf/tls/privkey.pem", ca=ca)[0] in (400, 404)
+    # Port 80: the proxy's health, the CA's certificate, and a redirect for everything else.
+    assert _get(proxy["http"] + "/.proxy-health")[0] == 200
+    assert _get(proxy["http"] + "/ca.pem")[2].startswith(b"-----BEGIN CERTIFICATE-----")
+    moved = _get(proxy["http"] + "/tour/")
+    assert moved[0] == 301 and moved[1]["Location"].startswith("https://")
+    # Through the proxy the app answers, with HSTS.
+    home = _get(proxy["https"] + "/", ca=ca)
+    assert home[0] == 200 and "Strict-Transport-Security" in home[1]
+
+
+def test_through_the_proxy_a_forged_address_is_replaced_and_metrics_are_not_local(proxy):
+    ca = proxy["ca"]
+    # gunicorn is on 127.0.0.1 like the proxy: without the forwarding header it would count as
+    # this machine. Through the proxy it is not local, whatever the client claims.
+    refused = _get(proxy["https"] + "/metrics", {"X-Forwarded-For": "127.0.0.1"}, ca)
+    assert refused[0] == 403
