@@ -38,20 +38,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
-    "geo_service.faults.DatabaseUnavailableMiddleware",
-    "geo_service.security.SecurityHeadersMiddleware",
+    "geo_service.middleware.faults.DatabaseUnavailableMiddleware",
+    "geo_service.middleware.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: compresses the body every other middleware has finished with.
-    "geo_service.compression.CompressionMiddleware",
+    "geo_service.middleware.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
-    "geo_service.dbrouter.ReadAfterWriteMiddleware",
+    "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
     # 429 + Retry-After: anonymous OGC/tile limits and token guessing (geo_service/limits.py).
-    "geo_service.limits.RateLimitMiddleware",
+    "geo_service.middleware.limits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -79,8 +79,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "layers.portal.context.site",
-                "geo_service.security.csp_nonce",
+                "layers.channels.portal.context.site",
+                "geo_service.middleware.security.csp_nonce",
             ],
         },
     },
@@ -108,7 +108,9 @@ DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # alias is the same server and no router runs; tests use it as a mirror of "default".
 REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
 REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
-DATABASE_ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
+DATABASE_ROUTERS = (
+    ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
+)
 # A role without superuser rights cannot CREATE EXTENSION postgis; the test database is then
 # copied from a template that already has it (created once by `make`, see docs/OPERATIONS.md).
 if env("DATABASE_TEST_TEMPLATE"):
@@ -162,21 +164,21 @@ SUPPORT_CONTACT = env(
 REST_FRAMEWORK = {
     # Token first: an anonymous request is then answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "layers.portal.tokens.TokenAuthentication",
+        "layers.auth.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: each view opens what is public itself (layers/api/permissions.py).
-    "DEFAULT_PERMISSION_CLASSES": ["layers.api.permissions.DenyAll"],
+    "DEFAULT_PERMISSION_CLASSES": ["layers.channels.api.permissions.DenyAll"],
     # Anonymous callers are rate-limited per address (API_THROTTLE_RATES below).
-    "DEFAULT_THROTTLE_CLASSES": ["layers.api.throttling.AnonRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "layers.api.schema.ServiceAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["layers.channels.api.throttling.AnonRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "layers.channels.api.schema.ServiceAutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "layers.api.parsers.GeoJSONRenderer",
+        "layers.channels.api.parsers.GeoJSONRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "layers.api.parsers.BoundedJSONParser",
-        "layers.api.parsers.GeoJSONParser",
+        "layers.channels.api.parsers.BoundedJSONParser",
+        "layers.channels.api.parsers.GeoJSONParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Content negotiation by Accept only: no ?format= (an undeclared way to get a 404).
@@ -240,8 +242,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "layers.api.schema.add_layer_components",
-        "layers.api.schema.only_readable_layers",
+        "layers.channels.api.schema.add_layer_components",
+        "layers.channels.api.schema.only_readable_layers",
     ],
 }
 
@@ -304,12 +306,14 @@ HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
 # procrastinate's tasks are in layers/tasks.py (found by its autodiscovery of `tasks` modules).
+# Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
 # Printed maps and exports carry this note; empty once the data are official records.
 DATA_NOTE = env("DATA_NOTE", "示意数据 · Illustrative data")
 # -- Security (docs/SECURITY.md) -----------------------------------------------------------------
 # Error pages (DEBUG) mask every secret: connection strings too, and passwords inside any URL.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "geo_service.security.SecretMaskingFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "geo_service.middleware.security.SecretMaskingFilter"
 # Content-Security-Policy on every HTML page; inline scripts and styles carry a per-request nonce.
 CSP_ENABLED = env_bool("CSP_ENABLED", True)
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
@@ -329,10 +333,10 @@ AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "geo_service.limits.locked_out"
+AXES_LOCKOUT_CALLABLE = "geo_service.middleware.limits.locked_out"
 AXES_VERBOSE = False
-# The client address as every limit sees it (geo_service.limits.client_ip, NUM_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
+# The client address as every limit sees it (geo_service.middleware.limits.client_ip, NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 
 # Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))

@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import Resolver404, resolve
 
-from layers import registry
-from layers.portal import nav
+from layers.channels.portal import nav
+from layers.domain import registry
 from layers.query import access
 from tests.conftest import make_user
 
@@ -64,7 +64,7 @@ def hazard_photo(db):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
-    from layers import photos
+    from layers.services import photos
 
     hazard = registry.get("hazards").model.objects.order_by("pk").first()
     buffer = io.BytesIO()

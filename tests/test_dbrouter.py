@@ -12,11 +12,12 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import RequestFactory, override_settings
 
-from geo_service import dbrouter
-from layers import editing, models, registry
+from geo_service.middleware import dbrouter
+from layers.domain import models, registry
 from layers.query import encode
+from layers.services import editing
 
-ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"]
+ROUTERS = ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"]
 pytestmark = [
     pytest.mark.django_db(databases=["default", "replica"]),
     pytest.mark.usefixtures("routed"),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import gcj02 as g
+from layers.geo import gcj02 as g
 
 JS_FILE = Path(__file__).resolve().parent.parent / "static" / "js" / "gcj02.js"
 NODE = shutil.which("node") or ("/usr/bin/node" if Path("/usr/bin/node").exists() else None)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from layers import jobs, models
-from layers.io import jobs as import_jobs
-from layers.models import Job
+from layers.domain import models
+from layers.domain.models import Job
+from layers.jobs import engine as jobs
+from layers.jobs.kinds import imports as import_jobs
 from layers.query.params import ParamError
 from tests import io_files as f
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from layers import registry
-from layers.models import Community, GridCell
+from layers.domain import registry
+from layers.domain.models import Community, GridCell
 from layers.query import params as p
 from layers.query.times import Span
 

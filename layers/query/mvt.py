@@ -11,7 +11,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Func
 from django.db.models.functions import Cast
 
-from layers import registry
+from layers.domain import registry
 from layers.query import access
 
 EXTENT = 4096

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from layers import signs
+from layers.io import signs
 from layers.query.params import ParamError
 
 
