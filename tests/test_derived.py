@@ -3,9 +3,9 @@ API, the admin or a load re-derives every dependent link in the same transaction
 
 Each test checks (1) the links it expects to move, by name, (2) every live building's and
 hazard's links against PostGIS's own answer (`expected_links`, written here independently of
-layers.services.derived), and (3) versions and history: a row whose links changed has one
-more version and one "derived" history record by the user who made the change; every other row is untouched.
-"""
+layers.services.derived), and (3) versions and history: a row whose links changed has one more
+version and one "derived" history record by the user who made the change; every other row is
+untouched."""
 
 from __future__ import annotations
 
@@ -130,12 +130,17 @@ def world(db):
     """A small old town in an empty corner (metres from factories.ORIGIN), boundaries overlapping
     so that the lowest id decides."""
     c1 = f.community("T-C1")  # 0..400 × 0..400
-    c2 = models.Community.objects.create(
-        code="T-C2", name="测试社区 2", status="active", geom=f.multi(f.rect(300, 0, 300, 400))
+    c2 = f.make(
+        models.Community,
+        code="T-C2",
+        name="测试社区 2",
+        status="active",
+        geom=f.multi(f.rect(300, 0, 300, 400)),
     )
     g1 = f.grid_cell(c1, "T-G1", dx=0, w=200)
     g2 = f.grid_cell(c2, "T-G2", dx=100, w=200)
-    site = models.RenovationSite.objects.create(
+    site = f.make(
+        models.RenovationSite,
         name="测试改造",
         kind="old_community",
         phase="5",
@@ -144,13 +149,11 @@ def world(db):
     )
 
     def building(name, *rect):
-        return models.Building.objects.create(
-            name=name, use="residential", geom=f.multi(f.rect(*rect))
-        )
+        return f.make(models.Building, name=name, use="residential", geom=f.multi(f.rect(*rect)))
 
     def hazard(name, x, y):
-        return models.SafetyHazard.objects.create(
-            name=name, category="ebike", level="general", geom=f.point(x, y)
+        return f.make(
+            models.SafetyHazard, name=name, category="ebike", level="general", geom=f.point(x, y)
         )
 
     w = {

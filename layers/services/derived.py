@@ -25,13 +25,13 @@ Rules (docs/ARCHITECTURE.md, "Derived links"):
 
 Rows whose links change get `version + 1`, `updated_at` = now, and a history record with
 `history_change_reason = "derived"` whose user is whoever caused the change (None for the
-refresh command). `layers.services.editing.check_version` lets an edit made on an older
-version through when every version since is such a derived record: derived links are not editable and are
-recomputed on every save, so nothing the user sent can be lost and no link is overwritten.
+refresh command). `layers.services.editing.check_version` lets an edit made on an older version
+through when every version since is such a derived record: derived links are not editable and
+are recomputed on every save, so nothing the user sent can be lost and no link is overwritten.
 
 Callers hold the transaction. Write paths call `changed(obj, user)` (through
-layers.services.editing); bulk paths wrap their writes in `batch()` so dependents are re-derived once, at the end.
-"""
+layers.services.editing); bulk paths wrap their writes in `batch()` so dependents are re-derived
+once, at the end."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
-from layers.geo.geometry import STORAGE_SRID
+from layers.domain.vocabularies import HAZARD_CLOSED_STATUSES
+from layers.geo.geometry import STORAGE_SRID, metric_area
 
 DERIVED_REASON = "derived"
 
@@ -157,6 +158,25 @@ def links_for(model, geom) -> dict[str, int | None]:
             [bytes(geom.ewkb)],
         )
         return dict(zip(columns, cursor.fetchone(), strict=True))
+
+
+def apply_own(obj) -> None:
+    """Set the fields `obj` derives from its own geometry and status, before it is saved: its
+    links (above), a surface's area in square metres (EPSG:4549, never square degrees) and a
+    hazard's 销号时间 (set when it closes, kept if a caller set it, cleared when it reopens)."""
+    for column, value in links_for(type(obj), obj.geom).items():
+        setattr(obj, column, value)
+    if _has_field(obj, "area_m2"):
+        obj.area_m2 = round(metric_area(obj.geom), 2) if obj.geom else None
+    if _has_field(obj, "closed_at"):
+        if obj.status in HAZARD_CLOSED_STATUSES:
+            obj.closed_at = obj.closed_at or timezone.now()
+        else:
+            obj.closed_at = None
+
+
+def _has_field(obj, name: str) -> bool:
+    return any(f.name == name for f in obj._meta.concrete_fields)
 
 
 # -- many features ----------------------------------------------------------------------------

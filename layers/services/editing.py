@@ -1,14 +1,15 @@
 """Writes to layers as plain functions: create, update, soft delete, restore, history.
 
 Every channel writes through here (the REST API, the admin, sample loading and imports), so
-every write re-derives the links of the rows that depend on it (`layers.services.derived`)
-in the same transaction. Every update proves the version it started from; a stale one raises StaleVersion
-and changes nothing (optimistic locking, as uMap and the admin do). Versions written only by a
-derived-link change do not make an edit stale (see `is_current`). Callers hold the
-transaction.
-"""
+every write re-derives the links of the rows that depend on it (`layers.services.derived`) in
+the same transaction. Every update proves the version it started from; a stale one raises
+StaleVersion and changes nothing (optimistic locking, as uMap and the admin do). Versions
+written only by a derived-link change do not make an edit stale (see `is_current`). Callers hold
+the transaction."""
 
 from __future__ import annotations
+
+from django.core.exceptions import ValidationError
 
 from layers.domain import registry
 from layers.services import derived
@@ -82,11 +83,41 @@ def _stamp(obj, user) -> None:
         obj._history_user = user  # token-authenticated requests bypass the history middleware
 
 
+def list_field_errors(obj) -> dict[str, list[str]]:
+    """Each JSON list field the layer's spec names (`list_fields`) holds a list of values of its
+    vocabulary (a park's facilities, a service point's services)."""
+    errors = {}
+    for name, vocabulary in registry.for_model(type(obj)).list_fields.items():
+        value = getattr(obj, name)
+        if not isinstance(value, list):
+            errors[name] = [f"{name} must be a list of values."]
+            continue
+        unknown = [v for v in value if v not in vocabulary.values]
+        if unknown:
+            allowed = ", ".join(vocabulary.values)
+            errors[name] = [f"Unknown value(s) {unknown} in {name}; use {allowed}."]
+    return errors
+
+
+def full_clean(obj, **kwargs) -> None:
+    """Every check a write must pass: the model's own rules and the registry's list fields."""
+    errors: dict[str, list[str]] = {}
+    try:
+        obj.full_clean(**kwargs)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for name, messages in list_field_errors(obj).items():
+        errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 def save(obj, user):
     """Save `obj` as changed by `user` (new or not) and re-derive the links that depend on it."""
     if obj._state.adding and getattr(user, "is_authenticated", False):
         obj.created_by = user
     _stamp(obj, user)
+    derived.apply_own(obj)
     obj.save()
     derived.changed(obj, user)
     return obj

@@ -139,7 +139,7 @@ def upsert_features(
             obj = obj or model()
             for name, value in values.items():
                 setattr(obj, name, value)
-            obj.full_clean()
+            editing.full_clean(obj)
             editing.save(obj, None)
         except ValidationError as exc:
             raise LoadError(f"{where}: {_describe(exc)}") from exc

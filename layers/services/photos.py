@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 try:  # HEIC from iPhones; optional at import so that a missing wheel is a clear 400, not a 500
@@ -34,10 +33,6 @@ GPS_IFD = 0x8825
 
 class PhotoRefused(Exception):
     """The upload is not a usable photo; the message says why (400)."""
-
-
-def private_storage() -> FileSystemStorage:
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from layers.domain import registry
 from layers.geo import geometry as geo
 from layers.query import access, spatial
 from layers.query.params import ParamError
+from layers.services import editing
 
 FEATURE_MEMBERS = {"type", "id", "geometry", "properties", "bbox", "version"}
 writable_fields = access.writable_fields  # in the shared core: OGC's Part 4 reads it too
@@ -73,7 +74,7 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
         for name, value in attrs.items():
             setattr(candidate, name, value)
         try:
-            candidate.full_clean(validate_unique=True, validate_constraints=True)
+            editing.full_clean(candidate, validate_unique=True, validate_constraints=True)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         finally:

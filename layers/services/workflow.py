@@ -1,9 +1,10 @@
 """The hazard lifecycle (排查→上报→交办→整改→复查→销号), enforced on every channel.
 
 Plain functions, no views: the REST API, the admin, the grid worker's page and imports all call
-`perform`, which checks the state graph (layers.domain.vocabularies.HAZARD_STATUS
-.transitions), who may act, and the inputs each step needs, then writes the hazard through
-layers.services.editing (version, history, derived links) and one HazardEvent for the timeline (全程留痕), in one transaction.
+`perform`, which checks the state graph (layers.domain.vocabularies.HAZARD_STATUS.transitions),
+who may act, and the inputs each step needs, then writes the hazard through
+layers.services.editing (version, history, derived links) and one HazardEvent for the timeline
+(全程留痕), in one transaction.
 
 Who may do what:
 - leaders (the editor role) assign, set and extend deadlines, approve extensions, reject, and

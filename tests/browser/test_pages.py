@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from layers.domain import models
+from tests.factories import make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -178,7 +179,8 @@ def xss_viewpoint(django_db_setup, django_db_blocker):
         "</script><script>window.__xss=3</script>"
     )
     with django_db_blocker.unblock():
-        vp = models.CulturalViewpoint.objects.create(
+        vp = make(
+            models.CulturalViewpoint,
             name=payload,
             name_en=payload,
             description=payload,

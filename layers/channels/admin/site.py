@@ -54,6 +54,11 @@ class VersionCheckedForm(forms.ModelForm):
             self.instance.version = locked.version
         return cleaned
 
+    def _post_clean(self):
+        super()._post_clean()  # the model's own full_clean
+        for name, errors in editing.list_field_errors(self.instance).items():
+            self.add_error(name if name in self.fields else None, errors)
+
 
 class DeletedFilter(admin.SimpleListFilter):
     title = "删除状态 deleted"

@@ -1,7 +1,7 @@
-"""DRF throttles for the REST API: anonymous callers per address (the same address rule as
-every other limit, geo_service.middleware.limits.client_ip), in the default cache (shared by
-the workers when REDIS_URL is set). Rates are read per request from settings.API_THROTTLE_RATES, so a
-deployment (or a test) changes them without re-importing anything. 429 with Retry-After."""
+"""DRF throttles for the REST API: anonymous callers per address (the same address rule as every
+other limit, geo_service.middleware.limits.client_ip), in the default cache (shared by the
+workers when REDIS_URL is set). Rates are read per request from settings.API_THROTTLE_RATES, so
+a deployment (or a test) changes them without re-importing anything. 429 with Retry-After."""
 
 from __future__ import annotations
 
