@@ -50,7 +50,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
     "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
-    # 429 + Retry-After: anonymous OGC/tile limits and token guessing (geo_service/limits.py).
+    # request.caller, resolved once per request for every channel (layers/auth/caller.py).
+    "layers.auth.caller.CallerMiddleware",
+    # 429 + Retry-After: anonymous OGC/tile limits and token guessing (middleware/limits.py).
     "geo_service.middleware.limits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

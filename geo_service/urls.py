@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from geo_service.middleware import health
+from geo_service.middleware import errors, health
 from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
@@ -13,9 +13,9 @@ from layers.channels.ogc import views as ogc
 from layers.channels.portal import hazards, imports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
+from layers.channels.tiles import basemap
 from layers.channels.tiles import views as tiles
 from layers.channels.wfs import views as wfs
-from layers.io import mbtiles as basemap
 
 urlpatterns = [
     path("", portal.home, name="home"),
@@ -58,6 +58,6 @@ if settings.SERVE_MEDIA:
         )
     ]
 
-handler403 = "geo_service.middleware.errors.permission_denied"
+handler403 = errors.permission_denied(portal.forbidden)
 handler404 = "geo_service.middleware.errors.not_found"
 handler500 = "geo_service.middleware.errors.server_error"

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from django.db import connection
 
+from layers.channels.ogc.items import item_params
 from layers.channels.ogc.openapi import build
-from layers.channels.ogc.views import item_params
 from layers.domain import models, registry
 from layers.geo import crs as ogc_crs
 

@@ -102,7 +102,7 @@ ANONYMOUS_LIMITS = (("/ogc/", "THROTTLE_ANON_OGC"), ("/tiles/", "THROTTLE_ANON_T
 
 class RateLimitMiddleware:
     """429 + Retry-After for anonymous OGC/tile callers over their limit, and for a RateLimited
-    raised by any view (e.g. token guessing seen by layers.query.access.request_user)."""
+    raised by any view (e.g. token guessing seen while resolving request.caller)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -119,10 +119,9 @@ class RateLimitMiddleware:
         return self.get_response(request)
 
     def _anonymous(self, request, scope: str, limit: int) -> None:
-        from layers.query.access import request_user
-
-        user = request_user(request)  # raises RateLimited while tokens are being guessed
-        if not user.is_authenticated:
+        # request.caller: set by the caller middleware (layers/auth/caller.py), which runs first;
+        # asking raises RateLimited while tokens are being guessed.
+        if not request.caller.is_authenticated:
             check(f"anon{scope}", _ident(request), limit)
 
     def process_exception(self, request, exception):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import wraps
 from ipaddress import ip_address
 
 from django.conf import settings
@@ -98,27 +97,3 @@ def unauthorized(message: str) -> JsonResponse:
     response = JsonResponse({"code": "Unauthorized", "description": message}, status=401)
     response["WWW-Authenticate"] = f"{CHALLENGE}, Token"
     return response
-
-
-def gis_auth(view):
-    """Resolve the caller from the Authorization header (else the session) before the view.
-
-    Sets request.user; bad credentials answer 401 and the view does not run.
-    """
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        from layers.query.access import request_user
-
-        # Worked out once per request (the rate-limit middleware may have asked already);
-        # RateLimited while the address guesses tokens (answered 429 by that middleware).
-        user = request_user(request)
-        error = getattr(request, "_layers_auth_error", None)
-        if error is not None:
-            return unauthorized(str(error.detail))
-        if getattr(request, "_layers_header_user", None) is not None:
-            request.user = user
-            request.gis_header_user = user
-        return view(request, *args, **kwargs)
-
-    return wrapped

@@ -2,6 +2,9 @@
 
 This module is the single source for model choices, legends, map overlays and API enums.
 Statuses also declare their allowed transitions (used by the hazard workflow).
+
+Long because it is data: every term of every vocabulary with its zh/en labels and colour, one
+table per vocabulary, read top to bottom like a legend.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ declares a TrueType font holding CFF data, which viewers reject — so PDFs embe
 as Type 3 fonts (pdf.fonttype 3): matplotlib subsets the used glyphs itself and writes a
 ToUnicode map, so the text stays searchable and extractable (pdftotext finds the labels).
 
-`render_map` is also the "render_map" job kind (layers/jobs.py): the print action on the map
-pages and `manage.py render_map` share `clean_params` and `render`.
+`render` is also the "render_map" job kind (layers/jobs/kinds/printing.py): the print
+action on the map pages and `manage.py render_map` share `clean_params` and `render`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from django.contrib.gis.geos import Polygon
 
 from layers.domain import pages, registry
 from layers.geo import geometry as geo
-from layers.jobs import engine as jobs
 from layers.query import access, filters, spatial
 from layers.query import params as p
 
@@ -358,10 +357,3 @@ def _metadata(params: dict) -> dict:
     if params["format"] == "pdf":
         return {"Title": params["title"], "Creator": "Hehuachi map service"}
     return {"Title": params["title"]}
-
-
-@jobs.register("render_map", validate=clean_params, title=("打印地图", "Print map"))
-def render_job(job, params, progress):
-    out = jobs.workdir(job) / f"map.{params['format']}"
-    report = render(params, out, progress)
-    return report, out

@@ -40,6 +40,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from procrastinate.contrib.django import app as procrastinate_app
 
 from layers.domain.models import Job
 from layers.query.params import ParamError
@@ -73,16 +74,7 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
     return decorate
 
 
-def _load_kinds() -> None:
-    # The modules that register kinds; imported here so that every process (web, worker,
-    # command) knows the same kinds.
-    import layers.io.printing  # noqa: F401
-    import layers.jobs.kinds.imports  # noqa: F401
-    import layers.jobs.kinds.maintenance  # noqa: F401
-
-
 def get_kind(name: str) -> Kind:
-    _load_kinds()
     if name not in KINDS:
         raise ParamError("kind", f"unknown job kind {name!r}; known: {sorted(KINDS)}")
     return KINDS[name]
@@ -115,11 +107,15 @@ def start_job(kind: str, user, params: dict) -> Job:
     return job
 
 
-def _defer(job: Job) -> None:
-    from layers.jobs.tasks import run_job
+# The procrastinate task that runs every kind (layers/jobs/tasks.py), named, not imported: the
+# tasks module imports this engine.
+RUN_TASK = "layers.run_job"
+QUEUE = "jobs"
 
+
+def _defer(job: Job) -> None:
     def defer():
-        task_id = run_job.defer(job_id=job.pk)
+        task_id = procrastinate_app.configure_task(RUN_TASK, queue=QUEUE).defer(job_id=job.pk)
         Job.objects.filter(pk=job.pk).update(task_id=task_id)
         job.task_id = task_id
 

@@ -1,5 +1,8 @@
 """The hazard lifecycle (排查→上报→交办→整改→复查→销号), enforced on every channel.
 
+Long because the ACTIONS table and the steps it names are one state machine read on one screen;
+the case-loop work (issue 23) splits its inputs and clock out.
+
 Plain functions, no views: the REST API, the admin, the grid worker's page and imports all call
 `perform`, which checks the state graph (layers.domain.vocabularies.HAZARD_STATUS.transitions),
 who may act, and the inputs each step needs, then writes the hazard through

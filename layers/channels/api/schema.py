@@ -3,6 +3,9 @@
 GeoJSON bodies are described by hand from the model fields, because the drf-gis contrib
 schemas are wrong in known ways (PITFALLS.md): each layer gets <Layer>Feature,
 <Layer>FeatureCollection and <Layer>FeatureInput components, added by a post-processing hook.
+
+Long because the document's parts (features, collections, inputs, parameters, per-caller
+filtering) are one generator of one document; split, each part would import the others.
 """
 
 from __future__ import annotations

@@ -274,7 +274,7 @@ def photo_file(request, pk: int, size: str):
     from layers.domain.models import HazardPhoto
 
     spec = registry.get("hazards")
-    user = access.request_user(request)
+    user = request.caller
     if size not in ("full", "thumb") or not access.output_fields(user, spec):
         raise Http404("No such photo.")
     photo = HazardPhoto.objects.filter(pk=pk, hazard__deleted_at__isnull=True).first()

@@ -11,24 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils import translation
 
 from layers.domain import models
 from layers.domain import vocabularies as status
+from layers.domain.language import lang, pick  # noqa: F401 (nav.pick is the pages' helper)
 from layers.domain.pages import INSPECTION, PLANNING, TOUR
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, ROLE_LABELS, roles_of
 
 SIGNED_IN = "signed-in"  # any signed-in user, with or without a role
 ANYONE = "anyone"
-
-
-def lang() -> str:
-    """'en' or 'zh': which of each zh/en pair the active language shows."""
-    return "en" if (translation.get_language() or "").startswith("en") else "zh"
-
-
-def pick(pair: tuple[str, str]) -> str:
-    return pair[1] if lang() == "en" else pair[0]
 
 
 @dataclass(frozen=True)

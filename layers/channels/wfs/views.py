@@ -15,7 +15,7 @@ from gisserver.crs import CRS, WGS84
 from gisserver.features import FeatureType, ServiceDescription
 from gisserver.views import WFSView
 
-from layers.auth.machine import gis_auth
+from layers.auth.caller import gis_auth
 from layers.domain import registry
 from layers.query import access, cql
 
@@ -52,7 +52,7 @@ class LayersWFSView(WFSView):
     )
 
     def get_feature_types(self) -> list[FeatureType]:
-        user = access.request_user(self.request)
+        user = self.request.caller
         return [feature_type(user, spec) for spec in access.readable_layers(user)]
 
 
