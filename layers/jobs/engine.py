@@ -42,6 +42,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app as procrastinate_app
 
+from layers.domain import roles
 from layers.domain.models import Job
 from layers.query.params import ParamError
 
@@ -317,11 +318,7 @@ def sweep_workdirs(min_age: float = 600) -> int:
 
 def visible_to(job: Job, user) -> bool:
     """The owner and editors see a job (its page, report and output)."""
-    from layers.domain.roles import EDITOR, roles_of
-
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return job.user_id == user.pk or EDITOR in roles_of(user)
+    return roles.can_see_job(user, job)
 
 
 def wait(job: Job, *, poll: float = 0.5, timeout: float | None = None, on_update=None) -> Job:

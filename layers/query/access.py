@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from layers.domain import registry
-from layers.domain.roles import EDITOR, roles_of
+from layers.domain import registry, roles
+from layers.domain.roles import roles_of
 
 # Fields every reader with a role sees besides the model's own: audit and version.
 AUDIT_FIELDS = ("ref", "version", "created_at", "updated_at", "created_by", "updated_by")
@@ -36,11 +36,10 @@ def writable_fields(spec: registry.LayerSpec) -> list[str]:
 
 def is_staff_reader(user) -> bool:
     """A user with a role: reads internal layers, every field, history and every filter."""
-    return bool(roles_of(user))
+    return roles.has_role(user)
 
 
-def can_see_deleted(user) -> bool:
-    return EDITOR in roles_of(user)
+can_see_deleted = roles.can_see_deleted
 
 
 def readable_layers(user) -> list[registry.LayerSpec]:

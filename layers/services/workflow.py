@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from layers.domain import registry
+from layers.domain import registry, roles
 from layers.domain import vocabularies as status
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
 from layers.services import editing
@@ -130,7 +130,7 @@ def reaches(user, hazard) -> bool:
 
 
 def _leader(user, hazard) -> str | None:
-    return None if EDITOR in roles_of(user) else "only a leader (editor) may do this"
+    return None if roles.is_leader(user) else "only a leader (editor) may do this"
 
 
 def _inspector(user, hazard) -> str | None:

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from layers.auth import pages
 from layers.compose import builder
 from layers.domain import registry
 from layers.domain.models import GridCell
 from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
-from layers.domain.roles import roles_of
 from layers.query import access
-
-
-def _allowed(request, page: MapPage):
-    if not page.roles:
-        return None
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not roles_of(request.user) & set(page.roles):
-        raise PermissionDenied("Your role may not open this map.")
-    return None
 
 
 def current_lang() -> str:
@@ -83,7 +71,7 @@ def filters(page: MapPage, lang: str) -> list[dict]:
 
 
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
-    denied = _allowed(request, page)
+    denied = pages.check(request, page.slug)
     if denied:
         return denied
     lang = current_lang()

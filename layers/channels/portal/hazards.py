@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,25 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from layers.auth import pages
 from layers.channels.portal import nav
 from layers.compose import builder
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
-from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, roles_of
 from layers.query import dashboard as figures
 from layers.services import workflow
-
-FIELD_ROLES = (INSPECTOR, EDITOR)
-DASHBOARD_ROLES = (PLANNER, INSPECTOR, EDITOR)
-
-
-def _gate(request, roles):
-    """None when the user may open the page; else the sign-in redirect (anonymous) or 403."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not roles_of(request.user) & set(roles):
-        raise PermissionDenied("Your role may not open this page.")
-    return None
 
 
 def _terms(vocabulary) -> list[dict]:
@@ -71,7 +57,7 @@ def _task(hazard, today) -> dict:
 @never_cache
 def field_tasks(request):
     """My tasks as JSON, in the order the page lists them (overdue first, then by deadline)."""
-    denied = _gate(request, FIELD_ROLES)
+    denied = pages.check(request, "field")
     if denied:
         return JsonResponse({"detail": "sign in"}, status=401)
     today = timezone.localdate()
@@ -128,7 +114,7 @@ def _field_strings() -> dict:
 @never_cache
 def field(request):
     """The grid worker's phone view: my tasks, a small map, the timeline, steps, reporting."""
-    denied = _gate(request, FIELD_ROLES)
+    denied = pages.check(request, "field")
     if denied:
         return denied
     user = request.user
@@ -181,7 +167,7 @@ def field(request):
 @never_cache
 def dashboard(request):
     """Figures for leaders and planners, each computed in SQL (layers.query.dashboard)."""
-    denied = _gate(request, DASHBOARD_ROLES)
+    denied = pages.check(request, "dashboard")
     if denied:
         return denied
     lang = nav.lang()

@@ -27,8 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from layers.channels.portal import nav
-from layers.domain import registry
-from layers.domain.roles import EDITOR, roles_of
+from layers.domain import registry, roles
 from layers.geo import files as io_crs
 from layers.io import importer, mapping, safety
 from layers.io.read import ReadError, check_layer_name
@@ -192,7 +191,7 @@ def _see(job) -> HttpResponseRedirect:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_page(request):
-    if EDITOR not in roles_of(request.user):
+    if not roles.can_import(request.user):
         raise PermissionDenied
     if request.method == "GET":
         return render(request, "portal/import.html", _context(request))

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from layers.auth.tokens import ApiToken
 from layers.channels.portal import nav
 from layers.compose import builder
+from layers.domain import roles
 from layers.domain.pages import HOME
 from layers.domain.roles import EDITOR, roles_of
 from layers.query import access
@@ -133,7 +134,7 @@ def tokens(request):
             token, new_key = ApiToken.issue(request.user, name)
     own = ApiToken.objects.filter(user=request.user)
     others = None
-    if EDITOR in roles_of(request.user):
+    if roles.can_manage_tokens(request.user):
         others = (
             ApiToken.objects.filter(revoked_at__isnull=True)
             .exclude(user=request.user)
@@ -161,7 +162,7 @@ def revoke_token(request, pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     token = get_object_or_404(ApiToken, pk=pk)
-    if token.user_id != request.user.pk and EDITOR not in roles_of(request.user):
+    if token.user_id != request.user.pk and not roles.can_manage_tokens(request.user):
         raise Http404("No such token.")
     token.revoke(request.user)
     messages.success(
