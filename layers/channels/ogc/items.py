@@ -177,7 +177,7 @@ def items(request, collection_id: str):
     if spec is None:
         return ogc_error(404, "NotFound", f"no collection {collection_id!r} for you")
     if request.method == "POST":
-        return write.dispatch(request, spec, "create")
+        return write.write(request, spec, "create")
     params = request.GET
     staff = access.is_staff_reader(request.caller)
     unknown = sorted(set(params) - item_params(spec, staff=staff))
@@ -274,7 +274,7 @@ def item(request, collection_id: str, feature_id: str):
         return ogc_error(404, "NotFound", "no such feature")
     if request.method not in ("GET", "HEAD"):
         action = {"PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}
-        return write.dispatch(request, spec, action[request.method], pk)
+        return write.write(request, spec, action[request.method], pk)
     unknown = sorted(set(request.GET) - {"crs", "f", "properties"})
     if unknown:
         return ogc_error(
