@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
+    # After sessions and auth: pins a session that wrote to the primary (geo_service/middleware/dbrouter.py).
     "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
     # request.caller, resolved once per request for every channel (layers/auth/caller.py).
     "layers.auth.caller.CallerMiddleware",
@@ -106,7 +106,7 @@ else:
 # JIT compilation costs ~20 ms per spatial query here and never pays off on API-sized queries.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # Read replica (docs/SCALING.md): reads go to DATABASES["replica"], writes and the reads
-# after a write to "default" (geo_service/dbrouter.py). Without REPLICA_DATABASE_URL the
+# after a write to "default" (geo_service/middleware/dbrouter.py). Without REPLICA_DATABASE_URL the
 # alias is the same server and no router runs; tests use it as a mirror of "default".
 REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
 REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
@@ -147,7 +147,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve from the finders too, so a checkout works without collectstatic (production collects).
 WHITENOISE_USE_FINDERS = True
 # Photos of internal records (hazards) live here; no URL serves this folder, a view checks
-# the reader first (layers/photos.py).
+# the reader first (layers/services/photos.py).
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -169,7 +169,7 @@ REST_FRAMEWORK = {
         "layers.auth.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Deny by default: each view opens what is public itself (layers/api/permissions.py).
+    # Deny by default: each view opens what is public itself (layers/channels/api/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["layers.channels.api.permissions.DenyAll"],
     # Anonymous callers are rate-limited per address (API_THROTTLE_RATES below).
     "DEFAULT_THROTTLE_CLASSES": ["layers.channels.api.throttling.AnonRateThrottle"],
@@ -225,10 +225,10 @@ else:
     }
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
-# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).
+# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/auth/machine.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
-# WFS (django-gisserver, layers/wfs.py): pages bounded for every output format.
+# WFS (django-gisserver, layers/channels/wfs/views.py): pages bounded for every output format.
 GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
 GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
 GISSERVER_CSV_MAX_PAGE_SIZE = 5000
@@ -275,7 +275,7 @@ TIANDITU_KEY = env("TIANDITU_KEY", "")
 SILENCED_SYSTEM_CHECKS = [
     # gis.W001: GDAL < 3.9 cannot block file/network access in user-supplied SRS strings. This
     # service never hands a user string to GDAL: input CRSs are a whitelist of integer EPSG
-    # codes (layers/geo.py, ALLOWED_INPUT_SRIDS) and anything else is refused before GDAL.
+    # codes (layers/geo/geometry.py, ALLOWED_INPUT_SRIDS) and anything else is refused before GDAL.
     "gis.W001",
 ]
 
@@ -288,7 +288,7 @@ LOGGING = {
     "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
-# The hazard lifecycle (layers/workflow.py): the deadline a leader gets by default when
+# The hazard lifecycle (layers/services/workflow.py): the deadline a leader gets by default when
 # assigning, in days by level; photos per step and their limits.
 HAZARD_DEADLINE_DAYS = {
     "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
@@ -302,12 +302,12 @@ HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
 
-# Background jobs (layers/jobs.py) run on procrastinate workers: `manage.py procrastinate worker`
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate worker`
 # (make run starts one). The queue lives in this database; workers may run on any machine that
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
-# procrastinate's tasks are in layers/tasks.py (found by its autodiscovery of `tasks` modules).
+# procrastinate's tasks are in layers/jobs/tasks.py (found by its autodiscovery of `tasks` modules).
 # Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
@@ -340,7 +340,7 @@ AXES_VERBOSE = False
 # The client address as every limit sees it (geo_service.middleware.limits.client_ip, NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 
-# Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
+# Wrong API tokens per address and window before 429 (cache counter, layers/channels/api/throttling.py).
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
 # Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).

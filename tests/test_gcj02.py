@@ -1,4 +1,4 @@
-"""GCJ-02 / BD-09 conversions (layers/gcj02.py and static/js/gcj02.js): published vectors,
+"""GCJ-02 / BD-09 conversions (layers/geo/gcj02.py and static/js/gcj02.js): published vectors,
 round trips, the Changzhou offset, GeoJSON mapping and Python/JS parity. No database."""
 
 from __future__ import annotations

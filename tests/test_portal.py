@@ -370,7 +370,7 @@ def test_the_admin_login_points_everyone_else_to_the_site_sign_in(client):
 
 
 def test_a_tokens_roles_are_read_with_it_on_every_request(client):
-    """The token lookup brings the user's roles in the same query (layers/portal/tokens.py):
+    """The token lookup brings the user's roles in the same query (layers/auth/tokens.py):
     nothing is kept between requests, so a role taken away ends access on the next one."""
     from django.contrib.auth.models import Group
 

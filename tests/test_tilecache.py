@@ -1,4 +1,4 @@
-"""The tile cache (layers/tilecache.py) and the layer generations the database keeps."""
+"""The tile cache (layers/query/tilecache.py) and the layer generations the database keeps."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549,
 the surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched.
-The sheet has the title and subtitle, a legend from the registry's palettes (layers/status.py),
+The sheet has the title and subtitle, a legend from the registry's palettes (layers/domain/vocabularies.py),
 a scale bar in metres, a north arrow, the date, the data note and the CRS.
 
 Chinese text: Debian's fonts-noto-cjk (Noto Sans CJK SC, OpenType with CFF outlines).

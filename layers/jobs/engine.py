@@ -21,7 +21,7 @@ A job kind is a function registered under a name:
 
 `start_job(kind, user, params)` records the job and defers the procrastinate task
 `layers.jobs.tasks.run_job` when the transaction commits. `retry(job)` runs a failed job, or one
-whose worker died, again; procrastinate's stalled-job check (layers/tasks.py) retries jobs of
+whose worker died, again; procrastinate's stalled-job check (layers/jobs/tasks.py) retries jobs of
 workers that stopped sending heartbeats.
 """
 

@@ -101,7 +101,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
         },
     )
     # The vendored measure control (leaflet-measure 3.1.0) compiles its templates with
-    # new Function(): the pages that offer it allow eval (geo_service/security.py).
+    # new Function(): the pages that offer it allow eval (geo_service/middleware/security.py).
     response.csp_unsafe_eval = bool(page.measure)
     return response
 

@@ -4,7 +4,7 @@ queryables, CQL2, sortby, properties and Part 4 writes are in items.py.
 
 Collections are the layers the caller may read (same roles and fields as the REST API). The
 caller is the session user, or whoever an Authorization header names (Basic or Token,
-layers/portal/gisauth.py). Items are encoded by PostGIS; numberMatched is an exact count
+layers/auth/machine.py). Items are encoded by PostGIS; numberMatched is an exact count
 bounded by OGC_MAX_COUNT (a larger match omits it, as the standard allows).
 """
 

@@ -4,7 +4,7 @@ mapping, run the import, read the report.
 It calls the same API as `manage.py import_layer` (layers/io). The uploaded file waits between
 the two steps in a private staging folder named by a random token kept in the session (removed
 when cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE).
-The run step records an "import_layer" job (layers/io/jobs.py) and, in the same transaction,
+The run step records an "import_layer" job (layers/jobs/kinds/imports.py) and, in the same transaction,
 moves the staged folder into the job's own input folder; it answers 303 to the job page, where
 a progress bar shows the rows read, written and refused, then the report.
 """

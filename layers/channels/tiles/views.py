@@ -3,7 +3,7 @@
 One layer per URL (/tiles/<slug>/z/x/y.pbf), or several in one tile for the map pages
 (/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. ETags follow the layer's last
 update, so an edit changes them at once; an empty tile answers 204. Tiles are cached by
-(layers, z, x, y, role class) for the layers' generation (layers/tilecache.py).
+(layers, z, x, y, role class) for the layers' generation (layers/query/tilecache.py).
 """
 
 from __future__ import annotations

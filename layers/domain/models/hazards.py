@@ -23,7 +23,7 @@ class SafetyHazard(LayerFeature):
 
     category = models.CharField("隐患类别", max_length=32, choices=status.HAZARD_CATEGORY.choices)
     level = models.CharField("隐患等级", max_length=16, choices=status.HAZARD_LEVEL.choices)
-    # Not editable as plain fields: the lifecycle (layers/workflow.py) sets status, who did
+    # Not editable as plain fields: the lifecycle (layers/services/workflow.py) sets status, who did
     # what, the assignment and the deadlines, on every channel.
     status = models.CharField(
         "处置状态",
@@ -194,7 +194,7 @@ def _photo_path(instance, filename: str) -> str:
 
 
 class HazardPhoto(models.Model):
-    """A photo of a hazard, re-encoded by Pillow with its metadata stripped (layers/photos.py)."""
+    """A photo of a hazard, re-encoded by Pillow with its metadata stripped (layers/services/photos.py)."""
 
     hazard = models.ForeignKey(
         SafetyHazard, on_delete=models.CASCADE, related_name="photos", verbose_name="隐患"
