@@ -213,7 +213,3 @@ def history_of(obj, visible_fields: set[str]) -> list[dict]:
         )
         previous = record
     return out
-
-
-def _scratch():
-    from layers.channels.api import views  # noqa: F401
