@@ -17,6 +17,8 @@ import pyogrio
 import pyproj
 import shapely
 
+from layers.io.cells import restore
+
 FORMATS = {
     ".geojson": "GeoJSON",
     ".json": "GeoJSON",
@@ -89,6 +91,7 @@ def _spreadsheet(path: Path) -> Table:
         raise ReadError(f"cannot read the spreadsheet: {exc}") from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    frame = frame.map(restore)  # text our exports marked as text (layers/io/cells.py)
     geoms = np.full(len(frame), None, dtype=object)
     errors: dict[int, str] = {}
     lon, lat, wkt = _find(columns, LON_NAMES), _find(columns, LAT_NAMES), _find(columns, WKT_NAMES)
