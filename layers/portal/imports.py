@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -30,7 +30,7 @@ from layers import jobs, registry
 from layers.io import crs as io_crs
 from layers.io import importer, mapping, safety
 from layers.io import jobs as import_jobs
-from layers.io.read import ReadError, check_layer_name
+from layers.io.read import ReadError, check_layer_name, scrub_paths
 from layers.portal import nav
 from layers.query import access
 from layers.query.params import ParamError
@@ -93,17 +93,23 @@ def _stage(request):
     if upload is None:
         return _refuse(request, nav.pick(("file: 请选择文件。", "file: choose a file.")))
     sub_layer = (request.POST.get("sub_layer") or "").strip() or None
+    # Messages name the file as the user named it, never the staging folder (issue 27).
+    shown = Path(PureWindowsPath(upload.name).name).name[:MAX_NAME] or "upload"
     token = secrets.token_hex(16)
     folder = _folder(token)
     folder.mkdir(parents=True)
+    saved = None
     try:
-        local = safety.extract_or_keep(safety.save_upload(upload, folder), folder)
+        saved = safety.save_upload(upload, folder)
+        local = safety.extract_or_keep(saved, folder)
         if sub_layer is not None:
             check_layer_name(sub_layer)
-        report, spec, table, columns, _geoms = importer.prepare(slug, local, cad_layer=sub_layer)
+        report, spec, table, columns, _geoms = importer.prepare(
+            slug, local, cad_layer=sub_layer, source=shown
+        )
     except safety.UploadRefused as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return _refuse(request, f"file: {exc}")
+        return _refuse(request, f"file: {scrub_paths(str(exc), saved or folder, shown)}")
     except ReadError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _refuse(request, f"sub_layer: {exc}")
@@ -117,7 +123,7 @@ def _stage(request):
         "token": token,
         "layer": slug,
         "path": str(local.relative_to(folder)),
-        "filename": Path(upload.name).name[:MAX_NAME],
+        "filename": shown,
         "sub_layer": sub_layer,
         "columns": table.columns,
     }
