@@ -334,8 +334,11 @@ AXES_VERBOSE = False
 # The client address as every limit sees it (geo_service.limits.client_ip, NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
 
-# Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
+# Wrong API tokens before a wrong one is answered 429 instead of 401 (geo_service/limits.py):
+# per (token prefix, address), and per address in all; per TOKEN_FAILURE_WINDOW seconds. A
+# valid token is never refused because of others' wrong ones.
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
+TOKEN_ADDRESS_FAILURE_LIMIT = int(env("TOKEN_ADDRESS_FAILURE_LIMIT", "200"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
 # Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).
 THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))

@@ -1,6 +1,7 @@
-"""Guessing is throttled: sign-in lockout (django-axes, per user and per address, cool-down,
-editors unlock in the admin), wrong API tokens, and anonymous REST/OGC/tile rate limits, each
-answered 429 with Retry-After. The suite lifts these limits (tests/conftest.py); here each one
+"""Guessing is throttled: sign-in lockout (django-axes, per (user, address) pair and per
+address, cool-down, editors unlock in the admin), wrong API tokens (per prefix and address;
+valid tokens never refused), and anonymous REST/OGC/tile rate limits, each answered 429 with
+Retry-After. The suite lifts these limits (tests/conftest.py); here each one
 is set low on purpose and checked."""
 
 from __future__ import annotations
@@ -79,23 +80,42 @@ def test_lockout_ends_after_the_cool_down(client, db):
         assert _sign_in(client, "t-cool", PASSWORD).status_code == 302
 
 
-@override_settings(TOKEN_FAILURE_LIMIT=3)
+@override_settings(TOKEN_FAILURE_LIMIT=3, TOKEN_ADDRESS_FAILURE_LIMIT=6)
 @pytest.mark.parametrize(
     "path", ["/api/v1/viewpoints/", "/ogc/collections", "/tiles/viewpoints.json"]
 )
-def test_wrong_tokens_are_throttled_per_address(client, db, path):
+def test_wrong_tokens_are_throttled_and_valid_ones_never_are(client, db, path):
     from layers.portal.tokens import ApiToken
 
     _token, key = ApiToken.issue(make_user("t-tokens", EDITOR), "t")
-    for n in range(3):
-        response = client.get(path, HTTP_AUTHORIZATION=f"Token wrong-{n}")
-        assert response.status_code in (200, 401, 403), response.status_code
-    _assert_429(client.get(path, HTTP_AUTHORIZATION="Token wrong-again"))
-    # While this address is blocked even a right key is refused (no oracle for guessers) ...
-    _assert_429(client.get(path, HTTP_AUTHORIZATION=f"Token {key}"))
-    # ... and another address is not.
-    other = client.get(path, HTTP_AUTHORIZATION=f"Token {key}", REMOTE_ADDR="198.51.100.1")
-    assert other.status_code == 200
+    # One wrong key sent again and again (a field app with a revoked token): per prefix.
+    for _ in range(3):
+        response = client.get(path, HTTP_AUTHORIZATION="Token stalekey-0123")
+        assert response.status_code == 401, response.status_code
+    _assert_429(client.get(path, HTTP_AUTHORIZATION="Token stalekey-0123"))
+    # A valid token from the same address is never refused because of others' bad ones ...
+    assert client.get(path, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    # ... another wrong prefix is still an ordinary 401 ...
+    assert client.get(path, HTTP_AUTHORIZATION="Token otherkey-1").status_code == 401
+    # ... until the address as a whole has sent too many (guessing with fresh keys).
+    assert client.get(path, HTTP_AUTHORIZATION="Token otherkey-2").status_code == 401
+    _assert_429(client.get(path, HTTP_AUTHORIZATION="Token otherkey-3"))
+    assert client.get(path, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    # Another address is not affected by any of it.
+    other = client.get(path, HTTP_AUTHORIZATION="Token stalekey-0123", REMOTE_ADDR="198.51.100.1")
+    assert other.status_code == 401
+
+
+@override_settings(TOKEN_FAILURE_LIMIT=20)
+def test_twenty_bad_tokens_do_not_block_the_valid_tokens_of_the_address(client, db):
+    """The issue's case: a field team behind one carrier address."""
+    from layers.portal.tokens import ApiToken
+
+    _token, key = ApiToken.issue(make_user("t-field", EDITOR), "field app")
+    for n in range(21):
+        client.get("/ogc/collections", HTTP_AUTHORIZATION=f"Token {n:02d}-wrong-token")
+    for path in ("/api/v1/viewpoints/", "/ogc/collections", "/tiles/viewpoints.json"):
+        assert client.get(path, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200, path
 
 
 @override_settings(API_THROTTLE_RATES={"anon": "3/min"})
