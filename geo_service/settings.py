@@ -5,7 +5,15 @@ Development defaults are safe for a laptop; geo_service.settings_production hard
 
 from pathlib import Path
 
-from geo_service.env import BASE_DIR, database_from_url, env, env_bool, env_floats, env_list
+from geo_service.env import (
+    BASE_DIR,
+    database_from_url,
+    env,
+    env_bool,
+    env_floats,
+    env_list,
+    trusted_proxies,
+)
 
 BASE_DIR: Path = BASE_DIR
 
@@ -36,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* only from TRUSTED_PROXIES (geo_service/middleware/proxies.py).
+    "geo_service.middleware.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
     "geo_service.faults.DatabaseUnavailableMiddleware",
@@ -349,5 +359,13 @@ DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # socket's address). Rate limits and lockouts count per client address found this way.
 NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# The proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: addresses or networks,
+# comma-separated; `none` for none; default this machine (127.0.0.1, ::1). From any other peer
+# the forwarded headers are removed before anything reads them, so a client talking to
+# gunicorn directly cannot claim HTTPS (geo_service/middleware/proxies.py); gunicorn's
+# forwarded_allow_ips is the same list (geo_service/gunicorn.conf.py).
+TRUSTED_PROXIES = trusted_proxies()
+# TLS ends at such a proxy, which says so in X-Forwarded-Proto (only a trusted proxy's counts).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))
