@@ -74,16 +74,18 @@ def request_user(request):
     user = getattr(request, "user", None)
     # An Authorization header speaks for its client, before any session cookie.
     if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
-        from rest_framework.exceptions import AuthenticationFailed, Throttled
+        from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 
         from geo_service.limits import RateLimited
         from layers.portal.gisauth import header_user
 
         try:
-            # An API token, or HTTP Basic where it is allowed (layers/portal/gisauth.py). A bad
-            # one is remembered: the GIS channels answer it 401 (gis_auth), others ignore it.
+            # An API token, or HTTP Basic (a password where it is allowed, or a token as the
+            # password; layers/portal/gisauth.py). A bad one is remembered: the GIS channels
+            # answer it 401, or 403 for a read-only token that writes (gis_auth); others
+            # ignore it.
             found = header_user(request)
-        except AuthenticationFailed as exc:
+        except (AuthenticationFailed, PermissionDenied) as exc:
             request._layers_auth_error = exc
             found = None
         except Throttled as exc:
