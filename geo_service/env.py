@@ -85,7 +85,5 @@ def trusted_proxies() -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise ValueError(
-                f"TRUSTED_PROXIES: {item!r} is not an IP address or network"
-            ) from None
+            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
     return networks

@@ -118,8 +118,9 @@ def test_writes_over_plain_http_need_the_token_header(client, key):
     )
     assert created.status_code == 201, created.content
     # Over HTTPS a token as the Basic password writes too (it is then as safe as the header).
-    secure = client.post(url, payload(92), content_type="application/geo+json", secure=True, **PLAIN,
-                         **basic("q", key))  # fmt: skip
+    secure = client.post(
+        url, payload(92), content_type="application/geo+json", secure=True, **basic("q", key)
+    )
     assert secure.status_code == 201, secure.content
 
 
