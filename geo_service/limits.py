@@ -143,22 +143,3 @@ class RateLimitMiddleware:
         if isinstance(exception, RateLimited):
             return too_many(exception)
         return None
-
-
-def locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): 429 with
-    Retry-After; JSON on the machine channels, our page elsewhere."""
-    from axes.helpers import get_cool_off
-    from django.shortcuts import render
-
-    cool_off = get_cool_off(request)
-    wait = int(cool_off.total_seconds()) if cool_off else 60
-    if request.path_info.startswith(("/api/", "/ogc/", "/tiles/")):
-        response = JsonResponse(
-            {"detail": "Too many failed sign-ins; try again later."}, status=429
-        )
-    else:
-        minutes = max(1, (wait + 59) // 60)
-        response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
-    response["Retry-After"] = str(max(1, wait))
-    return response

@@ -70,7 +70,7 @@ MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    # First: refuses while a username or an address is locked out, counts failures.
+    # First: refuses while a (username, address) pair or an address is locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -333,13 +333,20 @@ CSP_IMG_HOSTS = {
 # Throttles and lockouts count in the "default" cache (above): shared by every worker and node
 # when REDIS_URL is set.
 
-# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username, or from
-# one address, further attempts are refused for AXES_COOLOFF_MINUTES; editors unlock in the admin.
+# Sign-in lockout (django-axes, layers/auth/lockout.py): after AXES_FAILURE_LIMIT failures of
+# one username from one address, that pair waits AXES_COOLOFF_MINUTES (colleagues behind the
+# same NAT address, and the same user elsewhere, still sign in); an address with
+# AXES_ADDRESS_FAILURE_LIMIT failures over any usernames in that window waits too. Editors
+# unlock in the admin (the "Unlock" action of Access attempts and of Users).
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(env("AXES_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "layers.auth.lockout.PairAndAddressHandler"
+# A locked pair's attempts are not counted: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "geo_service.limits.locked_out"
+AXES_LOCKOUT_CALLABLE = "layers.auth.lockout.locked_out"
 AXES_VERBOSE = False
 # The client address as every limit sees it (geo_service.limits.client_ip, NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
