@@ -1,7 +1,8 @@
 """The QGIS screenshots of docs/API.md ("QGIS on an intranet without TLS"), drawn by Debian's
 QGIS 3.22 itself, headless (no display needed):
 
-    QT_QPA_PLATFORM=offscreen HOME=$(mktemp -d) /usr/bin/python3 tools/qgis_screenshots.py docs/images
+    QT_QPA_PLATFORM=offscreen HOME=$(mktemp -d) \
+        /usr/bin/python3 tools/qgis_screenshots.py docs/images
 
 - qgis-auth-basic-token.png: the authentication configuration dialog (Settings › Options ›
   Authentication › +), method Basic, the API token as the password;
