@@ -181,6 +181,9 @@ def test_x_forwarded_proto_from_a_client_does_not_make_basic_secure(client, plan
     with override_settings(TRUSTED_PROXIES=[]):
         refused = client.get("/ogc/collections", REMOTE_ADDR="127.0.0.1", **forged)
         assert refused.status_code == 401
+        # A unix-socket peer (no IP address) is trusted as gunicorn trusts it, unless `none`.
+        assert client.get("/ogc/collections", REMOTE_ADDR="", **forged).status_code == 401
+    assert listed(client.get("/ogc/collections", REMOTE_ADDR="", **forged)) == EVERY
 
 
 @override_settings(THROTTLE_ANON_OGC=2, NUM_PROXIES=1)

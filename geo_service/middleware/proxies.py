@@ -33,7 +33,9 @@ def is_trusted(address: str | None, networks) -> bool:
     try:
         peer = ip_address((address or "").split("%", 1)[0])
     except ValueError:
-        return False
+        # No IP address: a peer on gunicorn's unix socket, which only what may open the socket
+        # file reaches; gunicorn trusts those, and so do we unless TRUSTED_PROXIES is `none`.
+        return bool(networks)
     if peer.version == 6 and peer.ipv4_mapped is not None:
         peer = peer.ipv4_mapped
     return any(peer in network for network in networks)
