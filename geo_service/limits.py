@@ -2,7 +2,7 @@
 set, so every gunicorn worker counts together; per process otherwise).
 
 - anonymous OGC API and tile requests per client address and minute (DRF views use DRF's
-  throttling with the same counters' cache, layers/api/throttling.py);
+  throttling with the same counters' cache, layers/channels/api/throttling.py);
 - wrong API tokens, per (token prefix, client address) and per address: past
   TOKEN_FAILURE_LIMIT wrong tokens with one prefix, or TOKEN_ADDRESS_FAILURE_LIMIT in all, in
   TOKEN_FAILURE_WINDOW seconds, a *wrong* token from that address is answered 429 instead of

@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from layers import ledger, models
+from layers.io import ledger
+from layers.domain import models
 from layers.io import cells, export, read
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,9 @@ import json
 import pytest
 from django.test import override_settings
 
-from layers import models, registry
-from layers.portal.tokens import ApiToken
+from layers.domain import models
+from layers.domain import registry
+from layers.auth.tokens import ApiToken
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

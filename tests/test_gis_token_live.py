@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from layers import models, registry
+from layers.domain import models
+from layers.domain import registry
 from tests.conftest import PASSWORD, start_server
 from tests.test_gis_clients import counts
 
@@ -34,7 +35,7 @@ def plain_http_app(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="module")
 def planner_token(django_db_setup, django_db_blocker):
     """A committed API token of the sample planner (what they make on /accounts/tokens/)."""
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     with django_db_blocker.unblock():
         user = get_user_model().objects.get(username=PLANNER)

@@ -11,7 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from layers import jobs, models
+from layers.jobs import engine as jobs
+from layers.domain import models
 from layers.io import importer, read
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,7 @@ def test_the_reader_and_the_job_name_the_file_as_given(tmp_path, editor, setting
         editor,
         {"layer": "service-points", "file": "upload.xlsx", "source": "台账.xlsx"},
     )
-    from layers.io import jobs as import_jobs
+    from layers.jobs.kinds import imports as import_jobs
 
     folder = import_jobs.input_dir(job)
     folder.mkdir(parents=True)
@@ -133,7 +134,7 @@ def test_the_reader_and_the_job_name_the_file_as_given(tmp_path, editor, setting
 
 
 def test_unexpected_job_errors_show_no_server_folder():
-    from layers.jobs import _reason
+    from layers.jobs.engine import _reason
 
     text = _reason(FileNotFoundError(2, "No such file", "/srv/private-media/jobs/4/input/a.xlsx"))
     assert "/srv" not in text and "a.xlsx" in text

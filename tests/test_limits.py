@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from layers.roles import EDITOR
+from layers.domain.roles import EDITOR
 from tests.conftest import PASSWORD, make_user
 
 
@@ -202,7 +202,7 @@ def test_the_password_form_is_throttled_per_user_like_sign_in(client, db):
     "path", ["/api/v1/viewpoints/", "/ogc/collections", "/tiles/viewpoints.json"]
 )
 def test_wrong_tokens_are_throttled_and_valid_ones_never_are(client, db, path):
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     _token, key = ApiToken.issue(make_user("t-tokens", EDITOR), "t")
     # One wrong key sent again and again (a field app with a revoked token): per prefix.
@@ -226,7 +226,7 @@ def test_wrong_tokens_are_throttled_and_valid_ones_never_are(client, db, path):
 @override_settings(TOKEN_FAILURE_LIMIT=20)
 def test_twenty_bad_tokens_do_not_block_the_valid_tokens_of_the_address(client, db):
     """The issue's case: a field team behind one carrier address."""
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     _token, key = ApiToken.issue(make_user("t-field", EDITOR), "field app")
     for n in range(21):

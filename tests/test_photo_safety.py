@@ -1,4 +1,4 @@
-"""Hazard photos (layers/photos.py, issue 27): the stored JPEG and its thumbnail carry pixels
+"""Hazard photos (layers/services/photos.py, issue 27): the stored JPEG and its thumbnail carry pixels
 only (no EXIF, GPS, JPEG comment, XMP, ICC profile or PNG text), and decoding is bounded in
 memory (a JPEG decodes at reduced scale, other images are reduced at once, one decode at a
 time per process)."""
@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
-from layers import photos
+from layers.services import photos
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"13912345678"  # a phone number, in every metadata segment of the uploads

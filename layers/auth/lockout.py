@@ -14,7 +14,7 @@ A locked person sees the sign-in page again with the time they may try again (42
 Retry-After; JSON on the machine channels). Attempts while locked are not counted
 (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT off), so that time holds. Editors unlock in the
 admin: *Axes › Access attempts* lists every pair and address with failures and when its pause
-ends; select rows and run the action "解除登录锁定 · Unlock sign-in" (layers/admin.py), which
+ends; select rows and run the action "解除登录锁定 · Unlock sign-in" (layers/channels/admin/site.py), which
 deletes those failures.
 
 Counted in the database (axes' AccessAttempt rows), so every worker and host agrees.
@@ -115,7 +115,7 @@ def locked_out(request, original_response=None, credentials=None):
 
 def unlock(attempts) -> int:
     """Delete these failure rows (a queryset of AccessAttempt): the editors' unlock
-    (layers/admin.py). Returns how many went."""
+    (layers/channels/admin/site.py). Returns how many went."""
     return attempts.delete()[0]
 
 

