@@ -18,8 +18,8 @@ def main() -> None:
     args, user, client = benchdb.start(__doc__, repeat=30)
     from django.contrib.auth import get_user_model
     from django.db import connection
-
     from layers.domain import registry
+
     from layers.query import access
     from layers.query.encode import PRECISION
 

@@ -31,7 +31,6 @@ def main() -> None:
     benchdb.ensure_database(settings.DATABASES["default"]["NAME"])
     from django.core.management import call_command
     from django.db import connection, transaction
-
     from layers.domain import vocabularies as status
     from layers.services.derived import refresh_all
 

@@ -179,8 +179,8 @@ def floor() -> dict:
     import psycopg
     from django.conf import settings
     from django.contrib.auth import get_user_model
-
     from layers.domain import registry
+
     from layers.query import access, mvt, spatial
     from layers.query.encode import _feature_rows
 
@@ -242,9 +242,9 @@ def main() -> None:
     benchdb.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-
-    from layers.domain import registry
     from layers.auth.tokens import ApiToken
+    from layers.domain import registry
+
     from layers.query import access
     from layers.query.mvt import tile_properties
 

@@ -118,7 +118,9 @@ DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # alias is the same server and no router runs; tests use it as a mirror of "default".
 REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
 REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
-DATABASE_ROUTERS = ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
+DATABASE_ROUTERS = (
+    ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
+)
 # A role without superuser rights cannot CREATE EXTENSION postgis; the test database is then
 # copied from a template that already has it (created once by `make`, see docs/OPERATIONS.md).
 if env("DATABASE_TEST_TEMPLATE"):

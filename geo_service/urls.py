@@ -4,11 +4,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-
-from geo_service.middleware import health
-from layers.io import mbtiles as basemap
-from layers.channels.tiles import views as tiles
-from layers.channels.wfs import views as wfs
 from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
@@ -16,6 +11,11 @@ from layers.channels.ogc import views as ogc
 from layers.channels.portal import hazards, imports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
+from layers.channels.tiles import views as tiles
+from layers.channels.wfs import views as wfs
+
+from geo_service.middleware import health
+from layers.io import mbtiles as basemap
 
 urlpatterns = [
     path("", portal.home, name="home"),

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from layers.services import editing
-from layers.domain import registry
 from layers.channels.admin.widgets import LocalMapWidget
+from layers.domain import registry
+from layers.services import editing
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
 admin.site.site_title = "荷花池地图管理"

@@ -10,8 +10,8 @@ transaction.
 
 from __future__ import annotations
 
-from layers.services import derived
 from layers.domain import registry
+from layers.services import derived
 
 
 class StaleVersion(Exception):

@@ -76,9 +76,9 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
 def _load_kinds() -> None:
     # The modules that register kinds; imported here so that every process (web, worker,
     # command) knows the same kinds.
+    import layers.io.printing  # noqa: F401
     import layers.jobs.kinds.imports  # noqa: F401
     import layers.jobs.kinds.maintenance  # noqa: F401
-    import layers.io.printing  # noqa: F401
 
 
 def get_kind(name: str) -> Kind:

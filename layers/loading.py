@@ -16,9 +16,9 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 
-from layers.services import editing
-from layers.geo import geometry as geo
 from layers.domain import registry
+from layers.geo import geometry as geo
+from layers.services import editing
 
 
 class LoadError(Exception):

@@ -7,11 +7,11 @@ its progress per layer and the changes per layer and link in its report.
 
 from __future__ import annotations
 
-from layers.services import derived
-from layers.jobs import engine as jobs
 from layers.domain import registry
-from layers.query.params import ParamError
 from layers.domain.roles import EDITOR, roles_of
+from layers.jobs import engine as jobs
+from layers.query.params import ParamError
+from layers.services import derived
 
 
 def _editors_only(params: dict, user) -> dict:

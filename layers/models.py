@@ -18,10 +18,10 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from layers.domain import fields
-from layers.geo import geometry as geo
 from layers.domain import vocabularies as status
-from layers.services.photos import private_storage
 from layers.domain.vocabularies import HAZARD_REJECT_REASON
+from layers.geo import geometry as geo
+from layers.services.photos import private_storage
 
 
 class LiveQuerySet(models.QuerySet):

@@ -24,10 +24,9 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 
+from layers.domain import pages, registry
 from layers.geo import geometry as geo
 from layers.jobs import engine as jobs
-from layers.domain import registry
-from layers.domain import pages
 from layers.query import access, filters, spatial
 from layers.query import params as p
 

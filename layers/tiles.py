@@ -11,13 +11,12 @@ from __future__ import annotations
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from geo_service.middleware.compression import etag_matches
 
 from geo_service.middleware import compression
-from geo_service.middleware.compression import etag_matches
-from layers.domain import registry
-from layers.query import tilecache
 from layers.auth.machine import gis_auth, unauthorized
-from layers.query import access, params
+from layers.domain import registry
+from layers.query import access, params, tilecache
 from layers.query.mvt import render_tile, tile_properties
 
 MVT = "application/vnd.mapbox-vector-tile"

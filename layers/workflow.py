@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from layers.services import editing
 from layers.domain import registry
 from layers.domain import vocabularies as status
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
+from layers.services import editing
 
 NOTE_MAX = 2000
 # The lifecycle's record on the hazard: set by steps only, except by a trusted load of existing

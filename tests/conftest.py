@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-
 from layers.services.sample import load_sample_data
 
 PASSWORD = "test-pass-Hehuachi-2026"

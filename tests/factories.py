@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
-
 from layers.domain import models
 
 # An empty corner of the service area, away from the sample data.

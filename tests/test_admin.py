@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.urls import reverse
-
 from layers.domain import registry
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,9 @@ import json
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
+from layers.domain import models, registry
 from rest_framework.test import APIClient
 
-from layers.domain import models
-from layers.domain import registry
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 
 from django.db import connection
+from layers.domain import models
 from rest_framework.test import APIClient
 
-from layers.domain import models
 from tests import factories as f
 
 DETAIL = "/api/v1/{slug}/{pk}/"

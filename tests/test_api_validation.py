@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-
 from layers.domain import models
 from layers.domain.roles import EDITOR
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from layers.domain import registry
+
 from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.gis.geos import GEOSGeometry
-
 from layers.domain import models
-from layers.geo import crs as crs_table
 from layers.domain.roles import EDITOR, INSPECTOR
+
+from layers.geo import crs as crs_table
 
 pytestmark = pytest.mark.django_db
 

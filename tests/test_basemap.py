@@ -9,11 +9,10 @@ import re
 
 import mapbox_vector_tile
 import pytest
-
-from layers.domain import models
-from layers.domain import registry
 from layers.compose import builder
+from layers.domain import models, registry
 from layers.domain.pages import PAGES
+
 from tests import mbtiles_sample
 from tests.conftest import make_user
 

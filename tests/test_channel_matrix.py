@@ -16,9 +16,9 @@ import math
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import Resolver404, resolve
-
-from layers.domain import registry
 from layers.channels.portal import nav
+from layers.domain import registry
+
 from layers.query import access
 from tests.conftest import make_user
 
@@ -62,9 +62,8 @@ def _tile_of(spec):
 @pytest.fixture
 def hazard_photo(db):
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-
     from layers.services import photos
+    from PIL import Image
 
     hazard = registry.get("hazards").model.objects.order_by("pk").first()
     buffer = io.BytesIO()

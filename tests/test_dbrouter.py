@@ -11,11 +11,10 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import RequestFactory, override_settings
+from layers.domain import models, registry
+from layers.services import editing
 
 from geo_service.middleware import dbrouter
-from layers.services import editing
-from layers.domain import models
-from layers.domain import registry
 from layers.query import encode
 
 ROUTERS = ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"]

@@ -18,12 +18,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
+from layers.domain import models, registry
+from layers.services import derived
+from layers.services.loading import upsert_features
 from rest_framework.test import APIClient
 
-from layers.services import derived
-from layers.domain import models
-from layers.domain import registry
-from layers.services.loading import upsert_features
 from tests import factories as f
 from tests.test_admin import _form_data, admin_url
 

@@ -16,8 +16,8 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
-
 from layers.domain import registry
+
 from layers.io import export, importer, mapping, safety
 from tests.conftest import make_user
 

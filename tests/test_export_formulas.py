@@ -10,11 +10,10 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from layers.domain import models
 from openpyxl import load_workbook
 
-from layers.io import ledger
-from layers.domain import models
-from layers.io import cells, export, read
+from layers.io import cells, export, ledger, read
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from layers.domain import models, registry
 
-from layers.domain import models
-from layers.domain import registry
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,9 @@ import json
 
 import pytest
 from django.test import override_settings
-
-from layers.domain import models
-from layers.domain import registry
 from layers.auth.tokens import ApiToken
+from layers.domain import models, registry
+
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

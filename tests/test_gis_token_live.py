@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from layers.domain import models, registry
 
-from layers.domain import models
-from layers.domain import registry
 from tests.conftest import PASSWORD, start_server
 from tests.test_gis_clients import counts
 

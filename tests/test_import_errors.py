@@ -9,11 +9,11 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from layers.domain import models
 from openpyxl import Workbook
 
-from layers.jobs import engine as jobs
-from layers.domain import models
 from layers.io import importer, read
+from layers.jobs import engine as jobs
 
 pytestmark = pytest.mark.django_db
 

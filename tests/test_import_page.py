@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from layers.domain import models
+from layers.domain.models import Job
+from layers.jobs.kinds import imports as import_jobs
 
 from layers.jobs import engine as jobs
-from layers.domain import models
-from layers.jobs.kinds import imports as import_jobs
-from layers.domain.models import Job
 from layers.query.params import ParamError
 from tests import io_files as f
 

@@ -7,8 +7,8 @@ import math
 import pytest
 import shapely
 
-from layers.geo import gcj02
 from layers.geo import files as c
+from layers.geo import gcj02
 
 ANCHOR = shapely.Point(119.94722, 31.78278)  # 瞿秋白故居 (REFERENCE.md)
 CM = 1e-7  # about 1 cm in degrees here

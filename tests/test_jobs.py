@@ -16,12 +16,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
-from PIL import Image
-
-from layers.jobs import engine as jobs
-from layers.io import printing
 from layers.domain import vocabularies as status
 from layers.domain.models import Building, Community, Job, RenovationSite, SafetyHazard
+from PIL import Image
+
+from layers.io import printing
+from layers.jobs import engine as jobs
 from layers.query.params import ParamError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
-
 from layers.domain.roles import EDITOR
+
 from tests.conftest import PASSWORD, make_user
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from layers.domain import models
 from layers.compose import builder
+from layers.domain import models
 from layers.domain.pages import PAGES
+
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from layers.domain import models
 
 from layers.geo import geometry as geo
-from layers.domain import models
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

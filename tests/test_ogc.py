@@ -7,11 +7,10 @@ import subprocess
 
 import pytest
 from django.db import connection
-
-from layers.domain import models
-from layers.domain import registry
 from layers.channels.ogc.openapi import build
 from layers.channels.ogc.views import item_params
+from layers.domain import models, registry
+
 from layers.geo import crs as ogc_crs
 
 pytestmark = pytest.mark.django_db

@@ -10,11 +10,10 @@ import json
 import pytest
 from django.contrib.gis.geos import Polygon
 from django.test import override_settings
-
-from layers.domain import models
-from layers.domain import registry
-from layers.domain import vocabularies as status
 from layers.auth.tokens import ApiToken
+from layers.domain import models, registry
+from layers.domain import vocabularies as status
+
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

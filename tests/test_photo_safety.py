@@ -14,10 +14,9 @@ import zlib
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from layers.services import photos
 from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
-
-from layers.services import photos
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"13912345678"  # a phone number, in every metadata segment of the uploads

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-
-from layers.domain import models
-from layers.domain import registry
-from layers.domain import vocabularies as status
 from layers.auth.tokens import ApiToken, digest
+from layers.domain import models, registry
+from layers.domain import vocabularies as status
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
+
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

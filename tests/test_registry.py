@@ -8,7 +8,6 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-
 from layers.domain import registry
 from layers.domain import vocabularies as status
 from layers.domain.roles import ALL_ROLES

@@ -10,9 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-
-from layers.domain import models
-from layers.domain import registry
+from layers.domain import models, registry
 from layers.domain import vocabularies as status
 from layers.services.sample import load_sample_data
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import RequestFactory, override_settings
 from django.urls import get_resolver
-from rest_framework.views import APIView
-
 from layers.domain import registry
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
+from rest_framework.views import APIView
+
 from tests.conftest import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,11 +248,10 @@ def _drf_views():
 
 
 def test_drf_denies_by_default_and_no_view_is_allow_any():
+    from layers.channels.api.permissions import DenyAll
     from rest_framework.permissions import AllowAny
     from rest_framework.settings import api_settings
     from rest_framework.test import APIRequestFactory
-
-    from layers.channels.api.permissions import DenyAll
 
     assert list(api_settings.DEFAULT_PERMISSION_CLASSES) == [DenyAll]
 
@@ -274,7 +273,6 @@ def test_drf_denies_by_default_and_no_view_is_allow_any():
 # -- who did what ------------------------------------------------------------------------------
 def test_no_client_sets_who_did_something(role_client):
     from django.contrib.auth import get_user_model
-
     from layers.services.validation import writable_fields
 
     users = get_user_model()

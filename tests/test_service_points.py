@@ -11,13 +11,11 @@ import mapbox_vector_tile
 import pytest
 from django.core.management import call_command
 from django.db import connection
-
-from layers.services import derived
-from layers.services import editing
-from layers.domain import models
-from layers.domain import registry
+from layers.domain import models, registry
 from layers.domain import vocabularies as status
 from layers.domain.pages import HOME, INSPECTION, PLANNING, TOUR
+from layers.services import derived, editing
+
 from tests.conftest import make_user
 from tests.test_tiles import tile_of
 

@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 from django.core.management import CommandError, call_command
-from pypdf import PdfReader
-
 from layers.domain.models import CulturalViewpoint
+from pypdf import PdfReader
 
 
 def decode_pages(pdf, folder) -> list[list[str]]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import mapbox_vector_tile
 import pytest
 from django.db import connection
+from layers.domain import models, registry
 
-from layers.domain import models
-from layers.domain import registry
 from layers.query import tilecache
 from tests.test_tiles import tile_of
 

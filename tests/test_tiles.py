@@ -10,10 +10,8 @@ import urllib.request
 import mapbox_vector_tile
 import pytest
 from django.db import connection
-
-from layers.domain import models
-from layers.domain import registry
 from layers.channels.tiles.views import MVT
+from layers.domain import models, registry
 
 pytestmark = pytest.mark.django_db
 QU_QIUBAI = (119.94722, 31.78278)

@@ -9,7 +9,6 @@ import re
 import pytest
 from django.core.management import call_command
 from django.db import connection
-
 from layers.domain.models import CulturalViewpoint
 
 pytestmark = pytest.mark.django_db

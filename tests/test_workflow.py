@@ -11,16 +11,15 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from layers.domain import vocabularies as status
+from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
+from layers.services import photos, workflow
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 from pyproj import Geod
 from rest_framework.test import APIClient
 
-from layers.services import photos
-from layers.domain import vocabularies as status
-from layers.services import workflow
-from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
-from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

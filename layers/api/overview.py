@@ -9,10 +9,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from layers.domain import registry
-from layers.domain import vocabularies as status
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import PublicRead
+from layers.domain import registry
+from layers.domain import vocabularies as status
 from layers.domain.models import Community, GridCell, RenovationSite, SafetyHazard
 from layers.query import access
 

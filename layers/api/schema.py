@@ -18,12 +18,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 
-from layers.domain import registry
 from layers.channels.api import filters
-from layers.services.validation import writable_fields
+from layers.domain import registry
 from layers.query import spatial
 from layers.query.access import AUDIT_FIELDS
 from layers.query.params import MAX_TEXT_LENGTH
+from layers.services.validation import writable_fields
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"

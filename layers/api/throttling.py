@@ -6,9 +6,8 @@ deployment (or a test) changes them without re-importing anything. 429 with Retr
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import throttling
-
 from geo_service.middleware.limits import client_ip
+from rest_framework import throttling
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle):

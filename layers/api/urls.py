@@ -5,9 +5,9 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from layers.domain import registry
 from layers.channels.api.overview import LayerIndexView, StatsView
 from layers.channels.api.views import viewset_for
+from layers.domain import registry
 
 app_name = "api"
 

@@ -11,22 +11,22 @@ import json
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from geo_service.middleware.compression import etag_matches
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from geo_service.middleware.compression import etag_matches
-from layers.services import editing
-from layers.geo import geometry as geo
-from layers.domain import registry
 from layers.channels.api import filters
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import LayerAccess
 from layers.channels.api.schema import LayerAutoSchema
-from layers.services.validation import write_serializer_for
+from layers.domain import registry
+from layers.geo import geometry as geo
 from layers.query import access, counting, encode, spatial
 from layers.query import filters as qf
 from layers.query import params as p
+from layers.services import editing
+from layers.services.validation import write_serializer_for
 
 GEOJSON = "application/geo+json"
 

@@ -14,13 +14,13 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from layers.geo import geometry as geo
-from layers.services import photos
-from layers.domain import registry
 from layers.channels.api import filters
 from layers.channels.api.schema import _errors
+from layers.domain import registry
+from layers.geo import geometry as geo
 from layers.query import access
 from layers.query import params as p
+from layers.services import photos
 
 OBJECT = {"type": "object", "additionalProperties": True}
 

@@ -19,9 +19,9 @@ import numpy as np
 import pyproj
 import shapely
 
+from layers.geo import crs as crs_table
 from layers.geo import gcj02
 from layers.geo import geometry as geo
-from layers.geo import crs as crs_table
 
 GCJ02 = "gcj02"
 BD09 = "bd09"

@@ -20,13 +20,12 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from layers.services import derived
-from layers.services import editing
 from layers.domain import registry
-from layers.services.validation import write_serializer_for
 from layers.geo import files as crs_mod
 from layers.io import mapping as mapping_mod
 from layers.io import read as read_mod
+from layers.services import derived, editing
+from layers.services.validation import write_serializer_for
 
 MODES = ("append", "upsert")
 Progress = Callable[..., None]

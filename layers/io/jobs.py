@@ -12,11 +12,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path, PurePosixPath
 
-from layers.jobs import engine as jobs
 from layers.domain import registry
 from layers.geo import files as io_crs
 from layers.io import importer, mapping
 from layers.io.read import ReadError, check_layer_name
+from layers.jobs import engine as jobs
 from layers.query import access
 from layers.query.params import ParamError
 

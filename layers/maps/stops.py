@@ -11,12 +11,12 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
-from layers.geo import geometry as geo
+from layers.compose import builder
 from layers.domain import registry
 from layers.domain import vocabularies as status
-from layers.compose import builder
-from layers.domain.pages import STOP
 from layers.domain.models import CulturalViewpoint
+from layers.domain.pages import STOP
+from layers.geo import geometry as geo
 
 
 def walk(a: CulturalViewpoint, b: CulturalViewpoint) -> dict:

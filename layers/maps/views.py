@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from layers.domain import registry
 from layers.compose import builder
-from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
+from layers.domain import registry
 from layers.domain.models import GridCell
-from layers.query import access
+from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
 from layers.domain.roles import roles_of
+from layers.query import access
 
 
 def _allowed(request, page: MapPage):

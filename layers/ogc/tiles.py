@@ -14,8 +14,8 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers.channels.ogc.views import _base, _error, _json, _spec_or_none
 from layers.auth.machine import gis_auth
+from layers.channels.ogc.views import _base, _error, _json, _spec_or_none
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",

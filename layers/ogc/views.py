@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from layers.domain import registry
 from layers.auth.machine import gis_auth
-from layers.query import access, counting, cql, encode, spatial, times
+from layers.domain import registry
 from layers.geo import crs as ogc_crs
+from layers.query import access, counting, cql, encode, spatial, times
 from layers.query import filters as qf
 from layers.query import params as p
 

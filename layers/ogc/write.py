@@ -16,8 +16,8 @@ import json
 
 from django.urls import resolve, reverse
 
-from layers.domain import registry
 from layers.auth.machine import CHALLENGE
+from layers.domain import registry
 from layers.query import access
 
 # Written by every save; a client sends back what it read, stale or not: always ignored.

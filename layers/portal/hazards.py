@@ -19,13 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from layers.query import dashboard as figures
-from layers.domain import vocabularies as status
-from layers.services import workflow
-from layers.compose import builder
-from layers.domain.models import GridCell
 from layers.channels.portal import nav
+from layers.compose import builder
+from layers.domain import vocabularies as status
+from layers.domain.models import GridCell
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, roles_of
+from layers.query import dashboard as figures
+from layers.services import workflow
 
 FIELD_ROLES = (INSPECTOR, EDITOR)
 DASHBOARD_ROLES = (PLANNER, INSPECTOR, EDITOR)

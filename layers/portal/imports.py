@@ -26,16 +26,16 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from layers.jobs import engine as jobs
+from layers.channels.portal import nav
 from layers.domain import registry
+from layers.domain.roles import EDITOR, roles_of
 from layers.geo import files as io_crs
 from layers.io import importer, mapping, safety
-from layers.jobs.kinds import imports as import_jobs
 from layers.io.read import ReadError, check_layer_name, scrub_paths
-from layers.channels.portal import nav
+from layers.jobs import engine as jobs
+from layers.jobs.kinds import imports as import_jobs
 from layers.query import access
 from layers.query.params import ParamError
-from layers.domain.roles import EDITOR, roles_of
 
 SESSION_KEY = "hehuachi_import"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")

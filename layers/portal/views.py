@@ -21,12 +21,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from layers.auth import lockout
+from layers.auth.tokens import ApiToken
+from layers.channels.portal import nav
 from layers.compose import builder
 from layers.domain.pages import HOME
-from layers.channels.portal import nav
-from layers.auth.tokens import ApiToken
-from layers.query import access
 from layers.domain.roles import EDITOR, roles_of
+from layers.query import access
 
 
 def safe_next(request, value: str | None) -> str | None:

@@ -74,9 +74,9 @@ def request_user(request):
     user = getattr(request, "user", None)
     # An Authorization header speaks for its client, before any session cookie.
     if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
+        from geo_service.middleware.limits import RateLimited
         from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 
-        from geo_service.middleware.limits import RateLimited
         from layers.auth.machine import header_user
 
         try:

@@ -24,8 +24,8 @@ from django.db import models
 from django.db.models import Q
 
 from layers.domain import registry
-from layers.query import access
 from layers.geo import crs as ogc_crs
+from layers.query import access
 from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
 
 MAX_FILTER_LENGTH = 20_000

@@ -12,8 +12,8 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db.models import F, FloatField, Func
 
-from layers.geo import geometry as geo
 from layers.geo import crs as crs_table
+from layers.geo import geometry as geo
 from layers.query.params import ParamError, numbers
 
 MAX_RADIUS_M = 20_000

@@ -5,9 +5,8 @@ an inline script without the page's nonce is blocked (the policy is really enfor
 from __future__ import annotations
 
 import pytest
-
-from layers.domain import registry
 from layers.channels.portal import nav
+from layers.domain import registry
 
 LISTENER = """
 window.__cspViolations = [];

@@ -15,11 +15,11 @@ import uuid
 import pytest
 from django.db import connection
 from django.utils import timezone
+from layers.domain import models
+from layers.domain import vocabularies as status
 from PIL import Image
 
 from layers.query import dashboard
-from layers.domain import models
-from layers.domain import vocabularies as status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 

@@ -8,10 +8,9 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-
-from layers.domain import models
-from layers.domain import registry
+from layers.domain import models, registry
 from layers.domain import vocabularies as status
+
 from tests.conftest import PASSWORD, production_hashers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]

@@ -7,9 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
-
-from layers.domain import models
-from layers.domain import registry
+from layers.domain import models, registry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 

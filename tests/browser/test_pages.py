@@ -8,7 +8,6 @@ from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
-
 from layers.domain import models
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]

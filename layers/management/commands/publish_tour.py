@@ -20,12 +20,12 @@ from django.db.models import FileField
 from django.test import RequestFactory
 from django.utils import translation
 
-from layers.domain import registry
 from layers.channels.maps import stops
-from layers.compose import builder
-from layers.domain.pages import TOUR
 from layers.channels.maps.views import tour
+from layers.compose import builder
+from layers.domain import registry
 from layers.domain.models import CulturalViewpoint
+from layers.domain.pages import TOUR
 
 REFERENCE = re.compile(r"""(?P<attr>src|href)=(?P<q>["'])(?P<url>/(?:static|media)/[^"']+)(?P=q)""")
 CSS_URL = re.compile(r"""url\((?P<q>["']?)(?P<path>[^)"']+)(?P=q)\)""")

@@ -10,10 +10,10 @@ does all of it in a transaction that is rolled back.
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from layers.services import derived
-from layers.jobs import engine as jobs
 from layers.domain import registry
+from layers.jobs import engine as jobs
 from layers.management.progress import wait_with_bar
+from layers.services import derived
 
 
 class Command(BaseCommand):

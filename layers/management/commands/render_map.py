@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from layers.jobs import engine as jobs
 from layers.io import printing
+from layers.jobs import engine as jobs
 from layers.management.progress import wait_with_bar
 from layers.query.params import ParamError
 
