@@ -8,6 +8,11 @@ figures that chose the defaults).
 """
 
 import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from geo_service.env import trusted_proxies  # noqa: E402
 
 wsgi_app = "geo_service.wsgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
@@ -25,8 +30,10 @@ graceful_timeout = 10
 # either must drain it or point it at a file: a full pipe blocks the server.
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
 errorlog = "-"
-# Behind nginx: trust X-Forwarded-* from the proxy on the same host only.
-forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto / -For only from TRUSTED_PROXIES (default this machine; `none` for none):
+# the same list Django's TrustedProxyMiddleware and SECURE_PROXY_SSL_HEADER go by, read the same
+# way (environment, then .env), so gunicorn and Django agree on who may say "https".
+forwarded_allow_ips = ",".join(trusted_proxies())
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): several
 # servers on one machine (tests, benchmarks) would take it from each other. Not used here.
 control_socket_disable = True
