@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WEB_CONCURRENCY=3
 
 # GeoDjango loads GDAL, GEOS and PROJ through ctypes; psql/pg_dump for backups and debugging;
-# printed maps and QR signs need a CJK font (layers/printing.py); openssl makes the internal
+# printed maps and QR signs need a CJK font (layers/io/printing.py); openssl makes the internal
 # TLS certificate on first start (tools/deploy_secrets.py).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \

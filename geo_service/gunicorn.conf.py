@@ -9,8 +9,12 @@ figures that chose the defaults).
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from geo_service.env import trusted_proxies  # noqa: E402
 
 wsgi_app = "geo_service.wsgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
@@ -28,8 +32,10 @@ graceful_timeout = 10
 # either must drain it or point it at a file: a full pipe blocks the server.
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
 errorlog = "-"
-# Behind nginx: trust X-Forwarded-* from the proxy on the same host only.
-forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto / -For only from TRUSTED_PROXIES (default this machine; `none` for none):
+# the same list Django's TrustedProxyMiddleware and SECURE_PROXY_SSL_HEADER go by, read the same
+# way (environment, then .env), so gunicorn and Django agree on who may say "https".
+forwarded_allow_ips = ",".join(trusted_proxies())
 # The app (settings, the whole URLconf: folium, pandas, ...) is imported once, in the master,
 # and the workers are forked from it: a start or restart serves in seconds instead of each
 # worker importing it again on its first request, and the workers share those pages of memory.

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from layers.sample import load_sample_data
+from layers.services.sample import load_sample_data
 
 PASSWORD = "test-pass-Hehuachi-2026"
 
@@ -31,6 +31,7 @@ def pytest_configure(config):
     settings.API_THROTTLE_RATES = {"anon": None}
     settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = 0
     settings.TOKEN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 1000
+    settings.TOKEN_ADDRESS_FAILURE_LIMIT = settings.AXES_ADDRESS_FAILURE_LIMIT = 10000
 
 
 TEST_LIMITS = {
@@ -39,6 +40,8 @@ TEST_LIMITS = {
     "THROTTLE_ANON_TILES": "0",
     "TOKEN_FAILURE_LIMIT": "1000",
     "AXES_FAILURE_LIMIT": "1000",
+    "TOKEN_ADDRESS_FAILURE_LIMIT": "10000",
+    "AXES_ADDRESS_FAILURE_LIMIT": "10000",
 }
 
 
@@ -171,7 +174,7 @@ def live_app(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def live_token(django_db_setup, django_db_blocker):
     """A committed API token of an editor, for real clients of live_app."""
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     with django_db_blocker.unblock():
         user = get_user_model().objects.get(username="demo-editor")

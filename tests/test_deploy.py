@@ -599,7 +599,7 @@ def _get(url: str, headers: dict | None = None, ca: Path | None = None):
 
 @pytest.mark.django_db
 def test_the_proxy_caches_public_tiles_for_anonymous_callers_only(proxy, live_token):
-    from layers import registry
+    from layers.domain import registry
     from tests.test_tiles import tile_of
 
     spec = registry.get("viewpoints")

@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from layers import models, registry
-from layers.status import HAZARD_OPEN_STATUSES
+from layers.domain import models, registry
+from layers.domain.vocabularies import HAZARD_OPEN_STATUSES
 from tests.test_tiles import tile_of
 
 pytestmark = pytest.mark.django_db

@@ -35,7 +35,7 @@ def test_the_stamp_of_this_database_and_these_fixtures_skips_the_load(stamp):
 
 
 def test_a_changed_fixture_or_demo_password_changes_the_digest(monkeypatch, tmp_path):
-    from layers import sample
+    from layers.services import sample
 
     before = prepare.sample_digest()
     assert prepare.sample_digest() == before  # stable

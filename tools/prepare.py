@@ -32,7 +32,7 @@ SAMPLE_STAMP = ROOT / ".sample-loaded.json"
 def sample_digest() -> str:
     """The fixtures (names, sizes, times), the loader's source and the demo password's hash."""
     from geo_service.env import env
-    from layers import sample
+    from layers.services import sample
 
     digest = hashlib.sha256()
     folder = sample.fixtures_dir()

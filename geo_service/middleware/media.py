@@ -3,7 +3,7 @@
 `make run` has no proxy in front of gunicorn, so without this every picture of the tour was a
 404. Behind the compose stack's nginx the proxy serves /media/ from the same volume and this
 view is not reached. Private files (PRIVATE_MEDIA_ROOT: hazard photos, job outputs) never go
-through here: their own views check the reader (layers/photos.py, the job pages).
+through here: their own views check the reader (layers/services/photos.py, the job pages).
 
 - Only files under MEDIA_ROOT after resolving symbolic links; no hidden names, no `..`, no
   directory listings, nothing under PRIVATE_MEDIA_ROOT even if it were placed inside.
@@ -89,5 +89,5 @@ def serve(request, target: Path):
     )
     if conditional is not response:
         response.close()
-    conditional.same_for_everyone = True  # no Vary: Cookie, no private (geo_service/security.py)
+    conditional.same_for_everyone = True  # no Vary: Cookie, no private (middleware/security.py)
     return conditional

@@ -5,7 +5,7 @@
   took), never the raw path, so that the series stay few;
 - `hehuachi_http_request_duration_seconds{route}`: a latency histogram (until the response
   object is ready; a streamed body's transfer is not counted);
-- `hehuachi_tile_cache_requests_total{result="hit"|"miss"}`: counted by layers/tilecache.py.
+- `hehuachi_tile_cache_requests_total{result="hit"|"miss"}`: counted by layers/query/tilecache.py.
 
 gunicorn runs several worker processes: geo_service/gunicorn.conf.py points
 PROMETHEUS_MULTIPROC_DIR at a fresh folder before the app is imported, so every worker writes

@@ -1,8 +1,8 @@
 """run_import: read a file, match its columns, convert its CRS, validate every row as the API
 does, and write all rows or none (or the good ones with skip_invalid), in one transaction.
 
-Rows go through the layer's own write serializer (`layers.api.serializers`: types, vocabularies,
-ranges, geometry validity, service area, the model's rules) and `layers.editing` (history,
+Rows go through the layer's own write serializer (`layers.services.validation`: types, vocabularies,
+ranges, geometry validity, service area, the model's rules) and `layers.services.editing` (history,
 versions, derived links, the lifecycle's rules), re-deriving links once at the end
 (`derived.batch`). A pure function: a background job can call it with a progress callback.
 """
@@ -20,11 +20,12 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from layers import derived, editing, registry
-from layers.api.serializers import write_serializer_for
-from layers.io import crs as crs_mod
+from layers.domain import registry
+from layers.geo import files as crs_mod
 from layers.io import mapping as mapping_mod
 from layers.io import read as read_mod
+from layers.services import derived, editing
+from layers.services.validation import write_serializer_for
 
 MODES = ("append", "upsert")
 Progress = Callable[..., None]
@@ -179,19 +180,21 @@ def _resolve_crs(report: ImportReport, table, crs) -> int | str:
     return guessed.key
 
 
-def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None):
+def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None, source=None):
     """Read, match and convert: (report, spec, table, columns, geometries in 4326).
 
+    `source` is the file's name as the user knows it (an upload's own name; the path's name
+    by default): the report and its messages name the file so, never the server's path.
     Raises nothing for a bad file: report.fatal says why (the upload page shows it)."""
     path = Path(path)
-    report = ImportReport(layer=layer, source=path.name)
+    report = ImportReport(layer=layer, source=source or path.name)
     try:
         spec = registry.get(layer)
     except KeyError:
         report.fatal = f"no layer {layer!r}; layers: {', '.join(registry.slugs())}"
         return report, None, None, {}, []
     try:
-        table = read_mod.read(path, layer=cad_layer)
+        table = read_mod.read(path, layer=cad_layer, shown=report.source)
         given = mapping_mod.load_file(mapping) if isinstance(mapping, (str, Path)) else mapping
         columns = mapping_mod.match(spec, table.columns, given)
         key = _resolve_crs(report, table, crs)
@@ -203,7 +206,7 @@ def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None):
             )
         geoms = crs_mod.to_storage(np.where(inside, table.geoms, None), key)
     except (read_mod.ReadError, mapping_mod.MappingError, crs_mod.CrsError) as exc:
-        report.fatal = str(exc)
+        report.fatal = read_mod.scrub_paths(str(exc), path, report.source)
         return report, spec, None, {}, []
     report.notes.extend(table.notes)
     report.rows_read = len(table.rows)
@@ -230,12 +233,13 @@ def run_import(
     user=None,
     progress: Progress | None = None,
     cad_layer: str | None = None,
+    source: str | None = None,
 ) -> ImportReport:
     """Import `path` into `layer`; see the module doc. Returns the report (never raises for bad
     input: `report.fatal` / `report.errors` say what was refused; nothing written then unless
     skip_invalid)."""
     report, spec, table, columns, geoms = prepare(
-        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer
+        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer, source=source
     )
     report.mode, report.dry_run = mode, dry_run
     if mode not in MODES:

@@ -25,8 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily
 
 from geo_service.middleware.metrics import exposition, may_read_metrics
-from layers.models import SafetyHazard
-from layers.status import HAZARD_OPEN_STATUSES
+from layers.domain.models import SafetyHazard
+from layers.domain.vocabularies import HAZARD_OPEN_STATUSES
 
 JOB_STATES = ("todo", "scheduled", "doing", "failed")
 
