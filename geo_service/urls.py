@@ -7,6 +7,7 @@ from geo_service.middleware import errors, health
 from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
+from layers.channels.metrics import views as metrics_views
 from layers.channels.ogc import views as ogc
 from layers.channels.portal import hazards, imports
 from layers.channels.portal import jobs as job_pages
@@ -14,7 +15,6 @@ from layers.channels.portal import views as portal
 from layers.channels.tiles import basemap
 from layers.channels.tiles import views as tiles
 from layers.channels.wfs import views as wfs
-from layers.channels.metrics import views as metrics_views
 
 urlpatterns = [
     path("", portal.home, name="home"),
