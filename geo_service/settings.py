@@ -224,10 +224,15 @@ OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 # Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
-# WFS (django-gisserver, layers/wfs.py): pages bounded for every output format.
-GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
-GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
-GISSERVER_CSV_MAX_PAGE_SIZE = 5000
+# WFS (django-gisserver, layers/wfs.py): a page without COUNT holds WFS_COUNT_DEFAULT features
+# (GetCapabilities' CountDefault); a larger COUNT is cut to WFS_COUNT_MAX, for every output format.
+WFS_COUNT_DEFAULT = int(env("WFS_COUNT_DEFAULT", "1000"))
+WFS_COUNT_MAX = int(env("WFS_COUNT_MAX", "5000"))
+GISSERVER_DEFAULT_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_GEOJSON_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_CSV_MAX_PAGE_SIZE = WFS_COUNT_MAX
+# A WFS POST body larger than this is refused (413) before it is read.
+WFS_MAX_BODY_BYTES = int(env("WFS_MAX_BODY_BYTES", str(100 * 1024)))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",
@@ -337,9 +342,10 @@ AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
 # Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
-# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).
+# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles, WFS).
 THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))
 THROTTLE_ANON_TILES = int(env("THROTTLE_ANON_TILES", "3000"))
+THROTTLE_ANON_WFS = int(env("THROTTLE_ANON_WFS", "600"))
 # How long a client is asked to wait when the database is unreachable (503).
 DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # Reverse proxies in front of the service that append to X-Forwarded-For (0: none, use the
