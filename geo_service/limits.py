@@ -1,7 +1,7 @@
 """Rate limits shared by every channel, counted in the default cache (Redis when REDIS_URL is
 set, so every gunicorn worker counts together; per process otherwise).
 
-- anonymous OGC API and tile requests per client address and minute (DRF views use DRF's
+- anonymous OGC API, tile and WFS requests per client address and minute (DRF views use DRF's
   throttling with the same counters' cache, layers/api/throttling.py);
 - wrong API tokens per client address: past TOKEN_FAILURE_LIMIT in TOKEN_FAILURE_WINDOW
   seconds every token from that address is refused with 429 until the window ends.
@@ -90,14 +90,25 @@ def token_failed(request) -> None:
     count("token-fail", _ident(request), settings.TOKEN_FAILURE_WINDOW)
 
 
-def too_many(exc: RateLimited) -> JsonResponse:
-    response = JsonResponse({"detail": exc.detail}, status=429)
+def too_many(exc: RateLimited, path: str = "") -> JsonResponse:
+    """429 + Retry-After; on /ogc/ and /wfs/ in their own words (OGC JSON exception, OWS
+    ExceptionReport), `{"detail"}` elsewhere."""
+    if path.startswith(("/ogc/", "/wfs/")):
+        from geo_service.middleware.request_size import refusal
+
+        response = refusal(path, 429, "TooManyRequests", exc.detail)
+    else:
+        response = JsonResponse({"detail": exc.detail}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
 
 # Anonymous limits of the channels that are not DRF views: path prefix -> setting name.
-ANONYMOUS_LIMITS = (("/ogc/", "THROTTLE_ANON_OGC"), ("/tiles/", "THROTTLE_ANON_TILES"))
+ANONYMOUS_LIMITS = (
+    ("/ogc/", "THROTTLE_ANON_OGC"),
+    ("/tiles/", "THROTTLE_ANON_TILES"),
+    ("/wfs/", "THROTTLE_ANON_WFS"),
+)
 
 
 class RateLimitMiddleware:
@@ -114,7 +125,7 @@ class RateLimitMiddleware:
                 try:
                     self._anonymous(request, prefix, getattr(settings, setting))
                 except RateLimited as exc:
-                    return too_many(exc)
+                    return too_many(exc, path)
                 break
         return self.get_response(request)
 
@@ -127,7 +138,7 @@ class RateLimitMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RateLimited):
-            return too_many(exception)
+            return too_many(exception, request.path_info)
         return None
 
 

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 414 for an over-long query string, in the channel's own words (OGC JSON, OWS XML).
+    "geo_service.middleware.request_size.QueryStringLimitMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
     "geo_service.faults.DatabaseUnavailableMiddleware",
     "geo_service.security.SecurityHeadersMiddleware",
@@ -231,6 +233,9 @@ WFS_COUNT_MAX = int(env("WFS_COUNT_MAX", "5000"))
 GISSERVER_DEFAULT_MAX_PAGE_SIZE = WFS_COUNT_MAX
 GISSERVER_GEOJSON_MAX_PAGE_SIZE = WFS_COUNT_MAX
 GISSERVER_CSV_MAX_PAGE_SIZE = WFS_COUNT_MAX
+# A query string longer than this is refused (414) by the app, before anything parses it;
+# gunicorn's request-line limit (WEB_LIMIT_REQUEST_LINE, gunicorn.conf.py) must stay above it.
+MAX_QUERY_STRING_BYTES = int(env("MAX_QUERY_STRING_BYTES", str(64 * 1024)))
 # A WFS POST body larger than this is refused (413) before it is read.
 WFS_MAX_BODY_BYTES = int(env("WFS_MAX_BODY_BYTES", str(100 * 1024)))
 

@@ -24,7 +24,12 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DataError, InternalError, ProgrammingError
 from django.views.decorators.csrf import csrf_exempt
 from gisserver.crs import CRS, WGS84
-from gisserver.exceptions import InvalidParameterValue
+from gisserver.exceptions import (
+    ExternalParsingError,
+    ExternalValueError,
+    InvalidParameterValue,
+    OperationParsingFailed,
+)
 from gisserver.features import FeatureType, ServiceDescription
 from gisserver.operations import wfs20
 from gisserver.parsers import wfs20 as requests
@@ -143,7 +148,11 @@ class LayersWFSView(WFSView):
     def handle_exception(self, exc):
         """Bad input that only the database or Django's request parsing can see is the
         client's too: a 400 in the protocol's words, without the database's message."""
-        if isinstance(exc, TooManyFieldsSent):
+        if isinstance(exc, ExternalParsingError):  # gisserver's "bad input" not wrapped on POST
+            exc = OperationParsingFailed(str(exc), locator="filter")
+        elif isinstance(exc, ExternalValueError):
+            exc = InvalidParameterValue(str(exc), locator="filter")
+        elif isinstance(exc, TooManyFieldsSent):
             exc = InvalidParameterValue("too many parameters", locator="request")
         elif isinstance(exc, RequestDataTooBig):
             exc = guard.BodyTooLarge("the request body is too large", locator="body")

@@ -425,6 +425,10 @@ def check_filter(root, caller: Caller, type_name: str | None, *, locator: str) -
 def _check_fes(element, local: str, known, caller: Caller, locator: str) -> None:
     if local in COMPARISONS and known is not None:
         _check_comparison(element, local, known, locator)
+    elif local in ("And", "Or") and len(element) < 2:
+        raise InvalidParameterValue(f"fes:{local} needs two or more operands", locator=locator)
+    elif local == "Not" and len(element) != 1:
+        raise InvalidParameterValue("fes:Not needs exactly one operand", locator=locator)
     elif local == "Distance":
         _check_distance(element, locator)
     elif local == "DWithin":
@@ -482,7 +486,8 @@ def _check_literal(locator: str, name: str, kind: str | None, raw: str, *, like:
         elif kind == "date":
             times.rfc3339_date(locator, text)
         elif kind == "date-time":
-            times.moment(locator, text)
+            # With its zone: gisserver would read a zoneless one as a naive datetime.
+            times.rfc3339_date_time(locator, text)
     except ParamError as exc:
         raise InvalidParameterValue(where + exc.message, locator=locator) from None
     except InvalidParameterValue as exc:
