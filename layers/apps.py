@@ -1,3 +1,6 @@
+"""The one Django app. Its `ready()` is where the parts that plug into frameworks are named:
+role groups after migrate, the admin, the system checks and the job kinds."""
+
 from django.apps import AppConfig
 
 
@@ -8,9 +11,11 @@ class LayersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from layers.permissions import sync_roles
+        from layers.auth.groups import sync_roles
 
         post_migrate.connect(sync_roles, sender=self)
 
         import geo_service.checks  # noqa: F401 (registers the serving checks)
-        from layers import basemap  # noqa: F401 (registers the MBTiles system check)
+        import layers.channels.admin.site  # noqa: F401 (registers every layer's ModelAdmin)
+        import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
+        import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)

@@ -12,7 +12,7 @@ import threading
 from django.db import connection
 from rest_framework.test import APIClient
 
-from layers import models
+from layers.domain import models
 from tests import factories as f
 
 DETAIL = "/api/v1/{slug}/{pk}/"
@@ -22,8 +22,12 @@ def test_concurrent_updates_from_one_version_lose_nothing(django_db_setup, djang
     from tests.conftest import make_user
 
     with django_db_blocker.unblock():
-        park = models.PocketPark.objects.create(
-            name="并发", theme="mediation", status="planned", geom=f.rect(0, 0, 20, 20)
+        park = f.make(
+            models.PocketPark,
+            name="并发",
+            theme="mediation",
+            status="planned",
+            geom=f.rect(0, 0, 20, 20),
         )
         users = [make_user(f"concurrent-planner-{i}", "planner") for i in range(2)]
         try:

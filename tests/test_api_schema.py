@@ -28,7 +28,7 @@ ogc_schema = schemathesis.openapi.from_wsgi("/ogc/api", application)
 def _wfs_schema() -> dict:
     """GET /wfs/ as OpenAPI 3.0: every KVP parameter of WFS 2.0 that the service reads, typed
     as clients send them, each also free text (strings of any shape are probes too)."""
-    from layers import registry
+    from layers.domain import registry
 
     def free(*alternatives: dict) -> dict:
         return {"anyOf": [*alternatives, {"type": "string"}]}
@@ -165,7 +165,7 @@ def keep_test_connection():
 
 @pytest.fixture
 def editor_token(db):
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
     from tests.conftest import make_user
 
     return ApiToken.issue(make_user("schema-editor", "editor"), "schemathesis")[1]

@@ -3,9 +3,9 @@ API, the admin or a load re-derives every dependent link in the same transaction
 
 Each test checks (1) the links it expects to move, by name, (2) every live building's and
 hazard's links against PostGIS's own answer (`expected_links`, written here independently of
-layers.derived), and (3) versions and history: a row whose links changed has one more version and
-one "derived" history record by the user who made the change; every other row is untouched.
-"""
+layers.services.derived), and (3) versions and history: a row whose links changed has one more
+version and one "derived" history record by the user who made the change; every other row is
+untouched."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from layers import derived, models, registry
-from layers.loading import upsert_features
+from layers.domain import models, registry
+from layers.services import derived
+from layers.services.loading import upsert_features
 from tests import factories as f
 from tests.test_admin import _form_data, admin_url
 
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 BUILDING_LINKS = ("community_id", "renovation_site_id")
 HAZARD_LINKS = ("building_id", "grid_cell_id", "community_id")
 
-# PostGIS's answer, stated without layers.derived: live targets only, min(id) where several
+# PostGIS's answer, stated without layers.services.derived: live targets only, min(id) where several
 # qualify, a building by its point on surface, a hazard's community from its grid cell if that
 # community is live, else from the community polygons.
 EXPECTED_BUILDINGS = """
@@ -129,12 +130,17 @@ def world(db):
     """A small old town in an empty corner (metres from factories.ORIGIN), boundaries overlapping
     so that the lowest id decides."""
     c1 = f.community("T-C1")  # 0..400 × 0..400
-    c2 = models.Community.objects.create(
-        code="T-C2", name="测试社区 2", status="active", geom=f.multi(f.rect(300, 0, 300, 400))
+    c2 = f.make(
+        models.Community,
+        code="T-C2",
+        name="测试社区 2",
+        status="active",
+        geom=f.multi(f.rect(300, 0, 300, 400)),
     )
     g1 = f.grid_cell(c1, "T-G1", dx=0, w=200)
     g2 = f.grid_cell(c2, "T-G2", dx=100, w=200)
-    site = models.RenovationSite.objects.create(
+    site = f.make(
+        models.RenovationSite,
         name="测试改造",
         kind="old_community",
         phase="5",
@@ -143,13 +149,11 @@ def world(db):
     )
 
     def building(name, *rect):
-        return models.Building.objects.create(
-            name=name, use="residential", geom=f.multi(f.rect(*rect))
-        )
+        return f.make(models.Building, name=name, use="residential", geom=f.multi(f.rect(*rect)))
 
     def hazard(name, x, y):
-        return models.SafetyHazard.objects.create(
-            name=name, category="ebike", level="general", geom=f.point(x, y)
+        return f.make(
+            models.SafetyHazard, name=name, category="ebike", level="general", geom=f.point(x, y)
         )
 
     w = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import models, registry
+from layers.domain import models, registry
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,14 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from layers import dashboard, ledger, status, workflow
-from layers.models import GridCell, HazardEvent, SafetyHazard
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import vocabularies as status
+from layers.domain.models import GridCell, HazardEvent, SafetyHazard
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
+from layers.io import ledger
+from layers.query import dashboard
+from layers.services import workflow
 from tests.conftest import make_user
+from tests.factories import make
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +71,8 @@ def test_the_ledger_honours_the_list_filters(client, query):
 def test_a_ledger_row_equals_the_database(client):
     user = signed_in(client, "e", EDITOR, staff=True)
     cell = GridCell.objects.get(code="HHC-01-01")
-    hazard = SafetyHazard.objects.create(
+    hazard = make(
+        SafetyHazard,
         name='=HYPERLINK("x")',
         category="wiring",
         level="major",
@@ -210,7 +215,8 @@ def test_weekly_trend_counts_by_monday_weeks(db):
     cell = GridCell.objects.order_by("code").first()
 
     def add(found: dt.datetime, closed: dt.datetime | None = None):
-        hazard = SafetyHazard.objects.create(
+        hazard = make(
+            SafetyHazard,
             name="trend",
             category="gas",
             level="general",

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from layers import geo, models
+from layers.domain import models
+from layers.geo import geometry as geo
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +17,15 @@ def test_hazard_inside_a_building_gets_building_grid_and_community():
     community = f.community()
     west = f.grid_cell(community, "T-G1", dx=0, w=200)
     east = f.grid_cell(community, "T-G2", dx=200, w=200)
-    building = models.Building.objects.create(
-        name="测试楼", use="residential", geom=f.multi(f.rect(250, 100, 30, 20))
+    building = f.make(
+        models.Building, name="测试楼", use="residential", geom=f.multi(f.rect(250, 100, 30, 20))
     )
-    hazard = models.SafetyHazard.objects.create(
-        name="楼道堆物", category="escape_route", level="general", geom=f.point(265, 110)
+    hazard = f.make(
+        models.SafetyHazard,
+        name="楼道堆物",
+        category="escape_route",
+        level="general",
+        geom=f.point(265, 110),
     )
     assert hazard.building == building
     assert hazard.grid_cell == east != west
@@ -31,39 +36,44 @@ def test_hazard_inside_a_building_gets_building_grid_and_community():
 def test_hazard_moved_out_of_the_building_loses_it():
     community = f.community()
     f.grid_cell(community)
-    models.Building.objects.create(name="楼", use="mixed", geom=f.multi(f.rect(50, 50, 20, 20)))
-    hazard = models.SafetyHazard.objects.create(
-        name="飞线充电", category="ebike", level="major", geom=f.point(60, 60)
+    f.make(models.Building, name="楼", use="mixed", geom=f.multi(f.rect(50, 50, 20, 20)))
+    hazard = f.make(
+        models.SafetyHazard, name="飞线充电", category="ebike", level="major", geom=f.point(60, 60)
     )
     assert hazard.building is not None
     hazard.geom = f.point(150, 300)
-    hazard.save()
+    f.resave(hazard)
     hazard.refresh_from_db()
     assert hazard.building is None
     assert hazard.grid_cell.code == "T-G1"
 
 
 def test_building_lies_in_the_renovation_site_covering_it():
-    site = models.RenovationSite.objects.create(
+    site = f.make(
+        models.RenovationSite,
         name="测试小区改造",
         kind="old_community",
         phase="5",
         status="preparation",
         geom=f.multi(f.rect(0, 0, 100, 100)),
     )
-    inside = models.Building.objects.create(
-        name="甲", use="residential", geom=f.multi(f.rect(10, 10, 20, 20))
+    inside = f.make(
+        models.Building, name="甲", use="residential", geom=f.multi(f.rect(10, 10, 20, 20))
     )
-    outside = models.Building.objects.create(
-        name="乙", use="residential", geom=f.multi(f.rect(150, 10, 20, 20))
+    outside = f.make(
+        models.Building, name="乙", use="residential", geom=f.multi(f.rect(150, 10, 20, 20))
     )
     assert inside.renovation_site == site
     assert outside.renovation_site is None
 
 
 def test_park_area_is_metric_and_matches_postgis_in_epsg_4549():
-    park = models.PocketPark.objects.create(
-        name="测试公园", theme="civil_code", status="open", geom=f.rect(0, 0, 50, 40)
+    park = f.make(
+        models.PocketPark,
+        name="测试公园",
+        theme="civil_code",
+        status="open",
+        geom=f.rect(0, 0, 50, 40),
     )
     assert park.geom.geom_type == "MultiPolygon"  # a Polygon is accepted into the Multi field
     with connection.cursor() as cursor:
@@ -144,8 +154,12 @@ def test_unknown_park_facility_is_refused():
 
 
 def test_every_save_bumps_the_version_and_keeps_history():
-    park = models.PocketPark.objects.create(
-        name="版本", theme="mediation", status="planned", geom=f.rect(0, 0, 30, 30)
+    park = f.make(
+        models.PocketPark,
+        name="版本",
+        theme="mediation",
+        status="planned",
+        geom=f.rect(0, 0, 30, 30),
     )
     assert park.version == 1
     park.status = "under_construction"
@@ -157,8 +171,12 @@ def test_every_save_bumps_the_version_and_keeps_history():
 
 
 def test_soft_delete_hides_and_restore_brings_back():
-    park = models.PocketPark.objects.create(
-        name="软删除", theme="anti_fraud", status="open", geom=f.rect(0, 0, 30, 30)
+    park = f.make(
+        models.PocketPark,
+        name="软删除",
+        theme="anti_fraud",
+        status="open",
+        geom=f.rect(0, 0, 30, 30),
     )
     park.soft_delete()
     assert not models.PocketPark.objects.filter(pk=park.pk).exists()

@@ -1,4 +1,4 @@
-"""The tile cache (layers/tilecache.py) and the layer generations the database keeps."""
+"""The tile cache (layers/query/tilecache.py) and the layer generations the database keeps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import mapbox_vector_tile
 import pytest
 from django.db import connection
 
-from layers import models, registry, tilecache
+from layers.domain import models, registry
+from layers.query import tilecache
 from tests.test_tiles import tile_of
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +158,7 @@ def test_a_browser_gets_the_compressed_tile_from_the_cache_and_edits_at_once(
 
     import brotli
 
-    from geo_service import compression
+    from geo_service.middleware import compression
 
     calls = []
     real = compression.compress

@@ -11,8 +11,8 @@ import mapbox_vector_tile
 import pytest
 from django.db import connection
 
-from layers import models, registry
-from layers.tiles import MVT
+from layers.channels.tiles.views import MVT
+from layers.domain import models, registry
 
 pytestmark = pytest.mark.django_db
 QU_QIUBAI = (119.94722, 31.78278)

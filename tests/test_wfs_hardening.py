@@ -17,8 +17,8 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layers import models
-from layers.roles import PLANNER
+from layers.domain import models
+from layers.domain.roles import PLANNER
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

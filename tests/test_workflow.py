@@ -16,10 +16,12 @@ from PIL.TiffImagePlugin import IFDRational
 from pyproj import Geod
 from rest_framework.test import APIClient
 
-from layers import photos, status, workflow
-from layers.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import vocabularies as status
+from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
+from layers.services import photos, workflow
 from tests.conftest import make_user
+from tests.factories import make, resave
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +67,7 @@ def hazard_in(cell, **values) -> SafetyHazard:
         "found_at": dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC),
     }
     defaults.update(values)
-    hazard = SafetyHazard(**defaults)
-    hazard.save()
-    return hazard
+    return make(SafetyHazard, **defaults)
 
 
 def jpeg(size=(800, 600), gps: tuple[float, float] | None = None, fmt="JPEG") -> bytes:
@@ -475,7 +475,7 @@ def test_overdue_report_command(people, capsys):
     with time_machine.travel(dt.datetime(2026, 12, 10, 4, tzinfo=dt.UTC), tick=False):
         late = hazard_in(people["_cell"], status="rectifying", deadline=dt.date(2026, 12, 1))
         late.ref = "HZ-LATE"
-        late.save()
+        resave(late)
         expected = SafetyHazard.objects.filter(SafetyHazard.overdue_q()).count()
         call_command("overdue_report", "--format", "csv")
         lines = capsys.readouterr().out.strip().splitlines()
@@ -687,7 +687,7 @@ def test_reporting_answers_the_possible_duplicates(people):
     lon, lat = moved(base, 12)
     new = hazard_in(people["_cell"], category="gas", status="found")
     new.geom = type(base)(lon, lat, srid=4326)
-    new.save()
+    resave(new)
     response = client_for(people["worker"]).post(
         f"{URL}{new.pk}/transitions/", {"action": "report"}, format="json"
     )

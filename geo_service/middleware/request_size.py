@@ -7,8 +7,8 @@ on /api/ and /tiles/, plain text elsewhere. gunicorn's own request-line limit
 gunicorn's HTML 414 only past that outer bound; a CQL2 filter of 20,000 characters
 (layers.query.cql.MAX_FILTER_LENGTH), percent-encoded, fits below it.
 
-`refusal` is also how geo_service.limits answers 429 on /ogc/ and /wfs/. This module imports
-nothing from layers (geo_service/middleware is below every layer).
+`refusal` is also how geo_service.middleware.limits answers 429 on /ogc/ and /wfs/. This module
+imports nothing from layers (geo_service/middleware is below every layer).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import django.contrib.gis.db.models.fields
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import layers.fields
+import layers.domain.fields
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='删除时间')),
                 ('code', models.CharField(max_length=32, unique=True, verbose_name='社区代码')),
                 ('status', models.CharField(choices=[('active', '现行'), ('under_adjustment', '调整中')], default='active', max_length=32, verbose_name='状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
             ],
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('structure', models.CharField(blank=True, choices=[('brick_wood', '砖木'), ('brick_concrete', '砖混'), ('frame', '框架'), ('steel', '钢结构'), ('timber', '木结构')], max_length=32, verbose_name='结构类型')),
                 ('heritage_protected', models.BooleanField(default=False, verbose_name='文保建筑')),
                 ('status', models.CharField(choices=[('in_use', '在用'), ('renovating', '改造中'), ('vacated', '已腾空'), ('demolished', '已拆除')], default='in_use', max_length=32, verbose_name='使用状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='轮廓')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='轮廓')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
                 ('community', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='buildings', to='layers.community', verbose_name='所在社区')),
@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='删除时间')),
                 ('code', models.CharField(max_length=32, unique=True, verbose_name='网格编号')),
                 ('status', models.CharField(choices=[('active', '现行'), ('under_adjustment', '调整中')], default='active', max_length=32, verbose_name='状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
                 ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grid_cells', to='layers.community', verbose_name='所属社区')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
@@ -143,7 +143,7 @@ class Migration(migrations.Migration):
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='删除时间')),
                 ('code', models.CharField(db_index=True, max_length=32, verbose_name='社区代码')),
                 ('status', models.CharField(choices=[('active', '现行'), ('under_adjustment', '调整中')], default='active', max_length=32, verbose_name='状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -209,7 +209,7 @@ class Migration(migrations.Migration):
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='删除时间')),
                 ('code', models.CharField(db_index=True, max_length=32, verbose_name='网格编号')),
                 ('status', models.CharField(choices=[('active', '现行'), ('under_adjustment', '调整中')], default='active', max_length=32, verbose_name='状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -245,7 +245,7 @@ class Migration(migrations.Migration):
                 ('description_en', models.TextField(blank=True, verbose_name='英文介绍')),
                 ('status', models.CharField(choices=[('planned', '规划中'), ('under_construction', '建设中'), ('open', '开放')], default='planned', max_length=32, verbose_name='建设状态')),
                 ('area_m2', models.FloatField(blank=True, editable=False, null=True, verbose_name='面积(m²)')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -288,7 +288,7 @@ class Migration(migrations.Migration):
                 ('responsible_unit', models.CharField(blank=True, max_length=200, verbose_name='责任单位')),
                 ('description', models.TextField(blank=True, verbose_name='说明')),
                 ('description_en', models.TextField(blank=True, verbose_name='英文说明')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -363,7 +363,7 @@ class Migration(migrations.Migration):
                 ('description_en', models.TextField(blank=True, verbose_name='英文介绍')),
                 ('status', models.CharField(choices=[('planned', '规划中'), ('under_construction', '建设中'), ('open', '开放')], default='planned', max_length=32, verbose_name='建设状态')),
                 ('area_m2', models.FloatField(blank=True, editable=False, null=True, verbose_name='面积(m²)')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
             ],
@@ -400,7 +400,7 @@ class Migration(migrations.Migration):
                 ('responsible_unit', models.CharField(blank=True, max_length=200, verbose_name='责任单位')),
                 ('description', models.TextField(blank=True, verbose_name='说明')),
                 ('description_en', models.TextField(blank=True, verbose_name='英文说明')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='范围')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
             ],
@@ -430,7 +430,7 @@ class Migration(migrations.Migration):
                 ('structure', models.CharField(blank=True, choices=[('brick_wood', '砖木'), ('brick_concrete', '砖混'), ('frame', '框架'), ('steel', '钢结构'), ('timber', '木结构')], max_length=32, verbose_name='结构类型')),
                 ('heritage_protected', models.BooleanField(default=False, verbose_name='文保建筑')),
                 ('status', models.CharField(choices=[('in_use', '在用'), ('renovating', '改造中'), ('vacated', '已腾空'), ('demolished', '已拆除')], default='in_use', max_length=32, verbose_name='使用状态')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='轮廓')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='轮廓')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),

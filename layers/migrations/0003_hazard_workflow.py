@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import layers.models
-import layers.photos
+import layers.domain.models
+import layers.domain.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -169,8 +169,8 @@ class Migration(migrations.Migration):
             name='HazardPhoto',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(height_field='height', storage=layers.photos.private_storage, upload_to=layers.models._photo_path, verbose_name='照片', width_field='width')),
-                ('thumbnail', models.ImageField(storage=layers.photos.private_storage, upload_to=layers.models._photo_path, verbose_name='缩略图')),
+                ('image', models.ImageField(height_field='height', storage=layers.domain.storage.private_storage, upload_to=layers.domain.models.hazards._photo_path, verbose_name='照片', width_field='width')),
+                ('thumbnail', models.ImageField(storage=layers.domain.storage.private_storage, upload_to=layers.domain.models.hazards._photo_path, verbose_name='缩略图')),
                 ('width', models.PositiveIntegerField(default=0, editable=False)),
                 ('height', models.PositiveIntegerField(default=0, editable=False)),
                 ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='上传时间')),

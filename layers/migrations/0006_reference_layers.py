@@ -3,7 +3,7 @@
 import django.contrib.gis.db.models.fields
 import django.db.models.deletion
 import django.utils.timezone
-import layers.fields
+import layers.domain.fields
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
                 ('approximate', models.BooleanField(default=True, help_text='The course or position is approximate (示意), not surveyed.', verbose_name='示意位置')),
                 ('note', models.CharField(blank=True, max_length=300, verbose_name='说明')),
                 ('kind', models.CharField(choices=[('canal', '运河'), ('river', '河道'), ('pond', '池塘')], max_length=16, verbose_name='水体类型')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='水面')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='水面')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
                 ('approximate', models.BooleanField(default=True, help_text='The course or position is approximate (示意), not surveyed.', verbose_name='示意位置')),
                 ('note', models.CharField(blank=True, max_length=300, verbose_name='说明')),
                 ('kind', models.CharField(choices=[('canal', '运河'), ('river', '河道'), ('pond', '池塘')], max_length=16, verbose_name='水体类型')),
-                ('geom', layers.fields.MultiPolygonField(srid=4326, verbose_name='水面')),
+                ('geom', layers.domain.fields.MultiPolygonField(srid=4326, verbose_name='水面')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='更新人')),
             ],

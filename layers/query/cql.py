@@ -27,9 +27,9 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db import models
 from django.db.models import Q
 
-from layers import registry
+from layers.domain import registry
+from layers.geo import crs as ogc_crs
 from layers.query import access, times
-from layers.query import crs as ogc_crs
 from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
 
 MAX_FILTER_LENGTH = 20_000

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from layers import models, registry
+from layers.domain import models, registry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 

@@ -9,7 +9,8 @@ from urllib.parse import urlparse
 import pytest
 from django.db import connection
 
-from layers import models
+from layers.domain import models
+from tests.factories import make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -178,7 +179,8 @@ def xss_viewpoint(django_db_setup, django_db_blocker):
         "</script><script>window.__xss=3</script>"
     )
     with django_db_blocker.unblock():
-        vp = models.CulturalViewpoint.objects.create(
+        vp = make(
+            models.CulturalViewpoint,
             name=payload,
             name_en=payload,
             description=payload,
@@ -244,7 +246,7 @@ def live_app_amap(django_db_setup, django_db_blocker):
 
 
 def test_on_an_amap_basemap_our_data_is_shifted_to_gcj02(browser, live_app_amap):
-    from layers import gcj02
+    from layers.geo import gcj02
 
     context = browser.new_context()
     page = context.new_page()

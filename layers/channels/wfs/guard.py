@@ -1,4 +1,4 @@
-"""Every WFS request checked before django-gisserver parses it (layers/wfs.py calls this).
+"""Every WFS request checked before django-gisserver parses it (called by views.py beside it).
 
 gisserver turns many bad values into an OWS ExceptionReport, but not all: a negative COUNT, a
 STARTINDEX past bigint, NaN or infinite coordinates, a DOCTYPE in a POST body, a filter nested
@@ -18,7 +18,7 @@ Limits (settings, documented in docs/API.md):
 - a filter (FILTER or the `<fes:Filter>` of a body) of at most MAX_NODES terms (operators,
   functions, resource ids) nested at most MAX_DEPTH elements deep;
 - at most MAX_QUERIES type names / queries per request;
-- COUNT as in layers/wfs.py (WFS_COUNT_DEFAULT without COUNT, larger values cut to
+- COUNT as in layers/channels/wfs/views.py (WFS_COUNT_DEFAULT without COUNT, larger values cut to
   WFS_COUNT_MAX); STARTINDEX at most MAX_START_INDEX.
 """
 
@@ -35,7 +35,7 @@ from gisserver.exceptions import (
     OperationParsingFailed,
 )
 
-from layers.query import crs as crs_table
+from layers.geo import crs as crs_table
 from layers.query import params, spatial, times
 from layers.query.cql import MAX_NODES
 from layers.query.params import ParamError

@@ -1,0 +1,78 @@
+"""Probes for the orchestrator and the proxy.
+
+/healthz: the process answers (touches nothing else), for liveness.
+/readyz: the database and PostGIS answer, every migration is applied and the job worker was
+seen recently (or none is configured): 200 when ready, else 503 with the failing check.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
+
+from geo_service.middleware.faults import UNAVAILABLE
+
+
+def _answer(body: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@require_safe
+def healthz(request):
+    return _answer({"status": "ok"})
+
+
+def _database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT postgis_lib_version()")
+        return {"ok": True, "postgis": cursor.fetchone()[0]}
+
+
+def _migrations() -> dict:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    pending = [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+    return {"ok": not pending, "pending": pending}
+
+
+def _worker() -> dict:
+    """The job worker's last heartbeat (procrastinate's table), when a job engine is installed."""
+    tables = set(connection.introspection.table_names())
+    if "procrastinate_workers" not in tables:
+        return {"ok": True, "detail": "no worker configured"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM now() - max(last_heartbeat)) FROM procrastinate_workers"
+        )
+        age = cursor.fetchone()[0]
+    limit = settings.READY_WORKER_MAX_AGE
+    if age is None:
+        return {"ok": False, "detail": "no worker has ever started"}
+    return {"ok": float(age) <= limit, "last_seen_seconds": round(float(age), 1), "limit": limit}
+
+
+@csrf_exempt
+@require_safe
+def readyz(request):
+    checks: dict[str, dict] = {}
+    try:
+        checks["database"] = _database()
+        checks["migrations"] = _migrations()
+        checks["worker"] = _worker()
+    except UNAVAILABLE as exc:
+        checks["database"] = {"ok": False, "detail": type(exc).__name__}
+    ready = all(check["ok"] for check in checks.values())
+    response = _answer(
+        {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    )
+    if not ready:
+        response["Retry-After"] = str(settings.DB_RETRY_AFTER)
+    return response

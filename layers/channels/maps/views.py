@@ -1,0 +1,139 @@
+"""Map page views: the planners' project map, the inspectors' hazard map, the public tour."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from layers.auth import pages
+from layers.compose import builder
+from layers.domain import registry
+from layers.domain.models import GridCell
+from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
+from layers.query import access
+
+
+def current_lang() -> str:
+    """'en' or 'zh': which of each zh/en pair the page shows (Django's active language)."""
+    return "en" if (translation.get_language() or "").startswith("en") else "zh"
+
+
+def _pick(zh: str, en: str, lang: str) -> str:
+    return en if lang == "en" else zh
+
+
+def legend(page: MapPage, user, lang: str) -> list[dict]:
+    """Per layer, the status vocabulary (and ring vocabulary) with colours, for the side panel."""
+    out = []
+    for layer in page.layers:
+        spec = registry.get(layer.slug)
+        if layer.outline or not access.can_read(user, spec):
+            continue
+        # A tinted layer is coloured by the other layer's statuses (its legend shows them).
+        vocabularies = [] if layer.tint else [spec.vocabularies()[spec.color_by]]
+        if layer.ring_field:
+            vocabularies.append(spec.vocabularies()[layer.ring_field])
+        entry = {
+            "slug": spec.slug,
+            "title": _pick(*layer.title, lang) if layer.title else spec.title(lang),
+            "vocabularies": [
+                {
+                    "name": v.name,
+                    "terms": [
+                        {"value": t.value, "color": t.color, "label": _pick(t.zh, t.en, lang)}
+                        for t in v.terms
+                    ],
+                }
+                for v in vocabularies
+            ],
+        }
+        if layer.tint:
+            entry["tinted_by"] = registry.get(layer.tint["layer"]).title(lang)
+        out.append(entry)
+    return out
+
+
+def filters(page: MapPage, lang: str) -> list[dict]:
+    out = []
+    for slug, field in page.filters:
+        spec = registry.get(slug)
+        if field == "grid":
+            choices = [(g.code, f"{g.code} {g.name}") for g in GridCell.objects.order_by("code")]
+            label = _("Grid cell")
+        else:
+            vocabulary = spec.vocabularies()[field]
+            choices = [(t.value, _pick(t.zh, t.en, lang)) for t in vocabulary.terms]
+            label = _pick(vocabulary.zh, vocabulary.en, lang)
+        out.append({"slug": slug, "field": field, "label": label, "choices": choices})
+    return out
+
+
+def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
+    denied = pages.check(request, page.slug)
+    if denied:
+        return denied
+    lang = current_lang()
+    # The published tour has no server behind it: no nearest search there.
+    static_site = getattr(request, "static_site", None) is not None
+    nearest = [] if static_site else builder.nearest_config(page, request.user, lang)
+    m = builder.build_map(
+        page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
+    )
+    response = render(
+        request,
+        template,
+        {
+            "page": page,
+            "lang": lang,
+            "page_title": _pick(page.title_zh, page.title_en, lang),
+            "nav_active": page.slug,
+            # The public tour keeps a clean header: product, title, language.
+            "clean_header": not page.roles,
+            "parts": builder.render_parts(m),
+            "legend": legend(page, request.user, lang),
+            "filters": filters(page, lang),
+            "static_site": static_site,
+            "nearest": nearest,
+            "other_language_file": getattr(request, "static_site", None),
+            **context,
+        },
+    )
+    # The vendored measure control (leaflet-measure 3.1.0) compiles its templates with
+    # new Function(): the pages that offer it allow eval (geo_service/middleware/security.py).
+    response.csp_unsafe_eval = bool(page.measure)
+    return response
+
+
+def planning(request):
+    return _page(request, PLANNING)
+
+
+def inspection(request):
+    my_grids = []
+    if request.user.is_authenticated:
+        my_grids = list(GridCell.objects.filter(worker=request.user).order_by("code"))
+    extra = {}
+    if my_grids:
+        minx, miny, maxx, maxy = my_grids[0].geom.extent
+        extra["my_grid"] = {"code": my_grids[0].code, "bounds": [[miny, minx], [maxy, maxx]]}
+    return _page(
+        request, INSPECTION, extra=extra, template="maps/inspection.html", my_grids=my_grids
+    )
+
+
+def tour(request):
+    route = builder.tour_route()
+    static_site = getattr(request, "static_site", None)
+    if static_site is None:
+        stop_url = reverse("tour-stop", args=[0]).replace("/0/", "/{n}/")
+    else:
+        stop_url = "stop-{n}-en.html" if current_lang() == "en" else "stop-{n}.html"
+    return _page(
+        request,
+        TOUR,
+        extra={"route": route, "stop_url": stop_url, "where": "viewpoints"},
+        template="maps/tour.html",
+        route=route,
+    )

@@ -1,0 +1,19 @@
+"""Template context for the common header: links the user may follow, roles as words."""
+
+from __future__ import annotations
+
+from django.utils.functional import SimpleLazyObject
+
+from layers.channels.portal import nav
+
+
+def site(request):
+    user = getattr(request, "user", None)
+    if user is None:
+        return {}
+    # Lazy: the admin's pages share this processor but never show the header.
+    return {
+        "site_nav": SimpleLazyObject(lambda: nav.destinations_for(user, header=True)),
+        "site_roles": SimpleLazyObject(lambda: nav.role_labels(user)),
+        "site_user_name": SimpleLazyObject(lambda: nav.display_name(user)),
+    }

@@ -1,0 +1,161 @@
+"""Job pages: my jobs, one job's progress/report/output, retry; the maps' "print" action.
+
+A job is seen by the user who started it and by editors (anyone else gets 404: a job's
+existence is not shown). The page polls `/jobs/<id>/status.json` for its progress bar.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from layers.auth import pages as gate
+from layers.channels.portal.nav import pick
+from layers.domain import pages, registry
+from layers.domain.models import Job
+from layers.jobs import engine as jobs
+from layers.query import access
+from layers.query.params import ParamError
+
+STATUS_LABELS = {
+    Job.QUEUED: ("排队中", "Queued"),
+    Job.RUNNING: ("进行中", "Running"),
+    Job.SUCCEEDED: ("已完成", "Succeeded"),
+    Job.FAILED: ("失败", "Failed"),
+}
+
+
+def _visible_job(request, pk: int) -> Job:
+    job = Job.objects.filter(pk=pk).select_related("user").first()
+    if job is None or not jobs.visible_to(job, request.user):
+        raise Http404("No such job.")
+    return job
+
+
+def state(job: Job) -> dict:
+    """What the job page and the command line show (the JSON the page polls)."""
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "status_label": pick(STATUS_LABELS[job.status]),
+        "finished": job.finished,
+        "percent": job.percent,
+        "done": job.done,
+        "total": job.total,
+        "rows": {"read": job.rows_read, "written": job.rows_written, "refused": job.rows_refused},
+        "message": job.message,
+        "report": job.report,
+        "error": job.error,
+        "attempts": job.attempts,
+        "can_retry": jobs.can_retry(job),
+        "output": reverse("job-output", args=[job.pk]) if job.output else None,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def _title(job: Job) -> str:
+    try:
+        return pick(jobs.get_kind(job.kind).title)
+    except ParamError:
+        return job.kind
+
+
+@login_required
+@require_GET
+def job_list(request):
+    mine = Job.objects.filter(user=request.user).order_by("-created_at", "-pk")[:100]
+    rows = [
+        {"job": job, "title": _title(job), "status": pick(STATUS_LABELS[job.status])}
+        for job in mine
+    ]
+    return render(request, "jobs/list.html", {"rows": rows, "page_title": _("My jobs")})
+
+
+@login_required
+@require_GET
+def job_detail(request, pk: int):
+    job = _visible_job(request, pk)
+    context = {"job": job, "state": state(job), "title": _title(job), "page_title": _title(job)}
+    context["maps"] = _maps_of(job, request.user)
+    return render(request, "jobs/detail.html", context)
+
+
+def _maps_of(job: Job, user) -> list[tuple[str, str]]:
+    """(url, title) of the map pages the user may open that show the imported layer."""
+    layer = (job.params or {}).get("layer") if job.kind == "import_layer" else None
+    if not layer:
+        return []
+    return [
+        (f"/maps/{page.slug}/", pick((page.title_zh, page.title_en)))
+        for page in pages.PAGES.values()
+        if page.roles and gate.allows(user, page.slug) and any(m.slug == layer for m in page.layers)
+    ]
+
+
+@login_required
+@require_GET
+def job_status(request, pk: int):
+    return JsonResponse(state(_visible_job(request, pk)))
+
+
+@login_required
+@require_GET
+def job_output(request, pk: int):
+    job = _visible_job(request, pk)
+    path = jobs.output_path(job)
+    if path is None or not path.is_file():
+        raise Http404("This job has no output file.")
+    name = f"{job.kind}-{job.pk}{path.suffix}"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@login_required
+@require_POST
+def job_retry(request, pk: int):
+    job = _visible_job(request, pk)
+    try:
+        jobs.retry(job)
+    except ParamError as exc:
+        return _bad(exc)
+    return redirect("job-detail", pk=job.pk)
+
+
+@require_POST
+def print_map(request, slug: str):
+    """The map pages' "print" action: a render_map job of the page's layers."""
+    page = pages.PAGES.get(slug)
+    if page is None or not page.printable:
+        raise Http404("This map cannot be printed.")
+    denied = gate.check(request, page.slug)  # the map's own gate: who may open it may print it
+    if denied is not None:
+        return denied
+    layers = [
+        layer.slug
+        for layer in page.layers
+        if access.can_read(request.user, registry.get(layer.slug))
+    ]
+    raw = {name: request.POST.get(name, "") for name in ("bbox", "format", "paper")}
+    raw |= {name: request.POST.get(name, "") for name in ("orientation", "title", "subtitle")}
+    raw["layers"] = layers
+    if not raw["title"]:
+        raw["title"] = f"{page.title_zh} {page.title_en}"
+    for name in ("format", "paper", "orientation"):
+        if not raw[name]:
+            raw.pop(name)
+    try:
+        if not raw["bbox"]:
+            raise ParamError("bbox", "the map's extent is missing")
+        job = jobs.start_job("render_map", request.user, raw)
+    except ParamError as exc:
+        return _bad(exc)
+    return redirect("job-detail", pk=job.pk)
+
+
+def _bad(exc: ParamError):
+    return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
