@@ -362,7 +362,7 @@ def _strict_json_times(document):
         if "date" in node and not isinstance(node.get("op"), str):
             node["date"] = times.rfc3339_date("filter", node["date"]).isoformat()
         elif "timestamp" in node and not isinstance(node.get("op"), str):
-            node["timestamp"] = _utc_text(node["timestamp"])
+            node["timestamp"] = times.rfc3339_date_time("filter", node["timestamp"]).isoformat()
         elif "interval" in node and isinstance(node["interval"], list):
             node["interval"] = [_interval_end(end) for end in node["interval"]]
         else:
@@ -370,16 +370,12 @@ def _strict_json_times(document):
     return document
 
 
-def _utc_text(raw) -> str:
-    return times.rfc3339_date_time("filter", raw).isoformat()
-
-
 def _interval_end(raw):
     if raw == "..":
         return raw
     if isinstance(raw, str) and len(raw) == 10:
         return times.rfc3339_date("filter", raw).isoformat()
-    return _utc_text(raw)
+    return times.rfc3339_date_time("filter", raw).isoformat()
 
 
 def _snippet(raw: str, exc) -> str:

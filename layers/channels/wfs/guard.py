@@ -1,5 +1,8 @@
 """Every WFS request checked before django-gisserver parses it (called by views.py beside it).
 
+Long because every WFS parameter and every FES / GML element has a rule of its own; kept in one
+module so that the rules read side by side (sections: CRSs, helpers, GET, XML, POST).
+
 gisserver turns many bad values into an OWS ExceptionReport, but not all: a negative COUNT, a
 STARTINDEX past bigint, NaN or infinite coordinates, a DOCTYPE in a POST body, a filter nested
 1,000 deep, an empty PROPERTYNAME or `<fes:Filter/>`, a two-point ring, an unknown distance unit,

@@ -138,11 +138,11 @@ class LayersWFSView(WFSView):
         return [feature_type(user, spec) for spec in access.readable_layers(user)]
 
     def get(self, request, *args, **kwargs):
-        guard.check_query(request.GET, guard_caller(access.request_user(request)))
+        guard.check_query(request.GET, guard_caller(request.caller))
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        guard.check_body(request, guard_caller(access.request_user(request)))
+        guard.check_body(request, guard_caller(request.caller))
         return super().post(request, *args, **kwargs)
 
     def handle_exception(self, exc):
