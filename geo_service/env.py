@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -60,3 +61,29 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
     }
+
+
+# Reverse proxies on this machine by default (a same-host nginx/Caddy works unconfigured);
+# a client that reaches gunicorn any other way (a published Docker port arrives from the
+# bridge's gateway, a LAN client from its own address) cannot claim HTTPS or an address.
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def trusted_proxies() -> list[str]:
+    """TRUSTED_PROXIES: the addresses or networks (comma-separated, CIDR allowed) whose
+    X-Forwarded-Proto / -For are believed, as networks; `none` for none. Read by the settings
+    (geo_service.proxies) and by gunicorn.conf.py (forwarded_allow_ips), so both agree."""
+    value = env("TRUSTED_PROXIES")
+    if value is None or not value.strip():
+        items = list(LOOPBACK)
+    elif value.strip().lower() == "none":
+        return []
+    else:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    networks = []
+    for item in items:
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+    return networks

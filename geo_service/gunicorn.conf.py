@@ -9,8 +9,13 @@ figures that chose the defaults).
 """
 
 import os
+import sys
+from pathlib import Path
 
 import gunicorn.http.message
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from geo_service.env import trusted_proxies  # noqa: E402
 
 wsgi_app = "geo_service.wsgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
@@ -28,8 +33,10 @@ graceful_timeout = 10
 # either must drain it or point it at a file: a full pipe blocks the server.
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
 errorlog = "-"
-# Behind nginx: trust X-Forwarded-* from the proxy on the same host only.
-forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto / -For only from TRUSTED_PROXIES (default this machine; `none` for none):
+# the same list Django's TrustedProxyMiddleware and SECURE_PROXY_SSL_HEADER go by, read the same
+# way (environment, then .env), so gunicorn and Django agree on who may say "https".
+forwarded_allow_ips = ",".join(trusted_proxies())
 # The longest request line (method, URL with its query string, version) gunicorn reads; past it
 # gunicorn answers its own HTML 414. It lies above the app's MAX_QUERY_STRING_BYTES (64 KiB,
 # geo_service/middleware/request_size.py), so an over-long query string is answered by the app

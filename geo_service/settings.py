@@ -5,7 +5,15 @@ Development defaults are safe for a laptop; geo_service.settings_production hard
 
 from pathlib import Path
 
-from geo_service.env import BASE_DIR, database_from_url, env, env_bool, env_floats, env_list
+from geo_service.env import (
+    BASE_DIR,
+    database_from_url,
+    env,
+    env_bool,
+    env_floats,
+    env_list,
+    trusted_proxies,
+)
 
 BASE_DIR: Path = BASE_DIR
 
@@ -36,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* only from TRUSTED_PROXIES (geo_service/middleware/proxies.py).
+    "geo_service.middleware.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 414 for an over-long query string, in the channel's own words (OGC JSON, OWS XML).
     "geo_service.middleware.request_size.QueryStringLimitMiddleware",
@@ -50,7 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After sessions and auth: pins a session that wrote to the primary (geo_service/middleware/dbrouter.py).
+    # After sessions and auth: pins a session that wrote to the primary (middleware/dbrouter.py).
     "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
     # request.caller, resolved once per request for every channel (layers/auth/caller.py).
     "layers.auth.caller.CallerMiddleware",
@@ -64,7 +74,7 @@ MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    # First: refuses while a username or an address is locked out, counts failures.
+    # First: refuses while a (username, address) pair or an address is locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -313,12 +323,12 @@ HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
 
-# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate worker`
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
+# worker`
 # (make run starts one). The queue lives in this database; workers may run on any machine that
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
-# procrastinate's tasks are in layers/jobs/tasks.py (found by its autodiscovery of `tasks` modules).
 # Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
@@ -340,19 +350,29 @@ CSP_IMG_HOSTS = {
 # Throttles and lockouts count in the "default" cache (above): shared by every worker and node
 # when REDIS_URL is set.
 
-# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username, or from
-# one address, further attempts are refused for AXES_COOLOFF_MINUTES; editors unlock in the admin.
+# Sign-in lockout (django-axes, layers/auth/lockout.py): after AXES_FAILURE_LIMIT failures of
+# one username from one address, that pair waits AXES_COOLOFF_MINUTES (colleagues behind the
+# same NAT address, and the same user elsewhere, still sign in); an address with
+# AXES_ADDRESS_FAILURE_LIMIT failures over any usernames in that window waits too. Editors
+# unlock in the admin (the "Unlock" action of Access attempts and of Users).
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(env("AXES_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "layers.auth.lockout.PairAndAddressHandler"
+# A locked pair's attempts are not counted: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "geo_service.middleware.limits.locked_out"
+AXES_LOCKOUT_CALLABLE = "layers.auth.lockout.locked_out"
 AXES_VERBOSE = False
 # The client address as every limit sees it (geo_service.middleware.limits.client_ip, NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 
-# Wrong API tokens per address and window before 429 (cache counter, layers/channels/api/throttling.py).
+# Wrong API tokens before a wrong one is answered 429 instead of 401 (middleware/limits.py):
+# per (token prefix, address), and per address in all; per TOKEN_FAILURE_WINDOW seconds. A
+# valid token is never refused because of others' wrong ones.
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
+TOKEN_ADDRESS_FAILURE_LIMIT = int(env("TOKEN_ADDRESS_FAILURE_LIMIT", "200"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
 # Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles, WFS).
 THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))
@@ -364,5 +384,13 @@ DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # socket's address). Rate limits and lockouts count per client address found this way.
 NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# The proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: addresses or networks,
+# comma-separated; `none` for none; default this machine (127.0.0.1, ::1). From any other peer
+# the forwarded headers are removed before anything reads them, so a client talking to
+# gunicorn directly cannot claim HTTPS (geo_service/middleware/proxies.py); gunicorn's
+# forwarded_allow_ips is the same list (geo_service/gunicorn.conf.py).
+TRUSTED_PROXIES = trusted_proxies()
+# TLS ends at such a proxy, which says so in X-Forwarded-Proto (only a trusted proxy's counts).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))

@@ -31,6 +31,7 @@ def pytest_configure(config):
     settings.API_THROTTLE_RATES = {"anon": None}
     settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = settings.THROTTLE_ANON_WFS = 0
     settings.TOKEN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 1000
+    settings.TOKEN_ADDRESS_FAILURE_LIMIT = settings.AXES_ADDRESS_FAILURE_LIMIT = 10000
 
 
 TEST_LIMITS = {
@@ -40,6 +41,8 @@ TEST_LIMITS = {
     "THROTTLE_ANON_WFS": "0",
     "TOKEN_FAILURE_LIMIT": "1000",
     "AXES_FAILURE_LIMIT": "1000",
+    "TOKEN_ADDRESS_FAILURE_LIMIT": "10000",
+    "AXES_ADDRESS_FAILURE_LIMIT": "10000",
 }
 
 

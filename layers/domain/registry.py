@@ -53,7 +53,8 @@ class LayerSpec:
     # Labels and JSON type of each computed property: name -> (zh, en, "boolean"|"integer"|...).
     computed_labels: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     # Hook: a module enforcing a lifecycle on this layer (status not writable as a field; steps
-    # through perform(), a timeline, photos, who may create and edit). See layers/services/workflow.py.
+    # through perform(), a timeline, photos, who may create and edit). See
+    # layers/services/workflow.py.
     workflow: str | None = None
     # Maps colour the features by this vocabulary field (default: the status).
     color_field: str | None = None

@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from layers.domain import vocabularies as status
+from layers.io.cells import neutralise
 
 HEADERS = (
     "编号",
@@ -37,8 +38,6 @@ HEADERS = (
 WIDTHS = (12, 28, 12, 14, 16, 10, 17, 20, 12, 12, 36, 17, 17, 17, 9, 9)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
-# Spreadsheet programs run cell text that starts with these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def with_rectification(queryset):
@@ -57,25 +56,20 @@ def _local(value: dt.datetime | None):
     return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if value else None
 
 
-def _text(value: str) -> str:
-    """Text as text: never a formula when the workbook is opened."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def row(hazard, today: dt.date) -> list:
     overdue = hazard.is_overdue
     return [
         hazard.ref or str(hazard.pk),
-        _text(hazard.name),
+        neutralise(hazard.name),
         hazard.grid_cell.code if hazard.grid_cell else "",
         hazard.community.name if hazard.community else "",
         status.HAZARD_CATEGORY.label(hazard.category),
         status.HAZARD_LEVEL.label(hazard.level),
         _local(hazard.found_at),
-        _text(hazard.responsible_unit),
+        neutralise(hazard.responsible_unit),
         hazard.deadline,
         status.HAZARD_STATUS.label(hazard.status),
-        _text(hazard.rectification_note or ""),
+        neutralise(hazard.rectification_note or ""),
         _local(hazard.rectified_at),
         _local(hazard.reinspected_at),
         _local(hazard.closed_at) if hazard.status == "closed" else None,

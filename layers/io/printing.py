@@ -1,8 +1,8 @@
 """Print-quality maps: a PNG or an A4/A3 PDF of a selection of layers, rendered on the server.
 
-geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549,
-the surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched.
-The sheet has the title and subtitle, a legend from the registry's palettes (layers/domain/vocabularies.py),
+geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549, the
+surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched. The sheet
+has the title and subtitle, a legend from the registry's palettes (layers/domain/vocabularies.py),
 a scale bar in metres, a north arrow, the date, the data note and the CRS.
 
 Chinese text: Debian's fonts-noto-cjk (Noto Sans CJK SC, OpenType with CFF outlines).

@@ -1,8 +1,8 @@
 """What a typed parameter does to a layer's queryset: one function per kind of filter.
 
-The channels map their own parameter names onto these (REST in layers/channels/api/filters.py, OGC in
-layers/channels/ogc/views.py); a new kind of filter is a parser here, a function here, and one line in
-each channel that offers it.
+The channels map their own parameter names onto these (REST in layers/channels/api/filters.py, OGC
+in layers/channels/ogc/views.py); a new kind of filter is a parser here, a function here, and one
+line in each channel that offers it.
 """
 
 from __future__ import annotations

@@ -245,3 +245,48 @@ def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
 
 for _spec in registry.LAYERS:
     admin.site.register(_spec.model, admin_for(_spec))
+
+
+# -- Sign-in lockouts (layers/auth/lockout.py): editors see them and lift them ---------------
+def _lockout_admin():
+    from axes.admin import AccessAttemptAdmin
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    from layers.auth import lockout
+
+    class LockoutAdmin(AccessAttemptAdmin):
+        """axes' list of failed sign-ins (one row per user name, address and browser), with
+        when each paused pair may sign in again, and the editors' unlock action."""
+
+        actions = ["unlock"]
+        list_display = [
+            "username",
+            "ip_address",
+            "failures_since_start",
+            "attempt_time",
+            "paused_until",
+            "path_info",
+        ]
+
+        @admin.display(description="暂停至 · paused until")
+        def paused_until(self, obj):
+            ends = lockout.pause_ends(obj)
+            return timezone.localtime(ends).strftime("%H:%M") if ends else "—"
+
+        @admin.action(description="解除登录锁定 · Unlock sign-in", permissions=["delete"])
+        def unlock(self, request, queryset):
+            names = sorted({str(a.username or a.ip_address) for a in queryset})
+            removed = lockout.unlock(queryset)
+            self.message_user(
+                request,
+                f"已解除 · unlocked: {', '.join(names)} ({removed})",
+                messages.SUCCESS,
+            )
+
+    if admin.site.is_registered(AccessAttempt):
+        admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, LockoutAdmin)
+
+
+_lockout_admin()

@@ -50,7 +50,8 @@ GEOMETRY_SCHEMAS = {
 
 class ServiceAutoSchema(AutoSchema):
     """Operations an anonymous caller may use list the empty security requirement `{}`
-    (DRF's AllowAny is never used here: the permissions say it, layers/channels/api/permissions.py)."""
+    (DRF's AllowAny is never used here: the permissions say it,
+    layers/channels/api/permissions.py)."""
 
     def get_auth(self):
         from layers.channels.api.permissions import allows_anonymous

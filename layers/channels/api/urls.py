@@ -14,7 +14,8 @@ app_name = "api"
 
 class RedocView(SpectacularRedocView):
     """ReDoc's bundle inserts <style> elements without a nonce: its page relaxes styles only
-    (geo_service/middleware/security.py); its one inline script carries the nonce (api/redoc.html)."""
+    (geo_service/middleware/security.py); its one inline script carries the nonce
+    (api/redoc.html)."""
 
     @extend_schema(exclude=True)  # a page about the API, not part of it (as the parent's get)
     def get(self, request, *args, **kwargs):

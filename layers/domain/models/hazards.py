@@ -194,7 +194,8 @@ def _photo_path(instance, filename: str) -> str:
 
 
 class HazardPhoto(models.Model):
-    """A photo of a hazard, re-encoded by Pillow with its metadata stripped (layers/services/photos.py)."""
+    """A photo of a hazard, re-encoded by Pillow with its metadata stripped
+    (layers/services/photos.py)."""
 
     hazard = models.ForeignKey(
         SafetyHazard, on_delete=models.CASCADE, related_name="photos", verbose_name="隐患"
