@@ -1,6 +1,7 @@
 """gunicorn settings of every real server of this service: `make run`, the test suite's server
 and the benchmarks (tools/serve.py starts it). Each value can be overridden from the
-environment (WEB_BIND, WEB_WORKERS, WEB_THREADS, WEB_KEEPALIVE, WEB_TIMEOUT, WEB_ACCESS_LOG).
+environment (WEB_BIND, WEB_WORKERS, WEB_THREADS, WEB_KEEPALIVE, WEB_TIMEOUT, WEB_ACCESS_LOG,
+WEB_LIMIT_REQUEST_LINE).
 
 gthread workers: a request waiting on PostgreSQL leaves its worker's other threads serving,
 so one process per core keeps both the CPU and the database busy (docs/benchmarks.md has the
@@ -12,6 +13,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+import gunicorn.http.message
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from geo_service.env import trusted_proxies  # noqa: E402
@@ -36,6 +39,16 @@ errorlog = "-"
 # the same list Django's TrustedProxyMiddleware and SECURE_PROXY_SSL_HEADER go by, read the same
 # way (environment, then .env), so gunicorn and Django agree on who may say "https".
 forwarded_allow_ips = ",".join(trusted_proxies())
+# The longest request line (method, URL with its query string, version) gunicorn reads; past it
+# gunicorn answers its own HTML 414. It lies above the app's MAX_QUERY_STRING_BYTES (64 KiB,
+# geo_service/middleware/request_size.py), so an over-long query string is answered by the app
+# in the channel's words (OGC JSON, OWS XML) and a CQL2 filter of 16 KB and more passes. gunicorn
+# caps this setting at its MAX_REQUEST_LINE (8190) unless 0, which means no limit at all (and a
+# request line read without end); its constant is raised instead, so the limit stays a limit.
+limit_request_line = int(os.environ.get("WEB_LIMIT_REQUEST_LINE", str(128 * 1024)))
+gunicorn.http.message.MAX_REQUEST_LINE = max(
+    gunicorn.http.message.MAX_REQUEST_LINE, limit_request_line
+)
 # The app (settings, the whole URLconf: folium, pandas, ...) is imported once, in the master,
 # and the workers are forked from it: a start or restart serves in seconds instead of each
 # worker importing it again on its first request, and the workers share those pages of memory.

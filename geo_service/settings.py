@@ -49,6 +49,8 @@ MIDDLEWARE = [
     # Around all the rest: counts and times every answer for /metrics (docs/OPERATIONS.md).
     "geo_service.middleware.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 414 for an over-long query string, in the channel's own words (OGC JSON, OWS XML).
+    "geo_service.middleware.request_size.QueryStringLimitMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
     "geo_service.middleware.faults.DatabaseUnavailableMiddleware",
     "geo_service.middleware.security.SecurityHeadersMiddleware",
@@ -245,10 +247,19 @@ OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 # Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/auth/machine.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
-# WFS (django-gisserver, layers/channels/wfs/views.py): pages bounded for every output format.
-GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
-GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
-GISSERVER_CSV_MAX_PAGE_SIZE = 5000
+# WFS (django-gisserver, layers/channels/wfs/views.py): a page without COUNT holds
+# WFS_COUNT_DEFAULT features (GetCapabilities' CountDefault); a larger COUNT is cut to
+# WFS_COUNT_MAX, for every output format.
+WFS_COUNT_DEFAULT = int(env("WFS_COUNT_DEFAULT", "1000"))
+WFS_COUNT_MAX = int(env("WFS_COUNT_MAX", "5000"))
+GISSERVER_DEFAULT_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_GEOJSON_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_CSV_MAX_PAGE_SIZE = WFS_COUNT_MAX
+# A query string longer than this is refused (414) by the app, before anything parses it;
+# gunicorn's request-line limit (WEB_LIMIT_REQUEST_LINE, gunicorn.conf.py) must stay above it.
+MAX_QUERY_STRING_BYTES = int(env("MAX_QUERY_STRING_BYTES", str(64 * 1024)))
+# A WFS POST body larger than this is refused (413) before it is read.
+WFS_MAX_BODY_BYTES = int(env("WFS_MAX_BODY_BYTES", str(100 * 1024)))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",
@@ -370,9 +381,10 @@ AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
 TOKEN_ADDRESS_FAILURE_LIMIT = int(env("TOKEN_ADDRESS_FAILURE_LIMIT", "200"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
-# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).
+# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles, WFS).
 THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))
 THROTTLE_ANON_TILES = int(env("THROTTLE_ANON_TILES", "3000"))
+THROTTLE_ANON_WFS = int(env("THROTTLE_ANON_WFS", "600"))
 # How long a client is asked to wait when the database is unreachable (503).
 DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # Reverse proxies in front of the service that append to X-Forwarded-For (0: none, use the

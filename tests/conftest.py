@@ -29,7 +29,7 @@ def pytest_configure(config):
     for name, value in TEST_LIMITS.items():
         os.environ.setdefault(name, value)
     settings.API_THROTTLE_RATES = {"anon": None}
-    settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = 0
+    settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = settings.THROTTLE_ANON_WFS = 0
     settings.TOKEN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 1000
     settings.TOKEN_ADDRESS_FAILURE_LIMIT = settings.AXES_ADDRESS_FAILURE_LIMIT = 10000
 
@@ -38,6 +38,7 @@ TEST_LIMITS = {
     "THROTTLE_ANON_API": "",
     "THROTTLE_ANON_OGC": "0",
     "THROTTLE_ANON_TILES": "0",
+    "THROTTLE_ANON_WFS": "0",
     "TOKEN_FAILURE_LIMIT": "1000",
     "AXES_FAILURE_LIMIT": "1000",
     "TOKEN_ADDRESS_FAILURE_LIMIT": "10000",

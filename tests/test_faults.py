@@ -167,7 +167,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings")
 django.setup()
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from layers import editing, registry
+from layers.domain import registry
+from layers.services import editing
 spec = registry.get("viewpoints")
 with transaction.atomic():
     values = {"name": "KILLED-MID-WRITE", "status": "open", "theme": "streetscape",

@@ -267,3 +267,45 @@ def test_the_suite_runs_with_the_limits_lifted():
 
     assert settings.API_THROTTLE_RATES == {"anon": None}
     assert defaults.AXES_FAILURE_LIMIT <= 10 or "AXES_FAILURE_LIMIT" in __import__("os").environ
+
+
+# --- over-long query strings, through the real server (gunicorn) -----------------------------
+
+
+def _fetch(url: str) -> tuple[int, str, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (our server)
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def test_long_filters_pass_and_longer_query_strings_are_answered_by_the_app(live_app):
+    """A 16 KB CQL2 filter passes gunicorn (its default request line was 4 KB: an HTML 414);
+    a query string over MAX_QUERY_STRING_BYTES gets the app's 414 in the channel's words."""
+    import json
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    names = ", ".join(f"'{'荷' * 3}{n:04d}{'x' * 140}'" for n in range(100))
+    cql = f"name IN ({names})"
+    assert 15_000 < len(cql) < 20_000
+    url = f"{live_app}/ogc/collections/viewpoints/items?filter={quote(cql)}"
+    assert len(url) > 16_000
+    status, media, body = _fetch(url)
+    assert status == 200, body[:300]
+    assert json.loads(body)["numberReturned"] == 0
+
+    padding = "x" * (settings.MAX_QUERY_STRING_BYTES + 10)
+    status, media, body = _fetch(f"{live_app}/ogc/collections/viewpoints/items?filter={padding}")
+    assert status == 414 and media.startswith("application/json"), (status, media, body[:200])
+    assert json.loads(body)["code"] == "URITooLong"
+    assert json.loads(body)["description"].startswith("filter: ")
+
+    status, media, body = _fetch(f"{live_app}/wfs/?SERVICE=WFS&REQUEST=GetFeature&FILTER={padding}")
+    assert status == 414 and media.startswith("text/xml"), (status, media, body[:200])
+    assert b"ExceptionReport" in body and b'locator="FILTER"' in body

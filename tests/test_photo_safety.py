@@ -154,7 +154,7 @@ import os, resource, sys
 import django
 django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile
-from layers import photos
+from layers.services import photos
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 result = photos.process(SimpleUploadedFile("big.png", data))

@@ -1,7 +1,7 @@
 """Rate limits shared by every channel, counted in the default cache (Redis when REDIS_URL is
 set, so every gunicorn worker counts together; per process otherwise).
 
-- anonymous OGC API and tile requests per client address and minute (DRF views use DRF's
+- anonymous OGC API, tile and WFS requests per client address and minute (DRF views use DRF's
   throttling with the same counters' cache, layers/channels/api/throttling.py);
 - wrong API tokens, per (token prefix, client address) and per address: past
   TOKEN_FAILURE_LIMIT wrong tokens with one prefix, or TOKEN_ADDRESS_FAILURE_LIMIT in all, in
@@ -104,14 +104,25 @@ def token_failed(request, key: str = "") -> None:
         raise RateLimited(retry_after(window), "Too many invalid tokens; try again later.")
 
 
-def too_many(exc: RateLimited) -> JsonResponse:
-    response = JsonResponse({"detail": exc.detail}, status=429)
+def too_many(exc: RateLimited, path: str = "") -> JsonResponse:
+    """429 + Retry-After; on /ogc/ and /wfs/ in their own words (OGC JSON exception, OWS
+    ExceptionReport), `{"detail"}` elsewhere."""
+    if path.startswith(("/ogc/", "/wfs/")):
+        from geo_service.middleware.request_size import refusal
+
+        response = refusal(path, 429, "TooManyRequests", exc.detail)
+    else:
+        response = JsonResponse({"detail": exc.detail}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
 
 # Anonymous limits of the channels that are not DRF views: path prefix -> setting name.
-ANONYMOUS_LIMITS = (("/ogc/", "THROTTLE_ANON_OGC"), ("/tiles/", "THROTTLE_ANON_TILES"))
+ANONYMOUS_LIMITS = (
+    ("/ogc/", "THROTTLE_ANON_OGC"),
+    ("/tiles/", "THROTTLE_ANON_TILES"),
+    ("/wfs/", "THROTTLE_ANON_WFS"),
+)
 
 
 class RateLimitMiddleware:
@@ -128,7 +139,7 @@ class RateLimitMiddleware:
                 try:
                     self._anonymous(request, prefix, getattr(settings, setting))
                 except RateLimited as exc:
-                    return too_many(exc)
+                    return too_many(exc, path)
                 break
         return self.get_response(request)
 
@@ -140,5 +151,5 @@ class RateLimitMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RateLimited):
-            return too_many(exception)
+            return too_many(exception, request.path_info)
         return None
