@@ -645,6 +645,10 @@ def test_the_proxy_serves_static_and_public_media_and_redirects_to_https(proxy):
     # Through the proxy the app answers, with HSTS.
     home = _get(proxy["https"] + "/", ca=ca)
     assert home[0] == 200 and "Strict-Transport-Security" in home[1]
+    # An over-long query reaches the app, which answers in the protocol's words (not nginx's
+    # HTML 414).
+    long = _get(proxy["https"] + "/ogc/collections/viewpoints/items?filter=" + "a" * 70_000, ca=ca)
+    assert long[0] == 414 and long[2].lstrip().startswith(b"{"), long[2][:200]
 
 
 def test_through_the_proxy_a_forged_address_is_replaced_and_metrics_are_not_local(proxy):
