@@ -46,8 +46,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: X-Forwarded-* only from TRUSTED_PROXIES (geo_service/middleware/proxies.py).
     "geo_service.middleware.proxies.TrustedProxyMiddleware",
-    # Around all the rest: counts and times every answer for /metrics (docs/OPERATIONS.md).
-    "geo_service.middleware.metrics.MetricsMiddleware",
+    "geo_service.middleware.metrics.MetricsMiddleware",  # counts and times for /metrics
     "django.middleware.security.SecurityMiddleware",
     # 414 for an over-long query string, in the channel's own words (OGC JSON, OWS XML).
     "geo_service.middleware.request_size.QueryStringLimitMiddleware",
@@ -55,8 +54,7 @@ MIDDLEWARE = [
     "geo_service.middleware.faults.DatabaseUnavailableMiddleware",
     "geo_service.middleware.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Public media files (SERVE_MEDIA), before sessions and limits like static files.
-    "geo_service.middleware.media.PublicMediaMiddleware",
+    "geo_service.middleware.media.PublicMediaMiddleware",  # MEDIA_ROOT, like static files
     # Outermost of ours: compresses the body every other middleware has finished with.
     "geo_service.middleware.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,9 +165,7 @@ WHITENOISE_USE_FINDERS = True
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
-# Public media (MEDIA_ROOT) through the app (geo_service/middleware/media.py: ETag, 304, public
-# caching for MEDIA_CACHE_SECONDS); a proxy in front may serve /media/ itself (docs/OPERATIONS.md).
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)  # public media, cacheable: middleware/media.py
 MEDIA_CACHE_SECONDS = int(env("MEDIA_CACHE_SECONDS", str(24 * 3600)))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
@@ -391,9 +387,6 @@ DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # socket's address). Rate limits and lockouts count per client address found this way.
 NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
-# /metrics (Prometheus): from this machine without a proxy in between, or with
-# `Authorization: Bearer <METRICS_TOKEN>` (empty: this machine only).
-METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
 # The proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: addresses or networks,
 # comma-separated; `none` for none; default this machine (127.0.0.1, ::1). From any other peer
 # the forwarded headers are removed before anything reads them, so a client talking to

@@ -26,6 +26,9 @@ if not ALLOWED_HOSTS:
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Probes from the orchestrator and Prometheus talk to gunicorn directly, over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics (Prometheus): from this machine without a proxy in between, or with
+# `Authorization: Bearer <METRICS_TOKEN>` (empty: this machine only).
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
