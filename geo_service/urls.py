@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.cache import patch_cache_control
 from django.views.static import serve
 
 from geo_service.middleware import errors, health
@@ -50,11 +51,24 @@ urlpatterns = [
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
     path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
+
+
+def public_media(request, path, document_root=None):
+    """MEDIA_ROOT holds public files only (private photos live in PRIVATE_MEDIA_ROOT): shared
+    caches and the tour's service worker may keep them."""
+    response = serve(request, path, document_root=document_root)
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
 if settings.SERVE_MEDIA:
     # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.
     urlpatterns += [
         re_path(
-            r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media"
+            r"^media/(?P<path>.*)$",
+            public_media,
+            {"document_root": settings.MEDIA_ROOT},
+            name="media",
         )
     ]
 
