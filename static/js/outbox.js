@@ -111,6 +111,7 @@
       entry.error = null;
       if (entry.conflict === "duplicates") entry.seen = (entry.seen || []).concat(entry.duplicates.map(function (h) { return h.id; }));
       entry.conflict = null;
+      entry.checked = false;
       return save(entry);
     }).then(function () { changed({ reapplied: id }); });
   }
@@ -148,7 +149,7 @@
       return response.text().then(function (text) {
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text.slice(0, 200) }; }
-        if (response.ok) return data;
+        if (response.ok) { failures = 0; return data; }  // progress: the next pause starts short
         var status = response.status;
         if (status >= 500 || status === 429 || status === 408 || (status === 409 && data && data.code === "idempotency_in_progress")) {
           throw new Failure("transient", status, data, "HTTP " + status);
@@ -216,12 +217,17 @@
       var point = entry.feature.geometry.coordinates;
       var query = "?lon=" + encodeURIComponent(point[0]) + "&lat=" + encodeURIComponent(point[1]) +
         "&category=" + encodeURIComponent(entry.feature.properties.category);
-      // The duplicate check again, on the server, before anything is created.
-      first = send("GET", api.urls.duplicates + query).then(function (data) {
+      // The duplicate check again, on the server, before anything is created (once: a retry
+      // of the creation does not ask again).
+      var check = entry.checked ? Promise.resolve({ hazards: [] }) : send("GET", api.urls.duplicates + query);
+      first = check.then(function (data) {
         var fresh = data.hazards.filter(function (h) { return (entry.seen || []).indexOf(h.id) < 0; });
         if (fresh.length) {
           throw new Failure("conflict", 409, { duplicates: fresh, radius_m: data.radius_m }, "duplicates");
         }
+        entry.checked = true;
+        return save(entry);
+      }).then(function () {
         return send("POST", api.urls.hazards, entry.createKey, entry.feature);
       }).then(function (created) {
         entry.hazard = created.id;
