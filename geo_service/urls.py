@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.cache import patch_cache_control
 from django.views.static import serve
 
 from geo_service.middleware import errors, health
@@ -10,7 +11,7 @@ from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import hazards, imports
+from layers.channels.portal import field_app, hazards, imports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
 from layers.channels.tiles import basemap
@@ -42,6 +43,9 @@ urlpatterns = [
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
+    path("field/sw.js", field_app.service_worker, name="field-sw"),
+    path("field/manifest.webmanifest", field_app.manifest, name="field-manifest"),
+    path("field/offline.json", field_app.offline_plan, name="field-offline"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
     path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -50,11 +54,24 @@ urlpatterns = [
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
     path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
+
+
+def public_media(request, path, document_root=None):
+    """MEDIA_ROOT holds public files only (private photos live in PRIVATE_MEDIA_ROOT): shared
+    caches and the tour's service worker may keep them."""
+    response = serve(request, path, document_root=document_root)
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
 if settings.SERVE_MEDIA:
     # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.
     urlpatterns += [
         re_path(
-            r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media"
+            r"^media/(?P<path>.*)$",
+            public_media,
+            {"document_root": settings.MEDIA_ROOT},
+            name="media",
         )
     ]
 
