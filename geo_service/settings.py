@@ -319,6 +319,8 @@ HAZARD_DEADLINE_DAYS = {
     "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
 }
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
+# Days an Idempotency-Key and its first answer are kept (layers/services/idempotency.py).
+IDEMPOTENCY_KEY_DAYS = int(env("IDEMPOTENCY_KEY_DAYS", "7"))
 HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 # Larger photos are scaled down to this many pixels on the long side when stored.

@@ -9,7 +9,7 @@ from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
 from layers.channels.metrics import views as metrics_views
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import hazards, imports
+from layers.channels.portal import field_app, hazards, imports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
 from layers.channels.tiles import basemap
@@ -42,6 +42,9 @@ urlpatterns = [
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
+    path("field/sw.js", field_app.service_worker, name="field-sw"),
+    path("field/manifest.webmanifest", field_app.manifest, name="field-manifest"),
+    path("field/offline.json", field_app.offline_plan, name="field-offline"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
     path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -30,3 +30,12 @@ async def retry_stalled_jobs(timestamp: int) -> None:
         log.warning("retrying stalled procrastinate job %s", stalled.id)
         await app.job_manager.retry_job(stalled)
     await sync_to_async(jobs.sweep_workdirs)()
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="purge_idempotency_keys")
+@app.task(name="layers.purge_idempotency_keys", queue=jobs.QUEUE, queueing_lock="purge_keys")
+def purge_idempotency_keys(timestamp: int) -> None:
+    """Every night: forget the Idempotency-Keys older than IDEMPOTENCY_KEY_DAYS."""
+    from layers.services import idempotency
+
+    log.info("purged %d idempotency keys", idempotency.purge())

@@ -17,6 +17,7 @@ Photos live in PRIVATE_MEDIA_ROOT, which no URL serves directly: a view checks t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import threading
@@ -200,8 +201,12 @@ def store(hazard, upload, user):
     """Process `upload` and keep it as a HazardPhoto of `hazard` (not yet on a step)."""
     from layers.domain.models import HazardPhoto
 
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
     processed = process(upload)
-    photo = HazardPhoto(hazard=hazard, uploaded_by=user)
+    photo = HazardPhoto(hazard=hazard, uploaded_by=user, source_sha256=digest.hexdigest())
     photo.image.save(processed.image.name, processed.image, save=False)
     photo.thumbnail.save(processed.thumbnail.name, processed.thumbnail, save=False)
     photo.save()

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from geo_service.middleware.compression import etag_matches
 from layers.channels.api import filters
+from layers.channels.api.idempotent import IdempotentMixin
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import LayerAccess
 from layers.channels.api.schema import LayerAutoSchema
@@ -52,7 +53,7 @@ def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
     return response
 
 
-class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
+class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     """List, read, create, update, soft-delete, restore and history of one layer."""
 
     spec: registry.LayerSpec

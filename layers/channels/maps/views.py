@@ -8,6 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from layers.auth import pages
+from layers.channels.maps import offline
 from layers.compose import builder
 from layers.domain import registry
 from layers.domain.models import GridCell
@@ -130,10 +131,11 @@ def tour(request):
         stop_url = reverse("tour-stop", args=[0]).replace("/0/", "/{n}/")
     else:
         stop_url = "stop-{n}-en.html" if current_lang() == "en" else "stop-{n}.html"
-    return _page(
+    response = _page(
         request,
         TOUR,
         extra={"route": route, "stop_url": stop_url, "where": "viewpoints"},
         template="maps/tour.html",
         route=route,
     )
+    return offline.anonymous_public(request, response)

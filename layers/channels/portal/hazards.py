@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from layers.auth import pages
-from layers.channels.portal import nav
+from layers.channels.portal import field_app, nav
 from layers.compose import builder
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
@@ -94,6 +94,40 @@ def _field_strings() -> dict:
         "noDuplicates": _("No open hazard of this category nearby."),
         "reportAnyway": _("It is a different hazard: report it"),
         "reported": _("Reported: hazard {id}."),
+        "queued": _("Saved on this phone: it is sent when the network returns."),
+        "offline": {
+            "lastSynced": _("Last synced: {t}"),
+            "neverSynced": _("Not saved for offline use yet."),
+            "measuring": _("Measuring what to save for offline use…"),
+            "size": _("Save for offline use: {size} ({n} files, the map down to zoom {z})."),
+            "saved": _("Saved for offline use: {n} files, {size}."),
+            "savedFailed": _("{n} could not be saved."),
+            "planFailed": _("Could not measure what to save."),
+            "offlineNow": _("Offline: showing what this phone saved."),
+            "noWorker": _("This browser cannot work offline:"),
+            "progress": _("{i} of {n}"),
+            "progressPhoto": _("{i} of {n}, photo {p} of {m}"),
+            "retrying": _("Not sent yet ({why}); trying again shortly."),
+            "allSent": _("Everything is sent."),
+            "entryStep": _("{action} on {name} ({n} photos)"),
+            "entryReport": _("New report: {name} ({n} photos)"),
+            "yours": _("Yours:"),
+            "yoursText": _("{action}, recorded on version {v}"),
+            "server": _("On the server now:"),
+            "serverText": _("{status}, version {v}; possible steps: {allowed}"),
+            "serverUnknown": _("not known (no network)"),
+            "dupAtSync": _("The server knows open hazards of this category nearby:"),
+            "reapply": _("Apply again"),
+            "reportAnyway": _("Report it anyway"),
+            "discard": _("Discard"),
+            "discardConfirm": _("Discard “{what}” for good?"),
+            "pending": _("waiting to be sent"),
+            "state": {
+                "pending": _("waiting to be sent"),
+                "conflict": _("conflict: your decision is needed"),
+                "failed": _("refused: your decision is needed"),
+            },
+        },
         "distance": _("{m} m"),
         "by": _("by"),
         "input": {
@@ -111,6 +145,25 @@ def _field_strings() -> dict:
     }
 
 
+def _tiled(configs: list[dict]) -> list[dict]:
+    """The reference layers drawn from /tiles/ (fixed URLs a service worker can keep)."""
+    for config in configs:
+        config["viewport"] = False
+        config["tiles"] = reverse("tile", args=[config["slug"], 0, 0, 0]).replace(
+            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+        )
+    return configs
+
+
+def _probe_hazard(user, my_cells):
+    """A hazard in the worker's first cell, assigned to them: which steps they may take at
+    all (the offline page offers those; the server decides when the step is sent)."""
+    from layers.domain.models import SafetyHazard
+
+    cell = my_cells[0] if my_cells else None
+    return SafetyHazard(grid_cell=cell, assignee=user, level="general")
+
+
 @never_cache
 def field(request):
     """The grid worker's phone view: my tasks, a small map, the timeline, steps, reporting."""
@@ -125,25 +178,37 @@ def field(request):
         for c in cells
     ]
     lang = nav.lang()
+    probe = _probe_hazard(user, my_cells)
     actions = {
         name: {
             "label": a.en if lang == "en" else a.zh,
             "inputs": workflow.step_inputs(name),
+            # Offline, the page offers the steps of the status a pending step leads to.
+            "sources": list(a.sources),
+            "target": a.target,
+            "mine": a.may(user, probe) is None,
         }
         for name, a in workflow.ACTIONS.items()
     }
     config = {
         "lang": lang,
         # The offline basemap (reference layers) under the tasks, unless another basemap is set.
-        "basemap": builder.basemap_layers(user, embed=False)
+        # As vector tiles, so the field app can keep them for offline use (field_app.py).
+        "basemap": _tiled(builder.basemap_layers(user, embed=False))
         if builder.basemap_name() == "none"
         else [],
+        "mbtiles": builder.mbtiles_config() if builder.basemap_name() == "mbtiles" else None,
+        "userKey": field_app.user_key(user),
+        "duplicateRadius": settings.HAZARD_DUPLICATE_RADIUS_M,
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
         "urls": {
             "tasks": reverse("field-tasks"),
             "hazards": reverse("api:hazards-list"),
             "duplicates": reverse("api:hazards-duplicates"),
+            "page": reverse("field"),
+            "sw": reverse("field-sw"),
+            "offline": reverse("field-offline"),
         },
         "actions": actions,
         "statuses": _terms(status.HAZARD_STATUS),

@@ -16,6 +16,7 @@ from layers.domain.models.features import (
     ServicePoint,
 )
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
+from layers.domain.models.idempotency import IdempotencyKey
 from layers.domain.models.jobs import Job
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
 from layers.domain.models.tokens import ApiToken
@@ -29,6 +30,7 @@ __all__ = [
     "GridCell",
     "HazardEvent",
     "HazardPhoto",
+    "IdempotencyKey",
     "Job",
     "Landmark",
     "LayerFeature",

@@ -225,6 +225,8 @@ class HazardPhoto(models.Model):
         verbose_name="上传人",
     )
     uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    # sha256 of the file as it arrived (before re-encoding): a phone can prove its copy arrived.
+    source_sha256 = models.CharField("原文件SHA-256", max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "隐患照片"
