@@ -43,6 +43,8 @@ X_FRAME_OPTIONS = "DENY"
 # Public media through the app, as in development (make run has no proxy in front): a
 # cacheable view of MEDIA_ROOT only. The compose stack's nginx serves /media/ itself.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# How long browsers and shared caches keep a public media file (geo_service/middleware/media.py).
+MEDIA_CACHE_SECONDS = int(env("MEDIA_CACHE_SECONDS", str(24 * 3600)))
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -25,6 +25,14 @@ from django.http import FileResponse, Http404
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+DEFAULT_CACHE_SECONDS = 24 * 3600
+
+
+def cache_seconds() -> int:
+    """MEDIA_CACHE_SECONDS (production settings, from the environment), else a day."""
+    return int(getattr(settings, "MEDIA_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+
 MEDIA_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 
 
@@ -83,7 +91,7 @@ def serve(request, target: Path):
     response["ETag"] = etag
     response["Last-Modified"] = http_date(stat.st_mtime)
     response["Content-Security-Policy"] = MEDIA_CSP
-    patch_cache_control(response, public=True, max_age=settings.MEDIA_CACHE_SECONDS)
+    patch_cache_control(response, public=True, max_age=cache_seconds())
     conditional = get_conditional_response(
         request, etag=etag, last_modified=int(stat.st_mtime), response=response
     )
