@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from layers import models, registry, tilecache
+from tests.conftest import missing_tool
 from tests.test_tiles import tile_of
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,7 @@ def redis_url(tmp_path):
 
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server (Debian package) is not installed")
+        missing_tool("redis-server (Debian package) is not installed")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
