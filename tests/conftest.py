@@ -42,11 +42,141 @@ TEST_LIMITS = {
 }
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the sample data once per test session; each test runs in a rolled-back transaction."""
-    with django_db_blocker.unblock(), production_hashers():
+# --- the test databases ------------------------------------------------------------------------
+# One process: pytest-django creates test_<name> (migrations), then the sample data is loaded.
+# With pytest-xdist (make test): the controller prepares test_<name>_prepared once (migrations
+# and sample data), in a thread while the workers start and collect, and each worker's
+# test_<name>_gwN is a copy of it (CREATE DATABASE ... TEMPLATE: about a second, where
+# migrating and loading take most of a minute per worker).
+PREPARED = "hh_prepared_db"
+_prepared_key = pytest.StashKey["_PreparedDatabase"]()
+
+
+def _load_sample_data():
+    """load_sample_data(password=PASSWORD) with the production hasher, hashing the password
+    once: the users it creates would each cost a deliberately slow hash (~0.7 s, 20 users)."""
+    import json
+
+    from django.contrib.auth.hashers import make_password
+
+    from layers.sample import fixtures_dir
+
+    users = get_user_model()
+    names = [row["username"] for row in json.loads((fixtures_dir() / "users.json").read_text())]
+    with production_hashers():
+        encoded = make_password(PASSWORD)
+        have = set(users.objects.filter(username__in=names).values_list("username", flat=True))
+        missing = [users(username=n, password=encoded) for n in names if n not in have]
+        users.objects.bulk_create(missing)
         load_sample_data(password=PASSWORD)
+
+
+class _PreparedDatabase:
+    """xdist controller: makes test_<name>_prepared in a thread; `done` then holds "ok" or
+    the error, for the workers (which wait for it before copying)."""
+
+    def __init__(self, config):
+        import tempfile
+        import threading
+        from pathlib import Path
+
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
+
+        self.blocker = config.stash[blocking_manager_key]
+        self.old_name = connection.settings_dict["NAME"]
+        self.name = connection.creation._get_test_db_name() + "_prepared"
+        self.folder = Path(tempfile.mkdtemp(prefix="hh-prepared-db-"))
+        self.done = self.folder / "done"
+        self.created = False
+        self.thread = threading.Thread(target=self._make, name="prepare test database")
+        self.thread.start()
+
+    def _make(self):
+        import traceback
+
+        from django.db import connection
+
+        try:
+            with self.blocker.unblock():
+                connection.settings_dict.setdefault("TEST", {})["NAME"] = self.name
+                try:
+                    connection.creation.create_test_db(
+                        verbosity=0, autoclobber=True, serialize=False
+                    )
+                    self.created = True
+                    _load_sample_data()
+                finally:
+                    connection.close()  # a template must have no session when it is copied
+            result = "ok"
+        except BaseException:  # noqa: BLE001 (reported to every worker)
+            result = traceback.format_exc()
+        ready = self.done.with_suffix(".tmp")
+        ready.write_text(result)
+        ready.replace(self.done)
+
+    def drop(self):
+        import shutil
+
+        from django.db import connection
+
+        self.thread.join()
+        if self.created:
+            with self.blocker.unblock():
+                connection.creation.destroy_test_db(self.old_name, verbosity=0)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession") and not config.getoption("reuse_db"):
+        config.stash[_prepared_key] = _PreparedDatabase(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: tell each worker which database to copy, and where to wait for it."""
+    prepared = node.config.stash.get(_prepared_key, None)
+    if prepared:
+        node.workerinput[PREPARED] = [prepared.name, str(prepared.done)]
+
+
+def pytest_sessionfinish(session):
+    prepared = session.config.stash.get(_prepared_key, None)
+    if prepared:
+        prepared.drop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """xdist worker: its test database (test_<name>_gwN) is created as a copy of the prepared
+    one; Django's migrate then finds nothing to do."""
+    prepared = getattr(request.config, "workerinput", {}).get(PREPARED)
+    if prepared:
+        import time
+        from pathlib import Path
+
+        from django.conf import settings
+
+        name, done = prepared[0], Path(prepared[1])
+        deadline = time.monotonic() + 1800
+        while not done.exists():
+            assert time.monotonic() < deadline, "the prepared test database never came"
+            time.sleep(0.2)
+        result = done.read_text()
+        if result != "ok":
+            raise RuntimeError(f"preparing the test database {name} failed:\n{result}")
+        settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = name
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """The sample data, once per test session (copied with the prepared database under xdist);
+    each test runs in a rolled-back transaction."""
+    if not getattr(request.config, "workerinput", {}).get(PREPARED):
+        with django_db_blocker.unblock():
+            _load_sample_data()
     yield
     # Every server and worker of the session has stopped and waited for its sessions. What is
     # left is this process's own: Django keeps a connection per context, and Playwright's

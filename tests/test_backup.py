@@ -15,6 +15,8 @@ from layers import registry
 from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# Its own cluster, made once for the module (on one xdist worker).
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("test_backup")]
 
 
 def _env(url: str, media: Path, private: Path) -> dict:

@@ -205,6 +205,7 @@ def wait_for(job: Job, predicate, timeout: float = 90) -> Job:
     raise AssertionError(f"job {job.pk} stayed {job.status} ({job.message}; {job.error})")
 
 
+@pytest.mark.slow
 def test_a_render_job_reports_progress_and_its_output(worker, django_db_blocker):
     with django_db_blocker.unblock():
         planner = get_user_model().objects.get(username="demo-planner")
@@ -227,6 +228,7 @@ def test_a_render_job_reports_progress_and_its_output(worker, django_db_blocker)
         assert job.started_at <= job.finished_at
 
 
+@pytest.mark.slow
 def test_a_failing_job_says_why(worker, django_db_blocker):
     # The community was there when the job was queued and is gone when it runs.
     with django_db_blocker.unblock():
@@ -290,6 +292,7 @@ def keep_rows(django_db_blocker):
             )
 
 
+@pytest.mark.slow
 def test_a_killed_worker_leaves_the_database_as_it_was_and_the_job_is_retried(
     worker, django_db_blocker, tmp_path, keep_rows
 ):
@@ -496,6 +499,7 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.slow
 def test_render_map_job_on_the_command_line_shows_a_progress_bar(
     worker, django_db_blocker, tmp_path
 ):

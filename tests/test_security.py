@@ -214,6 +214,7 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("entry", ["wsgi", "asgi"])
+@pytest.mark.slow
 def test_entry_points_default_to_production(entry, tmp_path):
     static = tmp_path / "static"
     static.mkdir()
@@ -230,6 +231,7 @@ def test_entry_points_default_to_production(entry, tmp_path):
     assert missing.returncode != 0 and "collectstatic" in missing.stderr
 
 
+@pytest.mark.slow
 def test_manage_py_stays_on_the_development_settings():
     result = _python(
         "import os, runpy, sys; sys.argv = ['manage.py', 'diffsettings', '--all'];"
@@ -316,6 +318,7 @@ def test_no_client_sets_who_did_something(role_client):
 
 
 # -- middleware keeps keep-alive and streaming ------------------------------------------------
+@pytest.mark.slow
 def test_two_requests_on_one_connection_and_a_streamed_photo(live_app):
     parts = urlsplit(live_app)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)

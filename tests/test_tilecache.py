@@ -118,6 +118,7 @@ def redis_url(tmp_path):
     server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_tiles_are_shared_through_redis(redis_url, editor_api):
     """With REDIS_URL the tile cache is Redis: what one node stored another reads, and an edit
     still shows at once (the key changes with the generation)."""

@@ -19,7 +19,11 @@ from PIL import Image
 
 from layers import dashboard, models, status
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_field"),  # module-scoped browser, servers
+]
 
 MARK = "浏览器测试"
 PHONE = {"width": 390, "height": 844}

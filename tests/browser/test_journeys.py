@@ -12,7 +12,11 @@ from django.db import connection
 from layers import models, registry, status
 from tests.conftest import PASSWORD, production_hashers
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_journeys"),  # module-scoped browser, servers
+]
 
 
 def figure(tab, card: str, n: int = 1) -> int:

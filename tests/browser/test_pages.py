@@ -11,7 +11,11 @@ from django.db import connection
 
 from layers import models
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_pages"),  # module-scoped browser, servers
+]
 
 
 def same_origin(tab) -> list[str]:
