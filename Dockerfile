@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WEB_CONCURRENCY=3
 
 # GeoDjango loads GDAL, GEOS and PROJ through ctypes; psql helps when debugging the database;
-# printed maps and QR signs need a CJK font (layers/printing.py).
+# printed maps and QR signs need a CJK font (layers/io/printing.py).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         gdal-bin libgdal32 libgeos-c1v5 libproj25 postgresql-client fonts-noto-cjk \

@@ -19,7 +19,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from layers import registry
+    from layers.domain import registry
     from layers.query import access
     from layers.query.encode import PRECISION
 

@@ -32,8 +32,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from layers import status
-    from layers.derived import refresh_all
+    from layers.domain import vocabularies as status
+    from layers.services.derived import refresh_all
 
     vocabularies = {
         v.name: list(v.values)

@@ -24,7 +24,7 @@ def main() -> None:
     args, user, client = benchdb.start(__doc__, repeat=20)
     from django.db import connection
 
-    from layers import registry
+    from layers.domain import registry
     from layers.query import access, mvt, spatial
     from layers.query.encode import _feature_rows
 

@@ -180,7 +180,7 @@ def floor() -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from layers import registry
+    from layers.domain import registry
     from layers.query import access, mvt, spatial
     from layers.query.encode import _feature_rows
 
@@ -243,8 +243,8 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from layers import registry
-    from layers.portal.tokens import ApiToken
+    from layers.domain import registry
+    from layers.auth.tokens import ApiToken
     from layers.query import access
     from layers.query.mvt import tile_properties
 

@@ -99,7 +99,7 @@ def prepare(url: str, name: str, static_root: Path) -> dict[str, str]:
     code = (
         "import django; django.setup();"
         "from django.contrib.auth import get_user_model as g;"
-        "from layers.portal.tokens import ApiToken as T;"
+        "from layers.auth.tokens import ApiToken as T;"
         "print(T.issue(g().objects.get(username='demo-editor'), 'soak')[1]);"
         "print(T.issue(g().objects.get(username='demo-inspector'), 'soak')[1])"
     )

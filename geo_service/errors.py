@@ -19,7 +19,7 @@ def not_found(request, exception):
 def permission_denied(request, exception):
     if _is_api(request):
         return JsonResponse({"detail": "You do not have permission to do this."}, status=403)
-    from layers.portal.views import forbidden
+    from layers.channels.portal.views import forbidden
 
     return forbidden(request, exception)
 
@@ -27,7 +27,7 @@ def permission_denied(request, exception):
 def server_error(request):
     import sys
 
-    from geo_service.faults import is_outage, unavailable
+    from geo_service.middleware.faults import is_outage, unavailable
 
     if is_outage(sys.exc_info()[1]):  # the database went away: an outage, not a bug
         return unavailable(request)

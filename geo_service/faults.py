@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 
-log = logging.getLogger("geo_service.faults")
+log = logging.getLogger("geo_service.middleware.faults")
 
 UNAVAILABLE = (OperationalError, InterfaceError)
 
@@ -45,7 +45,7 @@ def unavailable(request=None) -> JsonResponse:
 
 class DatabaseUnavailableMiddleware:
     """Turns a database outage met by a view into 503 + Retry-After (the 500 handler,
-    geo_service.errors.server_error, does the same for one met by a middleware)."""
+    geo_service.middleware.errors.server_error, does the same for one met by a middleware)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

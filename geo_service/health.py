@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from geo_service.faults import UNAVAILABLE
+from geo_service.middleware.faults import UNAVAILABLE
 
 
 def _answer(body: dict, status: int = 200) -> JsonResponse:

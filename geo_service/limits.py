@@ -2,7 +2,7 @@
 set, so every gunicorn worker counts together; per process otherwise).
 
 - anonymous OGC API and tile requests per client address and minute (DRF views use DRF's
-  throttling with the same counters' cache, layers/api/throttling.py);
+  throttling with the same counters' cache, layers/channels/api/throttling.py);
 - wrong API tokens per client address: past TOKEN_FAILURE_LIMIT in TOKEN_FAILURE_WINDOW
   seconds every token from that address is refused with 429 until the window ends.
 

@@ -38,20 +38,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
-    "geo_service.faults.DatabaseUnavailableMiddleware",
-    "geo_service.security.SecurityHeadersMiddleware",
+    "geo_service.middleware.faults.DatabaseUnavailableMiddleware",
+    "geo_service.middleware.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours: compresses the body every other middleware has finished with.
-    "geo_service.compression.CompressionMiddleware",
+    "geo_service.middleware.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After sessions and auth: pins a session that wrote to the primary (geo_service/dbrouter.py).
-    "geo_service.dbrouter.ReadAfterWriteMiddleware",
-    # 429 + Retry-After: anonymous OGC/tile limits and token guessing (geo_service/limits.py).
-    "geo_service.limits.RateLimitMiddleware",
+    # After sessions and auth: pins a session that wrote to the primary (geo_service/middleware/dbrouter.py).
+    "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
+    # 429 + Retry-After: anonymous OGC/tile limits and token guessing (geo_service/middleware/limits.py).
+    "geo_service.middleware.limits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -79,8 +79,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "layers.portal.context.site",
-                "geo_service.security.csp_nonce",
+                "layers.channels.portal.context.site",
+                "geo_service.middleware.security.csp_nonce",
             ],
         },
     },
@@ -104,11 +104,11 @@ else:
 # JIT compilation costs ~20 ms per spatial query here and never pays off on API-sized queries.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # Read replica (docs/SCALING.md): reads go to DATABASES["replica"], writes and the reads
-# after a write to "default" (geo_service/dbrouter.py). Without REPLICA_DATABASE_URL the
+# after a write to "default" (geo_service/middleware/dbrouter.py). Without REPLICA_DATABASE_URL the
 # alias is the same server and no router runs; tests use it as a mirror of "default".
 REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
 REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
-DATABASE_ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
+DATABASE_ROUTERS = ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []
 # A role without superuser rights cannot CREATE EXTENSION postgis; the test database is then
 # copied from a template that already has it (created once by `make`, see docs/OPERATIONS.md).
 if env("DATABASE_TEST_TEMPLATE"):
@@ -143,7 +143,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve from the finders too, so a checkout works without collectstatic (production collects).
 WHITENOISE_USE_FINDERS = True
 # Photos of internal records (hazards) live here; no URL serves this folder, a view checks
-# the reader first (layers/photos.py).
+# the reader first (layers/services/photos.py).
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -162,21 +162,21 @@ SUPPORT_CONTACT = env(
 REST_FRAMEWORK = {
     # Token first: an anonymous request is then answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "layers.portal.tokens.TokenAuthentication",
+        "layers.auth.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Deny by default: each view opens what is public itself (layers/api/permissions.py).
-    "DEFAULT_PERMISSION_CLASSES": ["layers.api.permissions.DenyAll"],
+    # Deny by default: each view opens what is public itself (layers/channels/api/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["layers.channels.api.permissions.DenyAll"],
     # Anonymous callers are rate-limited per address (API_THROTTLE_RATES below).
-    "DEFAULT_THROTTLE_CLASSES": ["layers.api.throttling.AnonRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "layers.api.schema.ServiceAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["layers.channels.api.throttling.AnonRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "layers.channels.api.schema.ServiceAutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "layers.api.parsers.GeoJSONRenderer",
+        "layers.channels.api.parsers.GeoJSONRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "layers.api.parsers.BoundedJSONParser",
-        "layers.api.parsers.GeoJSONParser",
+        "layers.channels.api.parsers.BoundedJSONParser",
+        "layers.channels.api.parsers.GeoJSONParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Content negotiation by Accept only: no ?format= (an undeclared way to get a 404).
@@ -221,10 +221,10 @@ else:
     }
 # OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
 OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
-# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/portal/gisauth.py).
+# Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/auth/machine.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
-# WFS (django-gisserver, layers/wfs.py): pages bounded for every output format.
+# WFS (django-gisserver, layers/channels/wfs/views.py): pages bounded for every output format.
 GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
 GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
 GISSERVER_CSV_MAX_PAGE_SIZE = 5000
@@ -240,8 +240,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "layers.api.schema.add_layer_components",
-        "layers.api.schema.only_readable_layers",
+        "layers.channels.api.schema.add_layer_components",
+        "layers.channels.api.schema.only_readable_layers",
     ],
 }
 
@@ -271,7 +271,7 @@ TIANDITU_KEY = env("TIANDITU_KEY", "")
 SILENCED_SYSTEM_CHECKS = [
     # gis.W001: GDAL < 3.9 cannot block file/network access in user-supplied SRS strings. This
     # service never hands a user string to GDAL: input CRSs are a whitelist of integer EPSG
-    # codes (layers/geo.py, ALLOWED_INPUT_SRIDS) and anything else is refused before GDAL.
+    # codes (layers/geo/geometry.py, ALLOWED_INPUT_SRIDS) and anything else is refused before GDAL.
     "gis.W001",
 ]
 
@@ -284,7 +284,7 @@ LOGGING = {
     "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
-# The hazard lifecycle (layers/workflow.py): the deadline a leader gets by default when
+# The hazard lifecycle (layers/services/workflow.py): the deadline a leader gets by default when
 # assigning, in days by level; photos per step and their limits.
 HAZARD_DEADLINE_DAYS = {
     "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
@@ -298,18 +298,18 @@ HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
 
-# Background jobs (layers/jobs.py) run on procrastinate workers: `manage.py procrastinate worker`
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate worker`
 # (make run starts one). The queue lives in this database; workers may run on any machine that
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
-# procrastinate's tasks are in layers/tasks.py (found by its autodiscovery of `tasks` modules).
+# procrastinate's tasks are in layers/jobs/tasks.py (found by its autodiscovery of `tasks` modules).
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
 # Printed maps and exports carry this note; empty once the data are official records.
 DATA_NOTE = env("DATA_NOTE", "示意数据 · Illustrative data")
 # -- Security (docs/SECURITY.md) -----------------------------------------------------------------
 # Error pages (DEBUG) mask every secret: connection strings too, and passwords inside any URL.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "geo_service.security.SecretMaskingFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "geo_service.middleware.security.SecretMaskingFilter"
 # Content-Security-Policy on every HTML page; inline scripts and styles carry a per-request nonce.
 CSP_ENABLED = env_bool("CSP_ENABLED", True)
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
@@ -329,12 +329,12 @@ AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "geo_service.limits.locked_out"
+AXES_LOCKOUT_CALLABLE = "geo_service.middleware.limits.locked_out"
 AXES_VERBOSE = False
-# The client address as every limit sees it (geo_service.limits.client_ip, NUM_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "geo_service.limits.client_ip"
+# The client address as every limit sees it (geo_service.middleware.limits.client_ip, NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 
-# Wrong API tokens per address and window before 429 (cache counter, layers/api/throttling.py).
+# Wrong API tokens per address and window before 429 (cache counter, layers/channels/api/throttling.py).
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
 # Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).

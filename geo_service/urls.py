@@ -5,27 +5,29 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from geo_service import health
-from layers import basemap, tiles, wfs
-from layers.api import workflow_views
-from layers.maps import offline, stops
-from layers.maps import views as maps
-from layers.ogc import views as ogc
-from layers.portal import hazards, imports
-from layers.portal import jobs as job_pages
-from layers.portal import views as portal
+from geo_service.middleware import health
+from layers.io import mbtiles as basemap
+from layers.channels.tiles import views as tiles
+from layers.channels.wfs import views as wfs
+from layers.channels.api import workflow_views
+from layers.channels.maps import offline, stops
+from layers.channels.maps import views as maps
+from layers.channels.ogc import views as ogc
+from layers.channels.portal import hazards, imports
+from layers.channels.portal import jobs as job_pages
+from layers.channels.portal import views as portal
 
 urlpatterns = [
     path("", portal.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("accounts/", include("layers.portal.urls")),
+    path("accounts/", include("layers.channels.portal.urls")),
     path("favicon.ico", portal.favicon, name="favicon"),
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("layers.api.urls")),
+    path("api/v1/", include("layers.channels.api.urls")),
     path("ogc", ogc.landing, name="ogc-landing"),  # no redirect to ogc/: QGIS does not follow it
-    path("ogc/", include("layers.ogc.urls")),
+    path("ogc/", include("layers.channels.ogc.urls")),
     path("wfs/", wfs.wfs, name="wfs"),
     path("maps/planning/", maps.planning, name="map-planning"),
     path("maps/inspection/", maps.inspection, name="map-inspection"),
@@ -56,6 +58,6 @@ if settings.SERVE_MEDIA:
         )
     ]
 
-handler403 = "geo_service.errors.permission_denied"
-handler404 = "geo_service.errors.not_found"
-handler500 = "geo_service.errors.server_error"
+handler403 = "geo_service.middleware.errors.permission_denied"
+handler404 = "geo_service.middleware.errors.not_found"
+handler500 = "geo_service.middleware.errors.server_error"

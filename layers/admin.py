@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from layers import editing, registry
-from layers.widgets import LocalMapWidget
+from layers.services import editing
+from layers.domain import registry
+from layers.channels.admin.widgets import LocalMapWidget
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
 admin.site.site_title = "荷花池地图管理"
@@ -106,7 +107,7 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
         count = {self.model._meta.verbose_name_plural: len(objs)}
         return [str(obj) for obj in objs], count, set(), []
 
-    # Writes go through layers.editing, as the API's do: derived links follow in SQL.
+    # Writes go through layers.services.editing, as the API's do: derived links follow in SQL.
     def delete_model(self, request, obj):
         editing.soft_delete(obj, request.user)
 
@@ -155,7 +156,7 @@ class StepForm(forms.Form):
 
     def __init__(self, *args, workflow, **kwargs):
         super().__init__(*args, **kwargs)
-        from layers import status
+        from layers.domain import vocabularies as status
 
         self.fields["step"].choices = [
             (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()

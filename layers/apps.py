@@ -8,9 +8,9 @@ class LayersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from layers.permissions import sync_roles
+        from layers.auth.groups import sync_roles
 
         post_migrate.connect(sync_roles, sender=self)
 
         import geo_service.checks  # noqa: F401 (registers the serving checks)
-        from layers import basemap  # noqa: F401 (registers the MBTiles system check)
+        from layers.io import mbtiles as basemap  # noqa: F401 (registers the MBTiles system check)

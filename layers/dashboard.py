@@ -16,8 +16,8 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from layers import status
-from layers.models import SafetyHazard
+from layers.domain import vocabularies as status
+from layers.domain.models import SafetyHazard
 
 TREND_WEEKS = 26
 # Choropleth classes: upper bounds (inclusive) of open hazards per cell, and their colours.

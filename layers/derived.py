@@ -25,11 +25,11 @@ Rules (docs/ARCHITECTURE.md, "Derived links"):
 
 Rows whose links change get `version + 1`, `updated_at` = now, and a history record with
 `history_change_reason = "derived"` whose user is whoever caused the change (None for the
-refresh command). `layers.editing.check_version` lets an edit made on an older version through
+refresh command). `layers.services.editing.check_version` lets an edit made on an older version through
 when every version since is such a derived record: derived links are not editable and are
 recomputed on every save, so nothing the user sent can be lost and no link is overwritten.
 
-Callers hold the transaction. Write paths call `changed(obj, user)` (through layers.editing);
+Callers hold the transaction. Write paths call `changed(obj, user)` (through layers.services.editing);
 bulk paths wrap their writes in `batch()` so dependents are re-derived once, at the end.
 """
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
-from layers.geo import STORAGE_SRID
+from layers.geo.geometry import STORAGE_SRID
 
 DERIVED_REASON = "derived"
 
@@ -129,7 +129,7 @@ def _sources_of(model_name: str) -> dict[str, str]:
 
 def dependents() -> tuple[str, ...]:
     """The layer models with derived links, in registry order (the order they re-derive)."""
-    from layers import registry
+    from layers.domain import registry
 
     return tuple(spec.model.__name__ for spec in registry.LAYERS if _rules_of(spec.model.__name__))
 

@@ -1,7 +1,7 @@
 """Writes to layers as plain functions: create, update, soft delete, restore, history.
 
 Every channel writes through here (the REST API, the admin, sample loading and imports), so
-every write re-derives the links of the rows that depend on it (`layers.derived`) in the same
+every write re-derives the links of the rows that depend on it (`layers.services.derived`) in the same
 transaction. Every update proves the version it started from; a stale one raises StaleVersion
 and changes nothing (optimistic locking, as uMap and the admin do). Versions written only by a
 derived-link change do not make an edit stale (see `is_current`). Callers hold the
@@ -10,7 +10,8 @@ transaction.
 
 from __future__ import annotations
 
-from layers import derived, registry
+from layers.services import derived
+from layers.domain import registry
 
 
 class StaleVersion(Exception):

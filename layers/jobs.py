@@ -20,8 +20,8 @@ A job kind is a function registered under a name:
   it returns is moved into private storage in one rename: never a half-written output.
 
 `start_job(kind, user, params)` records the job and defers the procrastinate task
-`layers.tasks.run_job` when the transaction commits. `retry(job)` runs a failed job, or one
-whose worker died, again; procrastinate's stalled-job check (layers/tasks.py) retries jobs of
+`layers.jobs.tasks.run_job` when the transaction commits. `retry(job)` runs a failed job, or one
+whose worker died, again; procrastinate's stalled-job check (layers/jobs/tasks.py) retries jobs of
 workers that stopped sending heartbeats.
 """
 
@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from layers.models import Job
+from layers.domain.models import Job
 from layers.query.params import ParamError
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,9 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
 def _load_kinds() -> None:
     # The modules that register kinds; imported here so that every process (web, worker,
     # command) knows the same kinds.
-    import layers.io.jobs  # noqa: F401
-    import layers.maintenance  # noqa: F401
-    import layers.printing  # noqa: F401
+    import layers.jobs.kinds.imports  # noqa: F401
+    import layers.jobs.kinds.maintenance  # noqa: F401
+    import layers.io.printing  # noqa: F401
 
 
 def get_kind(name: str) -> Kind:
@@ -116,7 +116,7 @@ def start_job(kind: str, user, params: dict) -> Job:
 
 
 def _defer(job: Job) -> None:
-    from layers.tasks import run_job
+    from layers.jobs.tasks import run_job
 
     def defer():
         task_id = run_job.defer(job_id=job.pk)
@@ -321,7 +321,7 @@ def sweep_workdirs(min_age: float = 600) -> int:
 
 def visible_to(job: Job, user) -> bool:
     """The owner and editors see a job (its page, report and output)."""
-    from layers.roles import EDITOR, roles_of
+    from layers.domain.roles import EDITOR, roles_of
 
     if not getattr(user, "is_authenticated", False):
         return False

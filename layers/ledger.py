@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from layers import status
+from layers.domain import vocabularies as status
 
 HEADERS = (
     "编号",
@@ -43,7 +43,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def with_rectification(queryset):
     """Annotate each hazard with the note of its latest recorded rectification (整改情况)."""
-    from layers.models import HazardEvent
+    from layers.domain.models import HazardEvent
 
     latest = HazardEvent.objects.filter(hazard=OuterRef("pk"), action="rectify").order_by(
         "-at", "-pk"

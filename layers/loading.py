@@ -1,8 +1,8 @@
 """Upsert GeoJSON features into a layer by its natural key: all rows or none.
 
 Used by `load_sample_data`; each bad row is reported with its file, index, ref and field.
-Rows are written through `layers.editing.save`, so the links that depend on them are
-re-derived (once per load, when the caller wraps the load in `layers.derived.batch()`).
+Rows are written through `layers.services.editing.save`, so the links that depend on them are
+re-derived (once per load, when the caller wraps the load in `layers.services.derived.batch()`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 
-from layers import editing, geo, registry
+from layers.services import editing
+from layers.geo import geometry as geo
+from layers.domain import registry
 
 
 class LoadError(Exception):

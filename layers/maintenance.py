@@ -7,9 +7,11 @@ its progress per layer and the changes per layer and link in its report.
 
 from __future__ import annotations
 
-from layers import derived, jobs, registry
+from layers.services import derived
+from layers.jobs import engine as jobs
+from layers.domain import registry
 from layers.query.params import ParamError
-from layers.roles import EDITOR, roles_of
+from layers.domain.roles import EDITOR, roles_of
 
 
 def _editors_only(params: dict, user) -> dict:

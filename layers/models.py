@@ -2,7 +2,7 @@
 
 Derived fields (a building's community, a hazard's building / grid / community, a park's area)
 are computed from geometry on save (`derive`); when a boundary or a building changes, the links
-of the rows that depend on it are re-derived by `layers.derived` (called by `layers.editing`).
+of the rows that depend on it are re-derived by `layers.services.derived` (called by `layers.services.editing`).
 They are never typed by hand.
 """
 
@@ -17,9 +17,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from layers import fields, geo, status
-from layers.photos import private_storage
-from layers.status import HAZARD_REJECT_REASON
+from layers.domain import fields
+from layers.geo import geometry as geo
+from layers.domain import vocabularies as status
+from layers.services.photos import private_storage
+from layers.domain.vocabularies import HAZARD_REJECT_REASON
 
 
 class LiveQuerySet(models.QuerySet):
@@ -110,8 +112,8 @@ class LayerFeature(models.Model):
         return cls._meta.get_field("geom").geom_type.upper()
 
     def derive(self) -> None:
-        """Recompute the fields derived from the geometry (links by `layers.derived`'s rules)."""
-        from layers import derived
+        """Recompute the fields derived from the geometry (links by `layers.services.derived`'s rules)."""
+        from layers.services import derived
 
         for column, value in derived.links_for(type(self), self.geom).items():
             setattr(self, column, value)
@@ -130,7 +132,7 @@ class LayerFeature(models.Model):
     def list_field_errors(self) -> dict[str, list[str]]:
         """Each JSON list field the layer's spec names (`list_fields`) holds a list of values
         of its vocabulary (a park's facilities, a service point's services)."""
-        from layers import registry
+        from layers.domain import registry
 
         errors = {}
         for name, vocabulary in registry.for_model(type(self)).list_fields.items():
@@ -400,7 +402,7 @@ class SafetyHazard(LayerFeature):
 
     category = models.CharField("隐患类别", max_length=32, choices=status.HAZARD_CATEGORY.choices)
     level = models.CharField("隐患等级", max_length=16, choices=status.HAZARD_LEVEL.choices)
-    # Not editable as plain fields: the lifecycle (layers/workflow.py) sets status, who did
+    # Not editable as plain fields: the lifecycle (layers/services/workflow.py) sets status, who did
     # what, the assignment and the deadlines, on every channel.
     status = models.CharField(
         "处置状态",
@@ -680,7 +682,7 @@ def _photo_path(instance, filename: str) -> str:
 
 
 class HazardPhoto(models.Model):
-    """A photo of a hazard, re-encoded by Pillow with its metadata stripped (layers/photos.py)."""
+    """A photo of a hazard, re-encoded by Pillow with its metadata stripped (layers/services/photos.py)."""
 
     hazard = models.ForeignKey(
         SafetyHazard, on_delete=models.CASCADE, related_name="photos", verbose_name="隐患"
@@ -718,7 +720,7 @@ class HazardPhoto(models.Model):
 
 
 class Job(models.Model):
-    """A background job (layers/jobs.py): who started what, how far it got, what came out.
+    """A background job (layers/jobs/engine.py): who started what, how far it got, what came out.
 
     The job runs on a procrastinate worker; `task_id` is the procrastinate job of the current
     attempt (a retry defers a new one, and a stale attempt that wakes up again finds it is no
@@ -783,6 +785,6 @@ class Job(models.Model):
         return min(100, round(100 * self.done / self.total))
 
 
-# API tokens live with the front door (layers/portal/tokens.py); imported here so that the
+# API tokens live with the front door (layers/auth/tokens.py); imported here so that the
 # app's models module declares them.
-from layers.portal.tokens import ApiToken  # noqa: E402, F401
+from layers.auth.tokens import ApiToken  # noqa: E402, F401

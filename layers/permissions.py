@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.roles import ALL_ROLES, EDITOR
+from layers.domain.roles import ALL_ROLES, EDITOR
 
 
 def sync_roles(**kwargs) -> None:
@@ -14,7 +14,7 @@ def sync_roles(**kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
 
-    from layers import registry
+    from layers.domain import registry
 
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in ALL_ROLES}
     for spec in registry.LAYERS:

@@ -124,7 +124,7 @@ def process(upload) -> Processed:
 
 def store(hazard, upload, user):
     """Process `upload` and keep it as a HazardPhoto of `hazard` (not yet on a step)."""
-    from layers.models import HazardPhoto
+    from layers.domain.models import HazardPhoto
 
     processed = process(upload)
     photo = HazardPhoto(hazard=hazard, uploaded_by=user)

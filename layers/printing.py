@@ -2,7 +2,7 @@
 
 geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549,
 the surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched.
-The sheet has the title and subtitle, a legend from the registry's palettes (layers/status.py),
+The sheet has the title and subtitle, a legend from the registry's palettes (layers/domain/vocabularies.py),
 a scale bar in metres, a north arrow, the date, the data note and the CRS.
 
 Chinese text: Debian's fonts-noto-cjk (Noto Sans CJK SC, OpenType with CFF outlines).
@@ -11,7 +11,7 @@ declares a TrueType font holding CFF data, which viewers reject — so PDFs embe
 as Type 3 fonts (pdf.fonttype 3): matplotlib subsets the used glyphs itself and writes a
 ToUnicode map, so the text stays searchable and extractable (pdftotext finds the labels).
 
-`render_map` is also the "render_map" job kind (layers/jobs.py): the print action on the map
+`render_map` is also the "render_map" job kind (layers/jobs/engine.py): the print action on the map
 pages and `manage.py render_map` share `clean_params` and `render`.
 """
 
@@ -24,8 +24,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 
-from layers import geo, jobs, registry
-from layers.maps import pages
+from layers.geo import geometry as geo
+from layers.jobs import engine as jobs
+from layers.domain import registry
+from layers.domain import pages
 from layers.query import access, filters, spatial
 from layers.query import params as p
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from layers import models, status
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import models
+from layers.domain import vocabularies as status
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 
 PUBLIC = "public"
 INTERNAL = "internal"
@@ -52,7 +53,7 @@ class LayerSpec:
     # Labels and JSON type of each computed property: name -> (zh, en, "boolean"|"integer"|...).
     computed_labels: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     # Hook: a module enforcing a lifecycle on this layer (status not writable as a field; steps
-    # through perform(), a timeline, photos, who may create and edit). See layers/workflow.py.
+    # through perform(), a timeline, photos, who may create and edit). See layers/services/workflow.py.
     workflow: str | None = None
     # Maps colour the features by this vocabulary field (default: the status).
     color_field: str | None = None
@@ -60,7 +61,7 @@ class LayerSpec:
     # caller names some with `status=`; empty: every status.
     nearest_statuses: tuple[str, ...] = ()
     # A reference layer (streets, water, landmarks): drawn under every map's features as the
-    # offline basemap when MAP_BASEMAP=none (layers/maps/builder.py), not as an overlay.
+    # offline basemap when MAP_BASEMAP=none (layers/compose/builder.py), not as an overlay.
     reference: bool = False
 
     @property
@@ -265,7 +266,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         edit_roles=(INSPECTOR, EDITOR),
         computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
         computed_labels={"overdue": ("逾期", "Overdue", "boolean")},
-        workflow="layers.workflow",
+        workflow="layers.services.workflow",
         nearest_statuses=status.HAZARD_OPEN_STATUSES,
         min_zoom=14,
         # The inspection map: fill by status, ring by level, the overdue mark.

@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from layers import derived, registry
-from layers.loading import LoadError, LoadResult, read_feature_collection, upsert_features
-from layers.roles import ALL_ROLES
+from layers.services import derived
+from layers.domain import registry
+from layers.services.loading import LoadError, LoadResult, read_feature_collection, upsert_features
+from layers.domain.roles import ALL_ROLES
 
 
 def fixtures_dir() -> Path:

@@ -262,7 +262,7 @@ BUILDING_STRUCTURE = Vocabulary(
 
 # 排查 → 上报 → 交办 → 整改 → 复查 → 销号; a failed re-inspection goes back to rectifying.
 # Also: rejected (not a hazard, or a duplicate) and 即查即改 (found and fixed at once → closed).
-# The graph is enforced by layers/workflow.py, whose actions are exactly these edges.
+# The graph is enforced by layers/services/workflow.py, whose actions are exactly these edges.
 HAZARD_STATUS = Vocabulary(
     "hazard_status",
     "处置状态",

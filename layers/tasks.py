@@ -1,6 +1,6 @@
 """procrastinate tasks (found by procrastinate.contrib.django's autodiscovery of `tasks`).
 
-One task runs every kind of job (layers/jobs.py); a periodic task retries the jobs of workers
+One task runs every kind of job (layers/jobs/engine.py); a periodic task retries the jobs of workers
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
 """
 
@@ -11,7 +11,7 @@ import logging
 from asgiref.sync import sync_to_async
 from procrastinate.contrib.django import app
 
-from layers import jobs
+from layers.jobs import engine as jobs
 
 log = logging.getLogger(__name__)
 

@@ -60,7 +60,7 @@ def encoded(cache_key: str, coding: str, raw) -> bytes:
     tile costs ~13 ms, four times a warm tile's whole answer: browsers, which always send
     Accept-Encoding, get the stored compressed bytes instead.
     """
-    from geo_service.compression import compress
+    from geo_service.middleware.compression import compress
 
     variant = f"{cache_key}:{coding}"
     data = caches[CACHE].get(variant)

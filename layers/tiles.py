@@ -3,7 +3,7 @@
 One layer per URL (/tiles/<slug>/z/x/y.pbf), or several in one tile for the map pages
 (/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. ETags follow the layer's last
 update, so an edit changes them at once; an empty tile answers 204. Tiles are cached by
-(layers, z, x, y, role class) for the layers' generation (layers/tilecache.py).
+(layers, z, x, y, role class) for the layers' generation (layers/query/tilecache.py).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from geo_service import compression
-from geo_service.compression import etag_matches
-from layers import registry, tilecache
-from layers.portal.gisauth import gis_auth, unauthorized
+from geo_service.middleware import compression
+from geo_service.middleware.compression import etag_matches
+from layers.domain import registry
+from layers.query import tilecache
+from layers.auth.machine import gis_auth, unauthorized
 from layers.query import access, params
 from layers.query.mvt import render_tile, tile_properties
 

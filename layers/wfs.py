@@ -15,8 +15,8 @@ from gisserver.crs import CRS, WGS84
 from gisserver.features import FeatureType, ServiceDescription
 from gisserver.views import WFSView
 
-from layers import registry
-from layers.portal.gisauth import gis_auth
+from layers.domain import registry
+from layers.auth.machine import gis_auth
 from layers.query import access, cql
 
 OTHER_CRS = (4490, 4549)

@@ -16,7 +16,7 @@ def reference_outlines() -> dict:
     cached = cache.get(REFERENCE_CACHE_KEY)
     if cached is not None:
         return cached
-    from layers.models import Community, GridCell
+    from layers.domain.models import Community, GridCell
 
     features = []
     for model, kind in ((GridCell, "grid"), (Community, "community")):
@@ -44,7 +44,7 @@ class LocalMapWidget(OpenLayersWidget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        from geo_service.security import current_nonce
+        from geo_service.middleware.security import current_nonce
 
         context["csp_nonce"] = current_nonce()  # for the widget's inline script (CSP)
         minx, miny, maxx, maxy = settings.SERVICE_AREA

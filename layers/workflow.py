@@ -1,8 +1,8 @@
 """The hazard lifecycle (排查→上报→交办→整改→复查→销号), enforced on every channel.
 
 Plain functions, no views: the REST API, the admin, the grid worker's page and imports all call
-`perform`, which checks the state graph (layers.status.HAZARD_STATUS.transitions), who may act,
-and the inputs each step needs, then writes the hazard through layers.editing (version, history,
+`perform`, which checks the state graph (layers.domain.vocabularies.HAZARD_STATUS.transitions), who may act,
+and the inputs each step needs, then writes the hazard through layers.services.editing (version, history,
 derived links) and one HazardEvent for the timeline (全程留痕), in one transaction.
 
 Who may do what:
@@ -29,8 +29,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from layers import editing, registry, status
-from layers.roles import EDITOR, INSPECTOR, roles_of
+from layers.services import editing
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.domain.roles import EDITOR, INSPECTOR, roles_of
 
 NOTE_MAX = 2000
 # The lifecycle's record on the hazard: set by steps only, except by a trusted load of existing
@@ -79,7 +81,7 @@ class InvalidInput(WorkflowError):
 
 
 def grid_cells_of(user):
-    from layers.models import GridCell
+    from layers.domain.models import GridCell
 
     cached = getattr(user, "_grid_cell_ids", None)
     if cached is None:
@@ -294,7 +296,7 @@ def tasks(user):
     last), then the oldest found first."""
     from django.db.models import F
 
-    from layers.models import SafetyHazard
+    from layers.domain.models import SafetyHazard
 
     return (
         SafetyHazard.objects.filter(reach_q(user), status__in=status.HAZARD_OPEN_STATUSES)
@@ -422,7 +424,7 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
 
 
 def _original(hazard, raw, errors):
-    from layers.models import SafetyHazard
+    from layers.domain.models import SafetyHazard
 
     if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isascii():
         errors["duplicate_of"] = ["required: the id of the hazard this one repeats"]
@@ -445,7 +447,7 @@ def _original(hazard, raw, errors):
 
 def _photos(hazard, ids, user) -> list:
     """The caller's own photos of this hazard not yet attached to a step."""
-    from layers.models import HazardPhoto
+    from layers.domain.models import HazardPhoto
 
     if ids in (None, ""):
         return []
@@ -468,7 +470,7 @@ def perform(hazard_pk: int, action_name: str, user, data: dict | None = None, *,
     """Do one step on a hazard for `user`; returns (hazard, event). Raises WorkflowError
     (IllegalTransition 409, NotPermitted 403, InvalidInput 400), editing.Missing (404) or
     editing.StaleVersion (412 when `seen`, the version the caller saw, is stale)."""
-    from layers.models import HazardEvent
+    from layers.domain.models import HazardEvent
 
     data = data or {}
     if not isinstance(data, dict):
@@ -516,7 +518,7 @@ def perform(hazard_pk: int, action_name: str, user, data: dict | None = None, *,
 
 def record_creation(hazard, user) -> None:
     """The first timeline entry of a new hazard: found (排查发现) by its reporter."""
-    from layers.models import HazardEvent
+    from layers.domain.models import HazardEvent
 
     HazardEvent.objects.create(
         hazard=hazard, action="found", from_status="", to_status=hazard.status, actor=user
@@ -597,7 +599,7 @@ def nearby_duplicates(category: str, point, *, exclude=None, radius_m: float | N
     from django.db.models import FloatField
     from django.db.models.expressions import RawSQL
 
-    from layers.models import SafetyHazard
+    from layers.domain.models import SafetyHazard
 
     radius = settings.HAZARD_DUPLICATE_RADIUS_M if radius_m is None else radius_m
     # The index narrows by a box in degrees a little larger than the circle; the exact distance

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from layers.sample import load_sample_data
+from layers.services.sample import load_sample_data
 
 PASSWORD = "test-pass-Hehuachi-2026"
 
@@ -59,7 +59,7 @@ def _load_sample_data():
 
     from django.contrib.auth.hashers import make_password
 
-    from layers.sample import fixtures_dir
+    from layers.services.sample import fixtures_dir
 
     users = get_user_model()
     names = [row["username"] for row in json.loads((fixtures_dir() / "users.json").read_text())]
@@ -329,7 +329,7 @@ def live_app(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def live_token(django_db_setup, django_db_blocker):
     """A committed API token of an editor, for real clients of live_app."""
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     with django_db_blocker.unblock():
         user = get_user_model().objects.get(username="demo-editor")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 
-from layers import models
+from layers.domain import models
 
 # An empty corner of the service area, away from the sample data.
 ORIGIN = (119.963, 31.793)
@@ -59,7 +59,7 @@ def as_geos(wkt: str) -> GEOSGeometry:
 def new_feature_body(spec, client) -> dict:
     """A valid new GeoJSON Feature for `spec`: an existing feature's writable properties (read
     through the API by `client`), its unique ones made unique, at the same place."""
-    from layers.api.serializers import writable_fields
+    from layers.services.validation import writable_fields
 
     source = spec.model.objects.order_by("pk").first()
     body = client.get(f"/api/v1/{spec.slug}/{source.pk}/").json()

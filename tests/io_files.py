@@ -10,7 +10,7 @@ import geopandas as gpd
 import pyogrio
 import shapely
 
-from layers.io import crs as io_crs
+from layers.geo import files as io_crs
 
 # An empty corner of the service area (tests/factories.py ORIGIN), in lon/lat.
 BASE = (119.963, 31.793)

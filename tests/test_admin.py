@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from layers import registry
+from layers.domain import registry
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from rest_framework.test import APIClient
 
-from layers import models, registry
+from layers.domain import models
+from layers.domain import registry
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from layers import models, registry, status
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
 from layers.query import access
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +177,7 @@ def test_inspector_creates_a_hazard_and_history_names_them(role_client):
 
 
 def test_token_auth_works_for_field_apps(client):
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
     from tests.conftest import make_user
 
     _token, key = ApiToken.issue(make_user("field-app", INSPECTOR), "field app")

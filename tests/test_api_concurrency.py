@@ -12,7 +12,7 @@ import threading
 from django.db import connection
 from rest_framework.test import APIClient
 
-from layers import models
+from layers.domain import models
 from tests import factories as f
 
 DETAIL = "/api/v1/{slug}/{pk}/"

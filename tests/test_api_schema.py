@@ -80,7 +80,7 @@ def keep_test_connection():
 
 @pytest.fixture
 def editor_token(db):
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
     from tests.conftest import make_user
 
     return ApiToken.issue(make_user("schema-editor", "editor"), "schemathesis")[1]

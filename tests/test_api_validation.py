@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from layers import models
-from layers.roles import EDITOR
+from layers.domain import models
+from layers.domain.roles import EDITOR
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import registry
+from layers.domain import registry
 from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ from PIL import Image
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from layers import photos
-from layers.models import SafetyHazard
+from layers.domain.models import SafetyHazard
 hazard = SafetyHazard.objects.filter(status="found").order_by("pk").first()
 user = get_user_model().objects.get(username="demo-inspector")
 for colour in ("red", "blue"):

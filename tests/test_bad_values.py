@@ -15,9 +15,9 @@ from urllib.parse import quote
 import pytest
 from django.contrib.gis.geos import GEOSGeometry
 
-from layers import models
-from layers.query import crs as crs_table
-from layers.roles import EDITOR, INSPECTOR
+from layers.domain import models
+from layers.geo import crs as crs_table
+from layers.domain.roles import EDITOR, INSPECTOR
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ import re
 import mapbox_vector_tile
 import pytest
 
-from layers import models, registry
-from layers.maps import builder
-from layers.maps.pages import PAGES
+from layers.domain import models
+from layers.domain import registry
+from layers.compose import builder
+from layers.domain.pages import PAGES
 from tests import mbtiles_sample
 from tests.conftest import make_user
 

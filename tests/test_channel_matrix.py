@@ -2,7 +2,7 @@
 a planner and an editor, over every channel, nobody reads or changes what their role may not.
 
 Generated from the registry (every layer), the URLconf (an `export` or `queryables` route is
-checked as soon as it exists) and the page declarations (layers/portal/nav.py): a new layer,
+checked as soon as it exists) and the page declarations (layers/channels/portal/nav.py): a new layer,
 page or endpoint is covered without editing this test. Expectations come from the access rules
 (layers/query/access.py), never from a copy of them here.
 """
@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import Resolver404, resolve
 
-from layers import registry
-from layers.portal import nav
+from layers.domain import registry
+from layers.channels.portal import nav
 from layers.query import access
 from tests.conftest import make_user
 
@@ -64,7 +64,7 @@ def hazard_photo(db):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
-    from layers import photos
+    from layers.services import photos
 
     hazard = registry.get("hazards").model.objects.order_by("pk").first()
     buffer = io.BytesIO()

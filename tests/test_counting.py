@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from layers import models
+from layers.domain import models
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/buildings/"

@@ -1,4 +1,4 @@
-"""The read-replica router (geo_service/dbrouter.py) with the replica as a second alias of the
+"""The read-replica router (geo_service/middleware/dbrouter.py) with the replica as a second alias of the
 same server, a test mirror of "default" as in Django's own tests: a separate connection, so it
 sees committed data only. A read sent to it after a write in the same request would miss the
 write (the test's transaction is not committed), which is what these tests catch."""
@@ -12,11 +12,13 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import RequestFactory, override_settings
 
-from geo_service import dbrouter
-from layers import editing, models, registry
+from geo_service.middleware import dbrouter
+from layers.services import editing
+from layers.domain import models
+from layers.domain import registry
 from layers.query import encode
 
-ROUTERS = ["geo_service.dbrouter.PrimaryReplicaRouter"]
+ROUTERS = ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"]
 pytestmark = [
     pytest.mark.django_db(databases=["default", "replica"]),
     pytest.mark.usefixtures("routed"),

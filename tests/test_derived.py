@@ -3,7 +3,7 @@ API, the admin or a load re-derives every dependent link in the same transaction
 
 Each test checks (1) the links it expects to move, by name, (2) every live building's and
 hazard's links against PostGIS's own answer (`expected_links`, written here independently of
-layers.derived), and (3) versions and history: a row whose links changed has one more version and
+layers.services.derived), and (3) versions and history: a row whose links changed has one more version and
 one "derived" history record by the user who made the change; every other row is untouched.
 """
 
@@ -20,8 +20,10 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from layers import derived, models, registry
-from layers.loading import upsert_features
+from layers.services import derived
+from layers.domain import models
+from layers.domain import registry
+from layers.services.loading import upsert_features
 from tests import factories as f
 from tests.test_admin import _form_data, admin_url
 
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.django_db
 BUILDING_LINKS = ("community_id", "renovation_site_id")
 HAZARD_LINKS = ("building_id", "grid_cell_id", "community_id")
 
-# PostGIS's answer, stated without layers.derived: live targets only, min(id) where several
+# PostGIS's answer, stated without layers.services.derived: live targets only, min(id) where several
 # qualify, a building by its point on surface, a hazard's community from its grid cell if that
 # community is live, else from the community polygons.
 EXPECTED_BUILDINGS = """

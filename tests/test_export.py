@@ -17,7 +17,7 @@ import shapely
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from layers import registry
+from layers.domain import registry
 from layers.io import export, importer, mapping, safety
 from tests.conftest import make_user
 

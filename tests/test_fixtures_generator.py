@@ -19,7 +19,7 @@ def test_the_generator_reproduces_the_committed_fixtures_byte_for_byte(tmp_path)
     checks.run(dataset)
     output.write(dataset, tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    from layers import registry
+    from layers.domain import registry
 
     # a GeoJSON per layer, users.json, a photo per viewpoint
     assert len(written) == len(registry.LAYERS) + 1 + len(dataset.wgs["viewpoints"])

@@ -1,4 +1,4 @@
-"""GCJ-02 / BD-09 conversions (layers/gcj02.py and static/js/gcj02.js): published vectors,
+"""GCJ-02 / BD-09 conversions (layers/geo/gcj02.py and static/js/gcj02.js): published vectors,
 round trips, the Changzhou offset, GeoJSON mapping and Python/JS parity. No database."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import gcj02 as g
+from layers.geo import gcj02 as g
 from tests.conftest import missing_tool
 
 JS_FILE = Path(__file__).resolve().parent.parent / "static" / "js" / "gcj02.js"

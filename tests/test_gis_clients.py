@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from layers import models, registry
+from layers.domain import models
+from layers.domain import registry
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.gis]

@@ -13,9 +13,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from layers import dashboard, ledger, status, workflow
-from layers.models import GridCell, HazardEvent, SafetyHazard
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.query import dashboard
+from layers.io import ledger
+from layers.domain import vocabularies as status
+from layers.services import workflow
+from layers.domain.models import GridCell, HazardEvent, SafetyHazard
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 
-from layers import gcj02, models
+from layers.geo import gcj02
+from layers.domain import models
 from layers.io import importer
 from tests import io_files as f
 from tests.conftest import make_user

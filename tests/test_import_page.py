@@ -1,4 +1,4 @@
-"""The editors' upload page /import/ (layers/portal/imports.py): roles, staging, mapping, run,
+"""The editors' upload page /import/ (layers/channels/portal/imports.py): roles, staging, mapping, run,
 report, refusals (400, nothing changed) and its temporary folders."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from layers import jobs, models
-from layers.io import jobs as import_jobs
-from layers.models import Job
+from layers.jobs import engine as jobs
+from layers.domain import models
+from layers.jobs.kinds import imports as import_jobs
+from layers.domain.models import Job
 from layers.query.params import ParamError
 from tests import io_files as f
 

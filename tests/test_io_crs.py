@@ -1,4 +1,4 @@
-"""The import/export CRS list (layers/io/crs.py): parsing, guessing, transforms. No database."""
+"""The import/export CRS list (layers/geo/files.py): parsing, guessing, transforms. No database."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 import shapely
 
-from layers import gcj02
-from layers.io import crs as c
+from layers.geo import gcj02
+from layers.geo import files as c
 
 ANCHOR = shapely.Point(119.94722, 31.78278)  # 瞿秋白故居 (REFERENCE.md)
 CM = 1e-7  # about 1 cm in degrees here

@@ -18,8 +18,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from PIL import Image
 
-from layers import jobs, printing, status
-from layers.models import Building, Community, Job, RenovationSite, SafetyHazard
+from layers.jobs import engine as jobs
+from layers.io import printing
+from layers.domain import vocabularies as status
+from layers.domain.models import Building, Community, Job, RenovationSite, SafetyHazard
 from layers.query.params import ParamError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
-"""The channels stand side by side: REST (layers.api), OGC (layers.ogc), tiles (layers.tiles),
-map pages (layers.maps) and WFS (layers.wfs) import the shared read core (layers.query) and
+"""The channels stand side by side: REST (layers.channels.api), OGC (layers.channels.ogc), tiles (layers.channels.tiles.views),
+map pages (layers.channels.maps) and WFS (layers.channels.wfs.views) import the shared read core (layers.query) and
 the registry, never each other; the core imports no channel."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNELS = {
-    "layers.api": ROOT / "layers" / "api",
-    "layers.ogc": ROOT / "layers" / "ogc",
-    "layers.tiles": ROOT / "layers" / "tiles.py",
-    "layers.maps": ROOT / "layers" / "maps",
-    "layers.wfs": ROOT / "layers" / "wfs.py",
+    "layers.channels.api": ROOT / "layers" / "api",
+    "layers.channels.ogc": ROOT / "layers" / "ogc",
+    "layers.channels.tiles.views": ROOT / "layers" / "tiles.py",
+    "layers.channels.maps": ROOT / "layers" / "maps",
+    "layers.channels.wfs.views": ROOT / "layers" / "wfs.py",
 }
 CORE = ROOT / "layers" / "query"
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from layers.roles import EDITOR
+from layers.domain.roles import EDITOR
 from tests.conftest import PASSWORD, make_user
 
 
@@ -84,7 +84,7 @@ def test_lockout_ends_after_the_cool_down(client, db):
     "path", ["/api/v1/viewpoints/", "/ogc/collections", "/tiles/viewpoints.json"]
 )
 def test_wrong_tokens_are_throttled_per_address(client, db, path):
-    from layers.portal.tokens import ApiToken
+    from layers.auth.tokens import ApiToken
 
     _token, key = ApiToken.issue(make_user("t-tokens", EDITOR), "t")
     for n in range(3):

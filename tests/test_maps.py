@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from layers import models
-from layers.maps import builder
-from layers.maps.pages import PAGES
+from layers.domain import models
+from layers.compose import builder
+from layers.domain.pages import PAGES
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_tour_route_length_is_metric_and_in_tour_order():
 
 
 def test_every_page_layer_is_a_registry_layer():
-    from layers import registry
+    from layers.domain import registry
 
     for page in PAGES.values():
         for layer in page.layers:
@@ -86,7 +86,7 @@ def test_page_legends_use_each_terms_own_colour(client):
     """The side panel's swatches carry the vocabulary's colours, term by term."""
     import re
 
-    from layers import registry
+    from layers.domain import registry
 
     client.force_login(make_user("map-planner-legend", "planner"))
     html = client.get("/maps/planning/").content.decode()

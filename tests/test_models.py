@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from layers import geo, models
+from layers.geo import geometry as geo
+from layers.domain import models
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,11 @@ import subprocess
 import pytest
 from django.db import connection
 
-from layers import models, registry
-from layers.ogc.openapi import build
-from layers.ogc.views import item_params
-from layers.query import crs as ogc_crs
+from layers.domain import models
+from layers.domain import registry
+from layers.channels.ogc.openapi import build
+from layers.channels.ogc.views import item_params
+from layers.geo import crs as ogc_crs
 
 pytestmark = pytest.mark.django_db
 PUBLIC = [s.slug for s in registry.LAYERS if s.is_public]

@@ -11,8 +11,10 @@ import pytest
 from django.contrib.gis.geos import Polygon
 from django.test import override_settings
 
-from layers import models, registry, status
-from layers.portal.tokens import ApiToken
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.auth.tokens import ApiToken
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -389,7 +391,7 @@ def test_tiles_matrix_sets_tilesets_and_tiles(client):
     z, row, col = limit["tileMatrix"], limit["minTileRow"], limit["minTileCol"]
     assert template == "http://testserver/tiles/viewpoints/{tileMatrix}/{tileCol}/{tileRow}.pbf"
     # The tile holding a viewpoint, at the layer's first zoom: inside the limits, not empty.
-    from layers.ogc.tiles import _tile_of
+    from layers.channels.ogc.tiles import _tile_of
 
     point = models.CulturalViewpoint.objects.order_by("pk").first().geom
     col, row = _tile_of(point.x, point.y, int(z))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import SESSION_KEY
 
-from layers import models, registry, status
-from layers.portal.tokens import ApiToken, digest
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.auth.tokens import ApiToken, digest
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import PASSWORD, make_user
 from tests.test_tiles import tile_of
 
@@ -370,7 +372,7 @@ def test_the_admin_login_points_everyone_else_to_the_site_sign_in(client):
 
 
 def test_a_tokens_roles_are_read_with_it_on_every_request(client):
-    """The token lookup brings the user's roles in the same query (layers/portal/tokens.py):
+    """The token lookup brings the user's roles in the same query (layers/auth/tokens.py):
     nothing is kept between requests, so a role taken away ends access on the next one."""
     from django.contrib.auth.models import Group
 

@@ -17,7 +17,7 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from layers.query import crs as crs_table
+from layers.geo import crs as crs_table
 from layers.query import params as p
 from layers.query import spatial, times
 
@@ -368,7 +368,7 @@ def test_load_json_never_raises_anything_else(text):
 
 
 def test_geometry_z_is_dropped_exactly():
-    from layers import geo
+    from layers.geo import geometry as geo
 
     geom = GEOSGeometry("POLYGON Z ((1 2 3, 4 5 6, 7 8 9, 1 2 3))", srid=4326)
     flat = geo.drop_z(geom)
@@ -383,7 +383,7 @@ def test_geometry_z_is_dropped_exactly():
 def dated_viewpoints(db):
     """Three viewpoints at known update times around 2026-10-01 in Asia/Shanghai, the rest
     long before (queryset.update bypasses auto_now)."""
-    from layers.models import CulturalViewpoint
+    from layers.domain.models import CulturalViewpoint
 
     ids = list(CulturalViewpoint.objects.order_by("pk").values_list("pk", flat=True))
     CulturalViewpoint.objects.update(updated_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))

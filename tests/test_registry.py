@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from layers import registry, status
-from layers.roles import ALL_ROLES
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.domain.roles import ALL_ROLES
 
 
 def test_slugs_are_the_public_contract():
@@ -56,7 +57,7 @@ def test_spec_names_real_fields_and_sane_zooms(spec):
 
 
 def test_public_layers_are_exactly_the_tour_layers_and_the_reference_layers():
-    from layers.maps.pages import HOME, TOUR
+    from layers.domain.pages import HOME, TOUR
 
     public = {s.slug for s in registry.LAYERS if s.is_public and not s.reference}
     assert public == {"viewpoints", "pocket-parks", "service-points"}

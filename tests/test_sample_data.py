@@ -11,8 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from layers import models, registry, status
-from layers.sample import load_sample_data
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.services.sample import load_sample_data
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +173,7 @@ def test_viewpoint_photos_are_loaded_into_media_storage():
 
 
 def test_a_3d_feature_is_loaded_in_2d():
-    from layers.loading import upsert_features
+    from layers.services.loading import upsert_features
 
     spec = registry.get("hazards")
     feature = json.loads(spec.sample_path.read_text(encoding="utf-8"))["features"][0]

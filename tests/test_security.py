@@ -17,8 +17,8 @@ from django.test import RequestFactory, override_settings
 from django.urls import get_resolver
 from rest_framework.views import APIView
 
-from layers import registry
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import registry
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def test_debug_error_page_masks_every_secret_even_in_urls():
 @pytest.mark.parametrize("slug", PUBLIC)
 @pytest.mark.parametrize("param", ["grid", "community"])
 def test_public_layers_refuse_internal_boundaries_to_the_public(role_client, slug, param):
-    from layers.models import Community, GridCell
+    from layers.domain.models import Community, GridCell
 
     boundary = (GridCell if param == "grid" else Community).objects.order_by("pk").first()
     anonymous = role_client(None)
@@ -69,7 +69,7 @@ def test_public_layers_refuse_internal_boundaries_to_the_public(role_client, slu
 @pytest.mark.parametrize("slug", PUBLIC)
 def test_public_filters_only_cover_public_fields(role_client, slug):
     spec = registry.get(slug)
-    from layers.api.filters import allowed_params
+    from layers.channels.api.filters import allowed_params
 
     for name in allowed_params(spec, staff=False):
         if name in spec.vocabularies():
@@ -164,7 +164,7 @@ def test_answers_that_differ_by_user_are_private(client, db, path):
 
 
 def test_a_public_tile_is_shared_only_when_anonymous(client, db):
-    from layers.models import CulturalViewpoint
+    from layers.domain.models import CulturalViewpoint
 
     point = CulturalViewpoint.objects.order_by("pk").first().geom
     import math
@@ -184,7 +184,7 @@ def test_a_public_tile_is_shared_only_when_anonymous(client, db):
 
 # -- the multi-layer tile ---------------------------------------------------------------------
 def test_multi_tile_takes_distinct_capped_layer_names(client, db):
-    from layers.models import CulturalViewpoint
+    from layers.domain.models import CulturalViewpoint
     from tests.test_tiles import tile_of
 
     # The tile of a real viewpoint: the fine request has data to answer with (never a 204).
@@ -260,7 +260,7 @@ def test_drf_denies_by_default_and_no_view_is_allow_any():
     from rest_framework.settings import api_settings
     from rest_framework.test import APIRequestFactory
 
-    from layers.api.permissions import DenyAll
+    from layers.channels.api.permissions import DenyAll
 
     assert list(api_settings.DEFAULT_PERMISSION_CLASSES) == [DenyAll]
 
@@ -285,7 +285,7 @@ def test_drf_denies_by_default_and_no_view_is_allow_any():
 def test_no_client_sets_who_did_something(role_client):
     from django.contrib.auth import get_user_model
 
-    from layers.api.serializers import writable_fields
+    from layers.services.validation import writable_fields
 
     users = get_user_model()
     for spec in registry.LAYERS:

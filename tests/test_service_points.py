@@ -12,8 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from layers import derived, editing, models, registry, status
-from layers.maps.pages import HOME, INSPECTION, PLANNING, TOUR
+from layers.services import derived
+from layers.services import editing
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.domain.pages import HOME, INSPECTION, PLANNING, TOUR
 from tests.conftest import make_user
 from tests.test_tiles import tile_of
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from layers.models import CulturalViewpoint
+from layers.domain.models import CulturalViewpoint
 
 
 def decode_pages(pdf, folder) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""The tile cache (layers/tilecache.py) and the layer generations the database keeps."""
+"""The tile cache (layers/query/tilecache.py) and the layer generations the database keeps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import mapbox_vector_tile
 import pytest
 from django.db import connection
 
-from layers import models, registry, tilecache
+from layers.domain import models
+from layers.domain import registry
+from layers.query import tilecache
 from tests.conftest import missing_tool
 from tests.test_tiles import tile_of
 
@@ -159,7 +161,7 @@ def test_a_browser_gets_the_compressed_tile_from_the_cache_and_edits_at_once(
 
     import brotli
 
-    from geo_service import compression
+    from geo_service.middleware import compression
 
     calls = []
     real = compression.compress

@@ -11,8 +11,9 @@ import mapbox_vector_tile
 import pytest
 from django.db import connection
 
-from layers import models, registry
-from layers.tiles import MVT
+from layers.domain import models
+from layers.domain import registry
+from layers.channels.tiles.views import MVT
 
 pytestmark = pytest.mark.django_db
 QU_QIUBAI = (119.94722, 31.78278)

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from layers.models import CulturalViewpoint
+from layers.domain.models import CulturalViewpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,11 @@ from PIL.TiffImagePlugin import IFDRational
 from pyproj import Geod
 from rest_framework.test import APIClient
 
-from layers import photos, status, workflow
-from layers.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.services import photos
+from layers.domain import vocabularies as status
+from layers.services import workflow
+from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from tests.conftest import make_user, missing_tool
 
 pytestmark = pytest.mark.django_db

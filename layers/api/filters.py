@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from rest_framework.exceptions import PermissionDenied
 
-from layers import registry
+from layers.domain import registry
 from layers.query import filters as qf
 from layers.query import params as p
 from layers.query import spatial, times

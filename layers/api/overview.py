@@ -1,5 +1,5 @@
 """Endpoints across layers: the layer index and statistics (the nearest features of a layer
-are its own `nearest` action, layers/api/views.py)."""
+are its own `nearest` action, layers/channels/api/views.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from layers import registry, status
-from layers.api.parsers import JSONErrorsMixin
-from layers.api.permissions import PublicRead
-from layers.models import Community, GridCell, RenovationSite, SafetyHazard
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.channels.api.parsers import JSONErrorsMixin
+from layers.channels.api.permissions import PublicRead
+from layers.domain.models import Community, GridCell, RenovationSite, SafetyHazard
 from layers.query import access
 
 

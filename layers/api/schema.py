@@ -18,9 +18,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 
-from layers import registry
-from layers.api import filters
-from layers.api.serializers import writable_fields
+from layers.domain import registry
+from layers.channels.api import filters
+from layers.services.validation import writable_fields
 from layers.query import spatial
 from layers.query.access import AUDIT_FIELDS
 from layers.query.params import MAX_TEXT_LENGTH
@@ -47,10 +47,10 @@ GEOMETRY_SCHEMAS = {
 
 class ServiceAutoSchema(AutoSchema):
     """Operations an anonymous caller may use list the empty security requirement `{}`
-    (DRF's AllowAny is never used here: the permissions say it, layers/api/permissions.py)."""
+    (DRF's AllowAny is never used here: the permissions say it, layers/channels/api/permissions.py)."""
 
     def get_auth(self):
-        from layers.api.permissions import allows_anonymous
+        from layers.channels.api.permissions import allows_anonymous
 
         auths = super().get_auth()
         if {} not in auths and allows_anonymous(self.view, self.method):
@@ -333,7 +333,7 @@ IF_MATCH = OpenApiParameter(
 
 
 def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
-    from layers.io import crs as io_crs
+    from layers.geo import files as io_crs
     from layers.io import export
 
     paging = {"page", "page_size"}

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from layers import geo, registry
+from layers.geo import geometry as geo
+from layers.domain import registry
 from layers.query import access, spatial
 from layers.query.params import ParamError
 

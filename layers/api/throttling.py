@@ -1,5 +1,5 @@
 """DRF throttles for the REST API: anonymous callers per address (the same address rule as
-every other limit, geo_service.limits.client_ip), in the default cache (shared by the workers
+every other limit, geo_service.middleware.limits.client_ip), in the default cache (shared by the workers
 when REDIS_URL is set). Rates are read per request from settings.API_THROTTLE_RATES, so a
 deployment (or a test) changes them without re-importing anything. 429 with Retry-After."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import throttling
 
-from geo_service.limits import client_ip
+from geo_service.middleware.limits import client_ip
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle):

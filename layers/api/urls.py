@@ -5,16 +5,16 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from layers import registry
-from layers.api.overview import LayerIndexView, StatsView
-from layers.api.views import viewset_for
+from layers.domain import registry
+from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.views import viewset_for
 
 app_name = "api"
 
 
 class RedocView(SpectacularRedocView):
     """ReDoc's bundle inserts <style> elements without a nonce: its page relaxes styles only
-    (geo_service/security.py); its one inline script carries the nonce (api/redoc.html)."""
+    (geo_service/middleware/security.py); its one inline script carries the nonce (api/redoc.html)."""
 
     @extend_schema(exclude=True)  # a page about the API, not part of it (as the parent's get)
     def get(self, request, *args, **kwargs):

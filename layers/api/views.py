@@ -1,7 +1,7 @@
 """The layer API: one generic viewset serves every layer of the registry.
 
 Lists and details are encoded by PostGIS (layers.query.encode); writes go through the generated
-drf-gis serializer and layers.editing, which enforces versions (no lost edits).
+drf-gis serializer and layers.services.editing, which enforces versions (no lost edits).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from geo_service.compression import etag_matches
-from layers import editing, geo, registry
-from layers.api import filters
-from layers.api.parsers import JSONErrorsMixin
-from layers.api.permissions import LayerAccess
-from layers.api.schema import LayerAutoSchema
-from layers.api.serializers import write_serializer_for
+from geo_service.middleware.compression import etag_matches
+from layers.services import editing
+from layers.geo import geometry as geo
+from layers.domain import registry
+from layers.channels.api import filters
+from layers.channels.api.parsers import JSONErrorsMixin
+from layers.channels.api.permissions import LayerAccess
+from layers.channels.api.schema import LayerAutoSchema
+from layers.services.validation import write_serializer_for
 from layers.query import access, counting, encode, spatial
 from layers.query import filters as qf
 from layers.query import params as p
@@ -260,7 +262,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request):
         """Every feature matching the list's filters, as a file (layers/io/export.py)."""
-        from layers.io import crs as io_crs
+        from layers.geo import files as io_crs
         from layers.io import export, safety
 
         fields = self._fields()
@@ -355,11 +357,11 @@ def _page_url(request, page: int) -> str:
 
 
 def viewset_for(spec: registry.LayerSpec) -> type[LayerViewSet]:
-    from layers.api.schema import document
+    from layers.channels.api.schema import document
 
     bases: tuple[type, ...] = (LayerViewSet,)
     if spec.workflow is not None:
-        from layers.api.workflow_views import WorkflowMixin
+        from layers.channels.api.workflow_views import WorkflowMixin
 
         bases = (WorkflowMixin, LayerViewSet)
     viewset = type(f"{spec.model.__name__}ViewSet", bases, {"spec": spec})

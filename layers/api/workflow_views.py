@@ -14,9 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from layers import geo, photos, registry
-from layers.api import filters
-from layers.api.schema import _errors
+from layers.geo import geometry as geo
+from layers.services import photos
+from layers.domain import registry
+from layers.channels.api import filters
+from layers.channels.api.schema import _errors
 from layers.query import access
 from layers.query import params as p
 
@@ -178,7 +180,7 @@ class WorkflowMixin:
         },
     )
     def ledger(self, request):
-        from layers import ledger
+        from layers.io import ledger
 
         fields = access.output_fields(request.user, self.spec)
         if not fields:
@@ -269,7 +271,7 @@ def _default_radius() -> float:
 
 def photo_file(request, pk: int, size: str):
     """A hazard photo, for readers of the hazard layer only (never cached by shared caches)."""
-    from layers.models import HazardPhoto
+    from layers.domain.models import HazardPhoto
 
     spec = registry.get("hazards")
     user = access.request_user(request)

@@ -1,13 +1,13 @@
 """The CRSs of files: the whitelist, GCJ-02 / BD-09, guessing from coordinates, transforms.
 
-Files come in EPSG 4326, 4490, 4549, 4528 or 3857 (the API's list, `layers.query.crs`), or in
+Files come in EPSG 4326, 4490, 4549, 4528 or 3857 (the API's list, `layers.geo.crs`), or in
 the Chinese obfuscated systems GCJ-02 (AMap, Tencent) and BD-09 (Baidu), which are no EPSG CRS
-and are converted per vertex by `layers.gcj02`. A user names a CRS by an integer EPSG code or
+and are converted per vertex by `layers.geo.gcj02`. A user names a CRS by an integer EPSG code or
 `gcj02` / `bd09`; nothing a user typed is ever handed to GDAL or PROJ as an SRS string.
 
 Axis order: every reader here (pyogrio with GDAL's traditional GIS order, CSV lon/lat columns,
 GeoJSON) gives x = east / longitude, so EPSG:4490's lat/lon order never reaches the coordinates;
-4490 and 4326 differ by centimetres and are taken as equal (as `layers.geo.to_storage` does).
+4490 and 4326 differ by centimetres and are taken as equal (as `layers.geo.geometry.to_storage` does).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import numpy as np
 import pyproj
 import shapely
 
-from layers import gcj02, geo
-from layers.query import crs as crs_table
+from layers.geo import gcj02
+from layers.geo import geometry as geo
+from layers.geo import crs as crs_table
 
 GCJ02 = "gcj02"
 BD09 = "bd09"

@@ -30,8 +30,8 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from layers import registry
-from layers.io import crs as crs_mod
+from layers.domain import registry
+from layers.geo import files as crs_mod
 from layers.io import mapping
 from layers.query import access
 

@@ -1,8 +1,8 @@
 """run_import: read a file, match its columns, convert its CRS, validate every row as the API
 does, and write all rows or none (or the good ones with skip_invalid), in one transaction.
 
-Rows go through the layer's own write serializer (`layers.api.serializers`: types, vocabularies,
-ranges, geometry validity, service area, the model's rules) and `layers.editing` (history,
+Rows go through the layer's own write serializer (`layers.services.validation`: types, vocabularies,
+ranges, geometry validity, service area, the model's rules) and `layers.services.editing` (history,
 versions, derived links, the lifecycle's rules), re-deriving links once at the end
 (`derived.batch`). A pure function: a background job can call it with a progress callback.
 """
@@ -20,9 +20,11 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from layers import derived, editing, registry
-from layers.api.serializers import write_serializer_for
-from layers.io import crs as crs_mod
+from layers.services import derived
+from layers.services import editing
+from layers.domain import registry
+from layers.services.validation import write_serializer_for
+from layers.geo import files as crs_mod
 from layers.io import mapping as mapping_mod
 from layers.io import read as read_mod
 

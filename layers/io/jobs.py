@@ -12,8 +12,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path, PurePosixPath
 
-from layers import jobs, registry
-from layers.io import crs as io_crs
+from layers.jobs import engine as jobs
+from layers.domain import registry
+from layers.geo import files as io_crs
 from layers.io import importer, mapping
 from layers.io.read import ReadError, check_layer_name
 from layers.query import access

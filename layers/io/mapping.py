@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from layers import registry
-from layers.api.serializers import writable_fields
+from layers.domain import registry
+from layers.services.validation import writable_fields
 
 
 class MappingError(ValueError):

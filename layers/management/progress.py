@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from layers import jobs
-from layers.models import Job
+from layers.jobs import engine as jobs
+from layers.domain.models import Job
 
 BAR_WIDTH = 30
 

@@ -18,9 +18,11 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from layers import basemap, geo, registry
-from layers.maps.assets import asset_url, use_vendored_assets
-from layers.maps.pages import MapLayer, MapPage
+from layers.io import mbtiles as basemap
+from layers.geo import geometry as geo
+from layers.domain import registry
+from layers.compose.assets import asset_url, use_vendored_assets
+from layers.domain.pages import MapLayer, MapPage
 from layers.query import access, encode
 
 WALKING_M_PER_MIN = 75  # 4.5 km/h

@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from layers.maps.builder import script_json
-from layers.models import CulturalViewpoint
+from layers.compose.builder import script_json
+from layers.domain.models import CulturalViewpoint
 
 CACHE_PREFIX = "hehuachi-tour-"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from layers import registry
-from layers.roles import EDITOR, INSPECTOR, PLANNER
+from layers.domain import registry
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 
 
 @dataclass(frozen=True)

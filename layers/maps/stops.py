@@ -11,10 +11,12 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
-from layers import geo, registry, status
-from layers.maps import builder
-from layers.maps.pages import STOP
-from layers.models import CulturalViewpoint
+from layers.geo import geometry as geo
+from layers.domain import registry
+from layers.domain import vocabularies as status
+from layers.compose import builder
+from layers.domain.pages import STOP
+from layers.domain.models import CulturalViewpoint
 
 
 def walk(a: CulturalViewpoint, b: CulturalViewpoint) -> dict:
@@ -40,7 +42,7 @@ def tour_url(static_site: str | None, lang: str) -> str:
 
 
 def stop(request, n: int):
-    from layers.maps.views import _pick, current_lang
+    from layers.channels.maps.views import _pick, current_lang
 
     stops = list(CulturalViewpoint.objects.order_by("tour_order", "pk"))
     index = next((i for i, vp in enumerate(stops) if vp.tour_order == n), None)

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from layers import registry
-from layers.maps import builder
-from layers.maps.pages import INSPECTION, PLANNING, TOUR, MapPage
-from layers.models import GridCell
+from layers.domain import registry
+from layers.compose import builder
+from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
+from layers.domain.models import GridCell
 from layers.query import access
-from layers.roles import roles_of
+from layers.domain.roles import roles_of
 
 
 def _allowed(request, page: MapPage):
@@ -113,7 +113,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
         },
     )
     # The vendored measure control (leaflet-measure 3.1.0) compiles its templates with
-    # new Function(): the pages that offer it allow eval (geo_service/security.py).
+    # new Function(): the pages that offer it allow eval (geo_service/middleware/security.py).
     response.csp_unsafe_eval = bool(page.measure)
     return response
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from layers.portal import nav
+from layers.channels.portal import nav
 from layers.query import access
 
 

@@ -7,9 +7,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, MAX_OFFSET
+from layers.channels.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, MAX_OFFSET
 from layers.query import access
-from layers.query import crs as ogc_crs
+from layers.geo import crs as ogc_crs
 
 
 def _param(name, schema, description, *, where="query", required=False, **extra) -> dict:

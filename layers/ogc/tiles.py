@@ -1,9 +1,9 @@
-"""OGC API - Tiles over the service's vector tiles (layers/tiles.py, layers/query/mvt.py).
+"""OGC API - Tiles over the service's vector tiles (layers/channels/tiles/views.py, layers/query/mvt.py).
 
 One tile matrix set, WebMercatorQuad (the tiles are ST_TileEnvelope's, EPSG:3857); per
 collection one vector tileset whose tile URL template is the existing /tiles/<slug>/z/x/y.pbf
 (`{tileMatrix}/{tileCol}/{tileRow}`: same roles, ETags, 204 for an empty tile); TileJSON stays
-at /tiles/<slug>.json. The channels stay apart: nothing here imports layers.tiles.
+at /tiles/<slug>.json. The channels stay apart: nothing here imports layers.channels.tiles.views.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers.ogc.views import _base, _error, _json, _spec_or_none
-from layers.portal.gisauth import gis_auth
+from layers.channels.ogc.views import _base, _error, _json, _spec_or_none
+from layers.auth.machine import gis_auth
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from layers.ogc import openapi, tiles, views
+from layers.channels.ogc import openapi, tiles, views
 
 app_name = "ogc"
 

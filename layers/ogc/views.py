@@ -1,10 +1,10 @@
 """OGC API - Features at /ogc/, from the registry: Part 1 (Core, GeoJSON, OAS30, HTML), Part 2
 (CRS), Part 3 (queryables, CQL2 filter), sortby and properties, Part 4 (create, replace, update,
-delete through the REST API's write path) and OGC API - Tiles (layers/ogc/tiles.py).
+delete through the REST API's write path) and OGC API - Tiles (layers/channels/ogc/tiles.py).
 
 Collections are the layers the caller may read (same roles and fields as the REST API). The
 caller is the session user, or whoever an Authorization header names (Basic or Token,
-layers/portal/gisauth.py). Items are encoded by PostGIS; numberMatched is an exact count
+layers/auth/machine.py). Items are encoded by PostGIS; numberMatched is an exact count
 bounded by OGC_MAX_COUNT (a larger match omits it, as the standard allows).
 """
 
@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from layers import registry
-from layers.portal.gisauth import gis_auth
+from layers.domain import registry
+from layers.auth.machine import gis_auth
 from layers.query import access, counting, cql, encode, spatial, times
-from layers.query import crs as ogc_crs
+from layers.geo import crs as ogc_crs
 from layers.query import filters as qf
 from layers.query import params as p
 
@@ -142,7 +142,7 @@ def landing(request):
         ],
     }
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.landing(request, doc)
     return _json(doc)
@@ -152,7 +152,7 @@ def landing(request):
 @gis_auth
 @require_safe
 def conformance(request):
-    from layers.ogc.tiles import CONFORMANCE as TILES
+    from layers.channels.ogc.tiles import CONFORMANCE as TILES
 
     return _json({"conformsTo": [*CONFORMANCE, *TILES]})
 
@@ -243,7 +243,7 @@ def collections(request):
         "crs": ogc_crs.uris(),
     }
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.collections(request, doc)
     return _json(doc)
@@ -262,7 +262,7 @@ def collection(request, collection_id: str):
         return _bad(exc)
     doc = _collection_doc(request, spec)
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.collection(request, spec, doc)
     return _json(doc)
@@ -413,7 +413,7 @@ def items(request, collection_id: str):
     if spec is None:
         return _error(404, "NotFound", f"no collection {collection_id!r} for you")
     if request.method == "POST":
-        from layers.ogc import write
+        from layers.channels.ogc import write
 
         return write.dispatch(request, spec, "create")
     params = request.GET
@@ -487,7 +487,7 @@ def items(request, collection_id: str):
     text = json.dumps(head, ensure_ascii=False)
     body = f'{text[:-1]}, "features": {features}}}'
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.items(request, spec, json.loads(body), offset=offset, limit=limit)
     return HttpResponse(body, content_type=GEOJSON, headers={"Content-Crs": f"<{out.uri}>"})
@@ -511,7 +511,7 @@ def item(request, collection_id: str, feature_id: str):
     if pk is None:
         return _error(404, "NotFound", "no such feature")
     if request.method not in ("GET", "HEAD"):
-        from layers.ogc import write
+        from layers.channels.ogc import write
 
         action = {"PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}
         return write.dispatch(request, spec, action[request.method], pk)
@@ -546,7 +546,7 @@ def item(request, collection_id: str, feature_id: str):
         },
     ]
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.item(request, spec, feature)
     headers = {"Content_Crs": f"<{out.uri}>"}
@@ -575,7 +575,7 @@ def queryables(request, collection_id: str):
     href = f"{_base(request)}/collections/{spec.slug}/queryables"
     schema = queryables_schema(access.request_user(request), spec, href)
     if html:
-        from layers.ogc import html as pages
+        from layers.channels.ogc import html as pages
 
         return pages.queryables(request, spec, schema)
     return _json(schema, content_type="application/schema+json")

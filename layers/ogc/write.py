@@ -1,9 +1,9 @@
 """OGC API - Features Part 4 (create, replace, update, delete) through the REST API's write path.
 
 A write on /ogc/collections/{id}/items[/{featureId}] is handed to the layer's REST endpoint
-(/api/v1/<slug>/[<id>/], resolved by URL; layers/api/views.py): the same roles (edit_roles),
-the same serializer and model validation (400 naming the field), layers.editing (history,
-derived links, versions), the hazard lifecycle of layers/workflow.py (status not writable;
+(/api/v1/<slug>/[<id>/], resolved by URL; layers/channels/api/views.py): the same roles (edit_roles),
+the same serializer and model validation (400 naming the field), layers.services.editing (history,
+derived links, versions), the hazard lifecycle of layers/services/workflow.py (status not writable;
 steps go through /api/v1/), ETag / If-Match with 412 on a stale edit and 428 without a
 precondition. Only the answers change to what Part 4 says: a create answers 201 with
 Location, the others keep the REST bodies.
@@ -16,8 +16,8 @@ import json
 
 from django.urls import resolve, reverse
 
-from layers import registry
-from layers.portal.gisauth import CHALLENGE
+from layers.domain import registry
+from layers.auth.machine import CHALLENGE
 from layers.query import access
 
 # Written by every save; a client sends back what it read, stale or not: always ignored.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from layers.portal import nav
+from layers.channels.portal import nav
 
 
 def site(request):

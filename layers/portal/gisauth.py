@@ -1,7 +1,7 @@
 """Sign-in for desktop GIS and other machine clients of /ogc/, /tiles/ and /wfs/.
 
 QGIS, GDAL, ArcGIS and SuperMap send either HTTP Basic (user name and password) or an API
-token (`Authorization: Token <key>`, layers/portal/tokens.py). Both resolve to the same Django
+token (`Authorization: Token <key>`, layers/auth/tokens.py). Both resolve to the same Django
 user, so the same roles apply as everywhere (layers/query/access.py). Without an Authorization
 header the session (browser) user or the anonymous public is the caller.
 
@@ -27,7 +27,7 @@ from django.contrib.auth import authenticate
 from django.http import JsonResponse
 from rest_framework import authentication, exceptions
 
-from layers.portal.tokens import TokenAuthentication
+from layers.auth.tokens import TokenAuthentication
 
 REALM = "Hehuachi"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'

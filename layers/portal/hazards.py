@@ -2,7 +2,7 @@
 
 The field page is a client of the API (steps, timeline, photos, duplicates, creation); it gets
 its task list from `field_tasks` (the workflow's `tasks`, as JSON). The dashboard's figures are
-computed in SQL by layers.dashboard. Business rules stay in layers.workflow.
+computed in SQL by layers.query.dashboard. Business rules stay in layers.services.workflow.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from layers import dashboard as figures
-from layers import status, workflow
-from layers.maps import builder
-from layers.models import GridCell
-from layers.portal import nav
-from layers.roles import EDITOR, INSPECTOR, PLANNER, roles_of
+from layers.query import dashboard as figures
+from layers.domain import vocabularies as status
+from layers.services import workflow
+from layers.compose import builder
+from layers.domain.models import GridCell
+from layers.channels.portal import nav
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, roles_of
 
 FIELD_ROLES = (INSPECTOR, EDITOR)
 DASHBOARD_ROLES = (PLANNER, INSPECTOR, EDITOR)
@@ -179,7 +180,7 @@ def field(request):
 
 @never_cache
 def dashboard(request):
-    """Figures for leaders and planners, each computed in SQL (layers.dashboard)."""
+    """Figures for leaders and planners, each computed in SQL (layers.query.dashboard)."""
     denied = _gate(request, DASHBOARD_ROLES)
     if denied:
         return denied

@@ -4,7 +4,7 @@ mapping, run the import, read the report.
 It calls the same API as `manage.py import_layer` (layers/io). The uploaded file waits between
 the two steps in a private staging folder named by a random token kept in the session (removed
 when cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE).
-The run step records an "import_layer" job (layers/io/jobs.py) and, in the same transaction,
+The run step records an "import_layer" job (layers/jobs/kinds/imports.py) and, in the same transaction,
 moves the staged folder into the job's own input folder; it answers 303 to the job page, where
 a progress bar shows the rows read, written and refused, then the report.
 """
@@ -26,15 +26,16 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from layers import jobs, registry
-from layers.io import crs as io_crs
+from layers.jobs import engine as jobs
+from layers.domain import registry
+from layers.geo import files as io_crs
 from layers.io import importer, mapping, safety
-from layers.io import jobs as import_jobs
+from layers.jobs.kinds import imports as import_jobs
 from layers.io.read import ReadError, check_layer_name
-from layers.portal import nav
+from layers.channels.portal import nav
 from layers.query import access
 from layers.query.params import ParamError
-from layers.roles import EDITOR, roles_of
+from layers.domain.roles import EDITOR, roles_of
 
 SESSION_KEY = "hehuachi_import"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")

@@ -14,13 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from layers import jobs, registry
-from layers.maps import pages
-from layers.models import Job
-from layers.portal.nav import pick
+from layers.jobs import engine as jobs
+from layers.domain import registry
+from layers.domain import pages
+from layers.domain.models import Job
+from layers.channels.portal.nav import pick
 from layers.query import access
 from layers.query.params import ParamError
-from layers.roles import roles_of
+from layers.domain.roles import roles_of
 
 STATUS_LABELS = {
     Job.QUEUED: ("排队中", "Queued"),

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils import translation
 
-from layers import models, status
-from layers.maps.pages import INSPECTION, PLANNING, TOUR
-from layers.roles import EDITOR, INSPECTOR, PLANNER, ROLE_LABELS, roles_of
+from layers.domain import models
+from layers.domain import vocabularies as status
+from layers.domain.pages import INSPECTION, PLANNING, TOUR
+from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, ROLE_LABELS, roles_of
 
 SIGNED_IN = "signed-in"  # any signed-in user, with or without a role
 ANYONE = "anyone"
@@ -117,7 +118,7 @@ def _inspection_figures(user) -> list[Figure]:
 
 
 def _field_figures(user) -> list[Figure]:
-    from layers import workflow
+    from layers.services import workflow
 
     tasks = models.SafetyHazard.objects.filter(
         workflow.reach_q(user), status__in=status.HAZARD_OPEN_STATUSES

@@ -87,7 +87,7 @@ def _active_token(key_digest: str) -> ApiToken | None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from layers.roles import ALL_ROLES
+    from layers.domain.roles import ALL_ROLES
 
     User = get_user_model()
     global _TOKEN_SQL
@@ -115,7 +115,7 @@ def _active_token(key_digest: str) -> ApiToken | None:
     user = User.from_db(
         connection.alias, [f.attname for f in User._meta.concrete_fields], user_values
     )
-    user._layer_roles = frozenset(roles)  # read by layers.roles.roles_of
+    user._layer_roles = frozenset(roles)  # read by layers.domain.roles.roles_of
     token = ApiToken(id=token_id, user=user, last_used_at=last_used_at)
     token._state.adding, token._state.db = False, connection.alias
     return token
@@ -133,7 +133,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
-        from geo_service import limits
+        from geo_service.middleware import limits
 
         try:
             limits.token_guessing_blocked(request)

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from layers.portal import views
+from layers.channels.portal import views
 
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),

@@ -15,12 +15,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from layers.maps import builder
-from layers.maps.pages import HOME
-from layers.portal import nav
-from layers.portal.tokens import ApiToken
+from layers.compose import builder
+from layers.domain.pages import HOME
+from layers.channels.portal import nav
+from layers.auth.tokens import ApiToken
 from layers.query import access
-from layers.roles import EDITOR, roles_of
+from layers.domain.roles import EDITOR, roles_of
 
 
 def safe_next(request, value: str | None) -> str | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from layers import registry
-from layers.roles import EDITOR, roles_of
+from layers.domain import registry
+from layers.domain.roles import EDITOR, roles_of
 
 # Fields every reader with a role sees besides the model's own: audit and version.
 AUDIT_FIELDS = ("ref", "version", "created_at", "updated_at", "created_by", "updated_by")
@@ -65,8 +65,8 @@ def request_user(request):
     """The caller of a plain Django view: the session user, else the user of an API token or
     of HTTP Basic (each password checked once per request, however many ask).
 
-    Worked out once per request. Raises geo_service.limits.RateLimited while the caller's
-    address is guessing tokens (answered 429 by geo_service.limits.RateLimitMiddleware).
+    Worked out once per request. Raises geo_service.middleware.limits.RateLimited while the caller's
+    address is guessing tokens (answered 429 by geo_service.middleware.limits.RateLimitMiddleware).
     """
     cached = getattr(request, "_layers_caller", None)
     if cached is not None:
@@ -76,11 +76,11 @@ def request_user(request):
     if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
         from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-        from geo_service.limits import RateLimited
-        from layers.portal.gisauth import header_user
+        from geo_service.middleware.limits import RateLimited
+        from layers.auth.machine import header_user
 
         try:
-            # An API token, or HTTP Basic where it is allowed (layers/portal/gisauth.py). A bad
+            # An API token, or HTTP Basic where it is allowed (layers/auth/machine.py). A bad
             # one is remembered: the GIS channels answer it 401 (gis_auth), others ignore it.
             found = header_user(request)
         except AuthenticationFailed as exc:

@@ -23,9 +23,9 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db import models
 from django.db.models import Q
 
-from layers import registry
+from layers.domain import registry
 from layers.query import access
-from layers.query import crs as ogc_crs
+from layers.geo import crs as ogc_crs
 from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
 
 MAX_FILTER_LENGTH = 20_000

@@ -14,7 +14,7 @@ from django.db import connections, models
 from django.db.models import Case, F, Func, Value, When
 from django.db.models.functions import Cast, Concat
 
-from layers import registry
+from layers.domain import registry
 
 PRECISION = 7  # decimal places of lon/lat: about 1 cm
 

@@ -1,7 +1,7 @@
 """What a typed parameter does to a layer's queryset: one function per kind of filter.
 
-The channels map their own parameter names onto these (REST in layers/api/filters.py, OGC in
-layers/ogc/views.py); a new kind of filter is a parser here, a function here, and one line in
+The channels map their own parameter names onto these (REST in layers/channels/api/filters.py, OGC in
+layers/channels/ogc/views.py); a new kind of filter is a parser here, a function here, and one line in
 each channel that offers it.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from layers import registry
-from layers.models import Community, GridCell
+from layers.domain import registry
+from layers.domain.models import Community, GridCell
 from layers.query import params as p
 from layers.query.times import Span
 

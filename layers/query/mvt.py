@@ -1,7 +1,7 @@
 """Mapbox vector tiles encoded by PostGIS: ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope.
 
 The SQL of one layer's part of a tile, with the properties the caller may see. Channels:
-layers/tiles.py (the /tiles/ endpoints). Tile coordinates must be validated integers.
+layers/channels/tiles/views.py (the /tiles/ endpoints). Tile coordinates must be validated integers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Func
 from django.db.models.functions import Cast
 
-from layers import registry
+from layers.domain import registry
 from layers.query import access
 
 EXTENT = 4096

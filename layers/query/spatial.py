@@ -1,6 +1,6 @@
 """Spatial parameters: bbox with its CRS, point + radius, and geometries sent in bodies.
 
-Every coordinate is checked finite and inside its CRS's area of use (layers.query.crs) before
+Every coordinate is checked finite and inside its CRS's area of use (layers.geo.crs) before
 anything transforms it: PROJ never sees NaN, infinity or 1e300.
 """
 
@@ -12,8 +12,8 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db.models import F, FloatField, Func
 
-from layers import geo
-from layers.query import crs as crs_table
+from layers.geo import geometry as geo
+from layers.geo import crs as crs_table
 from layers.query.params import ParamError, numbers
 
 MAX_RADIUS_M = 20_000
@@ -95,7 +95,7 @@ def input_geometry(name: str, geom: GEOSGeometry, srid: int) -> GEOSGeometry:
 
     Z is dropped (documented in docs/API.md); coordinates must be finite, and inside the
     CRS's area of use before a transform. Lon/lat input (4326, 4490) is not transformed: the
-    service-area check of layers.geo, stricter and with a hint for swapped axes, judges it.
+    service-area check of layers.geo.geometry, stricter and with a hint for swapped axes, judges it.
     """
     crs = crs_table.by_srid(srid)
     geom = geo.drop_z(geom)

@@ -1,4 +1,4 @@
-/* The tour's service worker (layers/maps/offline.py). Pages: network first, then the cache;
+/* The tour's service worker (layers/channels/maps/offline.py). Pages: network first, then the cache;
  * everything else of this origin: the cache first. */
 "use strict";
 const CACHE = {{ cache|safe }};

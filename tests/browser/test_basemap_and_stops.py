@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from layers import models
+from layers.domain import models
 from tests import mbtiles_sample
 from tests.browser.conftest import ARTIFACTS, Visit, _polled
 from tests.conftest import start_server

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from layers import registry
-from layers.portal import nav
+from layers.domain import registry
+from layers.channels.portal import nav
 
 pytestmark = [
     pytest.mark.browser,

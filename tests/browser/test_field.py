@@ -17,7 +17,9 @@ from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
-from layers import dashboard, models, status
+from layers.query import dashboard
+from layers.domain import models
+from layers.domain import vocabularies as status
 
 pytestmark = [
     pytest.mark.browser,

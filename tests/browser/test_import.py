@@ -99,7 +99,7 @@ def test_editor_imports_a_shapefile_and_finds_it_on_the_map(
     assert all(r.startswith(tab.base) or r.startswith("data:") for r in tab.requests)
     tab.screenshot("import-on-the-map")
 
-    from layers import models
+    from layers.domain import models
 
     stored = list(models.ServicePoint.objects.filter(ref__startswith=f"{PREFIX}-"))
     assert len(stored) == 3 and all(p.phone == "" for p in stored)

@@ -9,7 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from layers import models, registry, status
+from layers.domain import models
+from layers.domain import registry
+from layers.domain import vocabularies as status
 from tests.conftest import PASSWORD, production_hashers
 
 pytestmark = [

@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from layers import models, registry
+from layers.domain import models
+from layers.domain import registry
 
 pytestmark = [
     pytest.mark.browser,

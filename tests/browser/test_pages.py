@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from django.db import connection
 
-from layers import models
+from layers.domain import models
 
 pytestmark = [
     pytest.mark.browser,
@@ -248,7 +248,7 @@ def live_app_amap(django_db_setup, django_db_blocker):
 
 
 def test_on_an_amap_basemap_our_data_is_shifted_to_gcj02(browser, live_app_amap):
-    from layers import gcj02
+    from layers.geo import gcj02
 
     context = browser.new_context()
     page = context.new_page()

@@ -82,7 +82,7 @@ def test_visitor_finds_the_nearest_elderly_care_point_on_the_tour(visit):
 
 
 def test_anonymous_home_page_draws_every_public_layer_on_its_overview_map(visit):
-    from layers import registry
+    from layers.domain import registry
 
     tab = visit(None)
     assert tab.open("/").status == 200

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from layers.portal.tokens import ApiToken
+from layers.auth.tokens import ApiToken
 
 
 class Command(BaseCommand):

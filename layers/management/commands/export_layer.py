@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from layers import registry
-from layers.api import filters
+from layers.domain import registry
+from layers.channels.api import filters
 from layers.io import export
 from layers.query import access
 from layers.query.params import ParamError

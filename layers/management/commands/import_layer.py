@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from layers import jobs
+from layers.jobs import engine as jobs
 from layers.io import importer, mapping, safety
-from layers.io import jobs as import_jobs
+from layers.jobs.kinds import imports as import_jobs
 from layers.management.progress import wait_with_bar
 from layers.query.params import ParamError
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from layers import jobs
+from layers.jobs import engine as jobs
 from layers.management.progress import line, wait_with_bar
-from layers.models import Job
+from layers.domain.models import Job
 from layers.query.params import ParamError
 
 

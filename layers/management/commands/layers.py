@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from layers import registry
+from layers.domain import registry
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from geo_service.env import env
-from layers.loading import LoadError
-from layers.sample import load_sample_data
+from layers.services.loading import LoadError
+from layers.services.sample import load_sample_data
 
 
 class Command(BaseCommand):

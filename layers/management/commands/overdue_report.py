@@ -5,8 +5,8 @@ import csv
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from layers import status
-from layers.models import GridCell, SafetyHazard
+from layers.domain import vocabularies as status
+from layers.domain.models import GridCell, SafetyHazard
 
 
 class Command(BaseCommand):

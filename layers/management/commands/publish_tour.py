@@ -20,11 +20,12 @@ from django.db.models import FileField
 from django.test import RequestFactory
 from django.utils import translation
 
-from layers import registry
-from layers.maps import builder, stops
-from layers.maps.pages import TOUR
-from layers.maps.views import tour
-from layers.models import CulturalViewpoint
+from layers.domain import registry
+from layers.channels.maps import stops
+from layers.compose import builder
+from layers.domain.pages import TOUR
+from layers.channels.maps.views import tour
+from layers.domain.models import CulturalViewpoint
 
 REFERENCE = re.compile(r"""(?P<attr>src|href)=(?P<q>["'])(?P<url>/(?:static|media)/[^"']+)(?P=q)""")
 CSS_URL = re.compile(r"""url\((?P<q>["']?)(?P<path>[^)"']+)(?P=q)\)""")
@@ -103,7 +104,7 @@ class Command(BaseCommand):
                 shutil.copyfile(origin, copy)
 
     def _embedded_specs(self):
-        """The registry layers the tour page embeds (its declaration in layers/maps/pages.py)."""
+        """The registry layers the tour page embeds (its declaration in layers/domain/pages.py)."""
         return [registry.get(layer.slug) for layer in TOUR.layers if layer.embed]
 
     def _copy_photos(self, target: Path) -> None:

@@ -1,7 +1,7 @@
 """manage.py refresh_derived [--dry-run]: re-derive every geometry-derived link, report changes.
 
 Each live building's community and renovation site, and each live hazard's building, grid cell
-and community, are recomputed in SQL by the rules of `layers.derived`; only rows whose links
+and community, are recomputed in SQL by the rules of `layers.services.derived`; only rows whose links
 differ are written (version + 1, a history record "derived"). Reports per layer how many rows
 were checked and changed (per link); with -v2, which rows and from what to what. --dry-run
 does all of it in a transaction that is rolled back.
@@ -10,7 +10,9 @@ does all of it in a transaction that is rolled back.
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from layers import derived, jobs, registry
+from layers.services import derived
+from layers.jobs import engine as jobs
+from layers.domain import registry
 from layers.management.progress import wait_with_bar
 
 

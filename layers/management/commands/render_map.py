@@ -1,5 +1,5 @@
 """manage.py render_map: a print-quality PNG or A4/A3 PDF of layers over a bbox, community or
-grid cell (layers/printing.py). By default it renders here and writes --out; with --job it
+grid cell (layers/io/printing.py). By default it renders here and writes --out; with --job it
 queues a render_map job for the workers (--wait shows its progress and copies the output)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from layers import jobs, printing
+from layers.jobs import engine as jobs
+from layers.io import printing
 from layers.management.progress import wait_with_bar
 from layers.query.params import ParamError
 
