@@ -20,7 +20,7 @@ from layers.domain import vocabularies as status
 from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from layers.services import photos, workflow
-from tests.conftest import make_user
+from tests.conftest import make_user, missing_tool
 from tests.factories import make, resave
 
 pytestmark = pytest.mark.django_db
@@ -580,7 +580,10 @@ def test_gps_exif_suggests_the_place_and_all_metadata_is_stripped(people):
 
 
 def test_png_and_heic_are_accepted(people):
-    pillow_heif = pytest.importorskip("pillow_heif")
+    try:
+        import pillow_heif
+    except ImportError:
+        missing_tool("pillow_heif (requirements.txt) is not installed")
     hazard = hazard_in(people["_cell"])
     client = client_for(people["worker"])
     assert upload(client, hazard, "p.png", jpeg(fmt="PNG"), "image/png").status_code == 201
