@@ -292,6 +292,11 @@ HAZARD_DEADLINE_DAYS = {
     "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
     "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
 }
+# The service's clock (layers/domain/clock.py): SERVICE_TODAY=YYYY-MM-DD fixes today's date,
+# SERVICE_CLOCK_OFFSET=3d (or -36h, 90m, 3600) shifts the real clock. Both empty: the real one.
+# For tests and rehearsals: deadlines, reminders, overdue marks and rates read this clock.
+SERVICE_TODAY = env("SERVICE_TODAY", "")
+SERVICE_CLOCK_OFFSET = env("SERVICE_CLOCK_OFFSET", "")
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
 HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))

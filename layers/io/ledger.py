@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 
 HEADERS = (
@@ -86,7 +87,7 @@ def row(hazard, today: dt.date) -> list:
 
 def workbook_bytes(queryset) -> bytes:
     """The ledger of `queryset` (hazards) as XLSX bytes."""
-    today = timezone.localdate()
+    today = clock.today()
     book = Workbook()
     sheet = book.active
     sheet.title = "隐患台账"

@@ -16,6 +16,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import SafetyHazard
 
@@ -88,7 +89,7 @@ def _extent() -> tuple[float, float, float, float] | None:
 
 def weeks(today: dt.date | None = None, count: int = TREND_WEEKS) -> list[dict]:
     """Found and closed hazards per week, the last `count` weeks up to this one."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     this_monday = today - dt.timedelta(days=today.weekday())
     first = this_monday - dt.timedelta(weeks=count - 1)
     start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
@@ -112,7 +113,7 @@ def weeks(today: dt.date | None = None, count: int = TREND_WEEKS) -> list[dict]:
 
 
 def overdue_list() -> list[dict]:
-    today = timezone.localdate()
+    today = clock.today()
     rows = (
         SafetyHazard.objects.filter(SafetyHazard.overdue_q())
         .select_related("grid_cell", "assignee")

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from layers.domain import registry
+from layers.domain import clock, registry
 from layers.domain import vocabularies as status
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
 from layers.services import editing
@@ -208,7 +208,7 @@ def _bool(data, name, errors) -> bool | None:
 def default_deadline(level: str, start: dt.date | None = None) -> dt.date:
     """The deadline a leader gets by default when assigning (HAZARD_DEADLINE_DAYS by level)."""
     days = settings.HAZARD_DEADLINE_DAYS[level]
-    return (start or timezone.localdate()) + dt.timedelta(days=days)
+    return (start or clock.today()) + dt.timedelta(days=days)
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
     event: dict = {}
     note_required = action.name in {"rectify", "fail", "reject", "request_extension"}
     note = _text(data, "note", errors, required=note_required)
-    today = timezone.localdate()
+    today = clock.today()
     found = timezone.localdate(hazard.found_at) if hazard.found_at else today
 
     if action.name == "assign":
@@ -365,9 +365,9 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
             values.update(responsible_unit=unit, assignee=assignee, deadline=deadline)
             event.update(responsible_unit=unit, assignee=assignee.username, deadline=str(deadline))
     elif action.name == "rectify":
-        values.update(rectified_by=user, rectified_at=timezone.now())
+        values.update(rectified_by=user, rectified_at=clock.now())
     elif action.name in {"pass", "fail"}:
-        values["reinspected_at"] = timezone.now()
+        values["reinspected_at"] = clock.now()
         if action.name == "fail":
             values.update(rectified_by=None, rectified_at=None)
     elif action.name == "reject":

@@ -15,12 +15,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from layers.channels.portal import nav
 from layers.compose import builder
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, roles_of
@@ -74,7 +74,7 @@ def field_tasks(request):
     denied = _gate(request, FIELD_ROLES)
     if denied:
         return JsonResponse({"detail": "sign in"}, status=401)
-    today = timezone.localdate()
+    today = clock.today()
     return JsonResponse({"tasks": [_task(h, today) for h in workflow.tasks(request.user)]})
 
 

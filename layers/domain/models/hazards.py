@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models.base import LayerFeature
 from layers.domain.models.features import Building, Community, GridCell
@@ -33,7 +34,7 @@ class SafetyHazard(LayerFeature):
         editable=False,
     )
     description = models.TextField("隐患描述", blank=True)
-    found_at = models.DateTimeField("发现时间", default=timezone.now)
+    found_at = models.DateTimeField("发现时间", default=clock.now)
     deadline = models.DateField("整改期限", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
     responsible_unit = models.CharField("责任单位", max_length=200, blank=True, editable=False)
@@ -123,7 +124,7 @@ class SafetyHazard(LayerFeature):
     @staticmethod
     def overdue_q() -> Q:
         """Past its deadline and not closed (挂账), as of today in the service's time zone."""
-        return Q(deadline__lt=timezone.localdate(), status__in=status.HAZARD_OPEN_STATUSES)
+        return Q(deadline__lt=clock.today(), status__in=status.HAZARD_OPEN_STATUSES)
 
     @classmethod
     def overdue_expression(cls) -> models.Expression:
@@ -138,7 +139,7 @@ class SafetyHazard(LayerFeature):
         return (
             self.deadline is not None
             and self.status in status.HAZARD_OPEN_STATUSES
-            and self.deadline < timezone.localdate()
+            and self.deadline < clock.today()
         )
 
     def clean(self):
@@ -174,7 +175,7 @@ class HazardEvent(models.Model):
         related_name="hazard_events",
         verbose_name="操作人",
     )
-    at = models.DateTimeField("时间", default=timezone.now)
+    at = models.DateTimeField("时间", default=clock.now)
     note = models.TextField("说明", blank=True)
     # What the step set: responsible unit, assignee, deadline, reason, duplicate, …
     data = models.JSONField("内容", default=dict, blank=True)
@@ -223,7 +224,7 @@ class HazardPhoto(models.Model):
         related_name="hazard_photos",
         verbose_name="上传人",
     )
-    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    uploaded_at = models.DateTimeField("上传时间", default=clock.now)
 
     class Meta:
         verbose_name = "隐患照片"

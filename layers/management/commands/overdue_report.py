@@ -3,8 +3,8 @@
 import csv
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell, SafetyHazard
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             if cell is None:
                 raise CommandError(f"no grid cell with code {grid!r}")
             hazards = hazards.filter(grid_cell=cell)
-        today = timezone.localdate()
+        today = clock.today()
         rows = [
             {
                 "ref": h.ref,
