@@ -286,12 +286,8 @@ LOGGING = {
     "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
-# The hazard lifecycle (layers/workflow.py): the deadline a leader gets by default when
-# assigning, in days by level; photos per step and their limits.
-HAZARD_DEADLINE_DAYS = {
-    "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
-    "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
-}
+# The hazard lifecycle (layers/services/workflow/): its time limits are data (the TimeLimit
+# table, docs/HAZARDS.md); photos per step and their limits.
 # The service's clock (layers/domain/clock.py): SERVICE_TODAY=YYYY-MM-DD fixes today's date,
 # SERVICE_CLOCK_OFFSET=3d (or -36h, 90m, 3600) shifts the real clock. Both empty: the real one.
 # For tests and rehearsals: deadlines, reminders, overdue marks and rates read this clock.
@@ -357,3 +353,6 @@ NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))
+# The app's own readiness checks (each returns {"ok": ..., "warning": ...}): the holiday
+# calendar warns when today nears the last year it knows.
+READY_CHECKS = ("layers.domain.workdays.readiness",)

@@ -279,7 +279,7 @@ HAZARD_STATUS = Vocabulary(
     transitions={
         "found": ("reported", "closed", "rejected"),
         "reported": ("assigned", "rejected"),
-        "assigned": ("rectifying", "rejected"),
+        "assigned": ("rectifying", "reported", "rejected"),
         "rectifying": ("reinspection", "rejected"),
         "reinspection": ("closed", "rectifying", "rejected"),
     },
@@ -294,6 +294,19 @@ HAZARD_REJECT_REASON = Vocabulary(
     (
         Term("not_hazard", "经核实不构成隐患", "Not a hazard"),
         Term("duplicate", "重复上报", "Duplicate"),
+    ),
+)
+
+# 退回: why the assigned unit sends a hazard back to the dispatch queue ("other" needs a note).
+HAZARD_RETURN_REASON = Vocabulary(
+    "hazard_return_reason",
+    "退回原因",
+    "Reason for returning",
+    (
+        Term("not_our_duty", "不属于本单位职责", "Not our unit's responsibility"),
+        Term("incomplete", "信息不全", "Information incomplete"),
+        Term("wrong_location", "位置有误", "Wrong location"),
+        Term("other", "其他", "Other (explain in the note)"),
     ),
 )
 
@@ -453,3 +466,38 @@ ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     WATER_KIND,
     LANDMARK_KIND,
 )
+
+# --- Time limits (办理时限), in working days -----------------------------------------------------
+
+# The defaults a data migration seeds into the TimeLimit table (editors change them in the
+# admin; docs/HAZARDS.md explains them). Per (category, level):
+# (dispatch after report, rectify after dispatch, re-inspect after rectification,
+#  accept a public report, escalate to 挂牌督办 this many working days past a limit).
+HAZARD_TIME_LIMITS_GENERAL = {
+    "structure": (1, 15, 3, 1, 5),
+    "fire_equipment": (1, 5, 3, 1, 5),
+    "wiring": (1, 5, 3, 1, 5),
+    "gas": (1, 3, 2, 1, 3),
+    "escape_route": (1, 3, 2, 1, 3),
+    "ebike": (1, 3, 2, 1, 3),
+    "group_rental": (1, 10, 3, 1, 5),
+    "three_in_one": (1, 10, 3, 1, 5),
+}
+HAZARD_TIME_LIMITS_MAJOR = {
+    "structure": (1, 120, 5, 1, 10),
+    "fire_equipment": (1, 30, 3, 1, 10),
+    "wiring": (1, 30, 3, 1, 10),
+    "gas": (1, 20, 3, 1, 5),
+    "escape_route": (1, 20, 3, 1, 5),
+    "ebike": (1, 20, 3, 1, 5),
+    "group_rental": (1, 60, 5, 1, 10),
+    "three_in_one": (1, 60, 5, 1, 10),
+}
+HAZARD_TIME_LIMITS = {
+    (category, level): limits
+    for level, table in (
+        ("general", HAZARD_TIME_LIMITS_GENERAL),
+        ("major", HAZARD_TIME_LIMITS_MAJOR),
+    )
+    for category, limits in table.items()
+}

@@ -34,8 +34,11 @@ HEADERS = (
     "销号时间",
     "逾期天数",
     "挂牌督办",
+    "剩余工作日",
 )
-WIDTHS = (12, 28, 12, 14, 16, 10, 17, 20, 12, 12, 36, 17, 17, 17, 9, 9)
+# 剩余工作日: working days to the current step's limit (negative: overdue by so many working
+# days), on the Chinese calendar; empty for closed hazards and those without a limit.
+WIDTHS = (12, 28, 12, 14, 16, 10, 17, 20, 12, 12, 36, 17, 17, 17, 9, 9, 11)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 # Spreadsheet programs run cell text that starts with these as a formula.
@@ -49,8 +52,11 @@ def with_rectification(queryset):
     latest = HazardEvent.objects.filter(hazard=OuterRef("pk"), action="rectify").order_by(
         "-at", "-pk"
     )
+    from layers.domain.models import SafetyHazard
+
     return queryset.select_related("grid_cell", "community").annotate(
-        rectification_note=Subquery(latest.values("note")[:1])
+        rectification_note=Subquery(latest.values("note")[:1]),
+        left_workdays=SafetyHazard.workdays_left_expression(),
     )
 
 
@@ -82,6 +88,7 @@ def row(hazard, today: dt.date) -> list:
         _local(hazard.closed_at) if hazard.status == "closed" else None,
         (today - hazard.deadline).days if overdue else 0,
         "是" if hazard.supervised else "否",
+        hazard.left_workdays,
     ]
 
 

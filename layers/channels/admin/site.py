@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from layers.channels.admin.widgets import LocalMapWidget
 from layers.domain import registry
+from layers.domain.models import TimeLimit
 from layers.services import editing
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
@@ -245,3 +246,27 @@ def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
 
 for _spec in registry.LAYERS:
     admin.site.register(_spec.model, admin_for(_spec))
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(admin.ModelAdmin):
+    """办理时限: editors keep the limits of the hazard loop here (working days)."""
+
+    list_display = (
+        "category",
+        "level",
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_editable = (
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_filter = ("level", "category")
+    ordering = ("level", "category")

@@ -17,6 +17,7 @@ from layers.domain.models.features import (
 )
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
 from layers.domain.models.jobs import Job
+from layers.domain.models.limits import CalendarDay, TimeLimit
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
 from layers.domain.models.tokens import ApiToken
 
@@ -24,6 +25,7 @@ __all__ = [
     "AllManager",
     "ApiToken",
     "Building",
+    "CalendarDay",
     "Community",
     "CulturalViewpoint",
     "GridCell",
@@ -40,6 +42,7 @@ __all__ = [
     "SafetyHazard",
     "ServicePoint",
     "Street",
+    "TimeLimit",
     "Waterway",
     "_photo_path",
 ]
