@@ -293,6 +293,21 @@ LOGGING = {
 # For tests and rehearsals: deadlines, reminders, overdue marks and rates read this clock.
 SERVICE_TODAY = env("SERVICE_TODAY", "")
 SERVICE_CLOCK_OFFSET = env("SERVICE_CLOCK_OFFSET", "")
+# Notifications (layers/services/notifications.py): mail when EMAIL_HOST is set (Django's
+# email settings from the environment); links in mails start with SITE_URL.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "荷花池地图服务 <noreply@hehuachi.invalid>")
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", "[荷花池] ")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# Signed webhooks: seconds to wait for a receiver, attempts before a delivery is failed.
+WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "5"))
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
 HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))

@@ -49,7 +49,8 @@ def test_the_ledger_has_the_chinese_headers_and_every_hazard(client):
     signed_in(client, "p", PLANNER)
     rows = sheet_rows(client.get(LEDGER))
     assert rows[0] == ledger.HEADERS
-    assert rows[0][:2] == ("编号", "地点/名称") and rows[0][-3:] == ("逾期天数", "挂牌督办", "剩余工作日")
+    assert rows[0][:2] == ("编号", "地点/名称")
+    assert rows[0][-3:] == ("逾期天数", "挂牌督办", "剩余工作日")
     expected = [h.ref or str(h.pk) for h in SafetyHazard.objects.order_by("ref", "pk")]
     assert sorted(r[0] for r in rows[1:]) == sorted(expected)
     assert len(rows) - 1 == SafetyHazard.objects.count() > 0

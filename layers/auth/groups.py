@@ -35,11 +35,11 @@ def sync_roles(**kwargs) -> None:
     limits = {
         p.codename: p
         for p in Permission.objects.filter(content_type__app_label="layers")
-        if p.codename.endswith("_timelimit")
+        if p.codename.endswith(("_timelimit", "_webhookendpoint", "_webhookdelivery"))
     }
     groups[EDITOR].permissions.add(*limits.values())
     for role, group in groups.items():
-        if role != EDITOR and "view_timelimit" in limits:
+        if role != EDITOR and "view_timelimit" in limits:  # receivers are editors' only
             group.permissions.add(limits["view_timelimit"])
     # Editors see and lift sign-in lockouts in the admin (django-axes' access attempts:
     # deleting one unlocks that user or address).

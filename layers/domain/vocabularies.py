@@ -310,6 +310,21 @@ HAZARD_RETURN_REASON = Vocabulary(
     ),
 )
 
+# What a notice is about (layers/services/notifications.py); each user chooses which reach them.
+NOTICE_EVENT = Vocabulary(
+    "notice_event",
+    "通知事件",
+    "Notice event",
+    (
+        Term("assigned", "交办给我", "Assigned to me"),
+        Term("returned", "被退回", "Returned by the unit"),
+        Term("reminder", "期限将至", "Limit near"),
+        Term("overdue", "已超期", "Overdue"),
+        Term("escalated", "挂牌督办", "Put under formal supervision"),
+        Term("reinspection_failed", "复查不通过", "Failed re-inspection"),
+    ),
+)
+
 HAZARD_LEVEL = Vocabulary(
     "hazard_level",
     "隐患等级",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import sync_to_async
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
+from layers.services import notifications, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,23 @@ QUEUE = "jobs"
 @app.task(name="layers.run_job", queue=QUEUE, pass_context=True)
 def run_job(context, job_id: int) -> None:
     jobs.execute(job_id, context.job.id)
+
+
+@app.task(
+    name="layers.deliver_webhook",
+    queue=QUEUE,
+    retry=RetryStrategy(
+        max_attempts=5, exponential_wait=10, retry_exceptions={webhooks.DeliveryFailed}
+    ),
+)
+def deliver_webhook(delivery_id: int) -> None:
+    """One signed POST of a notice (layers/services/webhooks.py); a failure is retried with
+    growing waits (10 s, 20 s, 40 s, …)."""
+    webhooks.deliver(delivery_id)
+
+
+# The notification service queues its deliveries through this task (it imports no job code).
+notifications.register_webhook_dispatcher(lambda pk: deliver_webhook.defer(delivery_id=pk))
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")

@@ -140,6 +140,9 @@
       state.tasks = data.tasks;
       renderTasks();
       drawTasks();
+      // A link from the inbox (/field/?hazard=ID) opens that hazard once.
+      var wanted = Number(new URLSearchParams(window.location.search).get("hazard"));
+      if (!state.loaded && wanted && taskById(wanted)) select(wanted);
       state.loaded = (state.loaded || 0) + 1;
     });
   }

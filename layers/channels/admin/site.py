@@ -16,7 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from layers.channels.admin.widgets import LocalMapWidget
 from layers.domain import registry
-from layers.domain.models import TimeLimit
+from layers.domain.models import TimeLimit, WebhookDelivery, WebhookEndpoint
 from layers.services import editing
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
@@ -270,3 +270,26 @@ class TimeLimitAdmin(admin.ModelAdmin):
     )
     list_filter = ("level", "category")
     ordering = ("level", "category")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Receivers of signed notices (docs/HAZARDS.md, Notifications)."""
+
+    list_display = ("name", "url", "active", "events")
+    list_filter = ("active",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only."""
+
+    list_display = ("created_at", "endpoint", "event", "key", "status", "attempts", "last_error")
+    list_filter = ("status", "endpoint", "event")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -18,6 +18,12 @@ from layers.domain.models.features import (
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
 from layers.domain.models.jobs import Job
 from layers.domain.models.limits import CalendarDay, TimeLimit
+from layers.domain.models.notifications import (
+    Notification,
+    NotificationSetting,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
 from layers.domain.models.tokens import ApiToken
 
@@ -36,6 +42,8 @@ __all__ = [
     "LayerFeature",
     "LiveManager",
     "LiveQuerySet",
+    "Notification",
+    "NotificationSetting",
     "PocketPark",
     "ReferenceFeature",
     "RenovationSite",
@@ -44,5 +52,7 @@ __all__ = [
     "Street",
     "TimeLimit",
     "Waterway",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "_photo_path",
 ]

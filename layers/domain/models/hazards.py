@@ -221,9 +221,12 @@ class HazardEvent(models.Model):
     action = models.CharField("操作", max_length=32)
     from_status = models.CharField("原状态", max_length=32, blank=True)
     to_status = models.CharField("新状态", max_length=32, blank=True)
+    # None: recorded by the service itself (the reminder pass: 超期, 挂牌督办).
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="hazard_events",
         verbose_name="操作人",
     )

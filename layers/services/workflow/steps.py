@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from layers.domain import registry
-from layers.services import editing
+from layers.services import editing, notifications
 from layers.services.workflow import deadlines
 from layers.services.workflow.actions import ACTIONS, _state_ok, allowed_actions
 from layers.services.workflow.errors import IllegalTransition, InvalidInput, NotPermitted
@@ -60,6 +60,7 @@ def perform(hazard_pk: int, action_name: str, user, data: dict | None = None, *,
         for photo in photos:
             photo.event = event
             photo.save(update_fields=["event"])
+        notifications.on_step(hazard, event)
     return hazard, event
 
 
