@@ -2,6 +2,8 @@
 
 One task runs every kind of job (layers/jobs.py); a periodic task retries the jobs of workers
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
+Another delivers signed webhooks (with retries), and a periodic one runs the hazard loop's
+reminder pass.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
-from layers.services import notifications, webhooks
+from layers.services import notifications, reminders, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,15 @@ def deliver_webhook(delivery_id: int) -> None:
 
 # The notification service queues its deliveries through this task (it imports no job code).
 notifications.register_webhook_dispatcher(lambda pk: deliver_webhook.defer(delivery_id=pk))
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="remind")
+@app.task(name="layers.remind", queue=QUEUE, queueing_lock="remind")
+def remind(timestamp: int) -> None:
+    """The reminder pass (layers/services/reminders.py), every ten minutes; its notices are
+    keyed, so running it often sends nothing twice."""
+    for line in reminders.run():
+        log.info("remind: %s", line)
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
