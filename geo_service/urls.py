@@ -43,6 +43,7 @@ urlpatterns = [
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
+    path("dashboard/hazards/", hazards.hazard_list, name="dashboard-hazards"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", inbox.read, name="inbox-read"),
     path("inbox/read-all/", inbox.read_all, name="inbox-read-all"),

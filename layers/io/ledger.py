@@ -86,7 +86,7 @@ def row(hazard, today: dt.date) -> list:
         _local(hazard.rectified_at),
         _local(hazard.reinspected_at),
         _local(hazard.closed_at) if hazard.status == "closed" else None,
-        (today - hazard.deadline).days if overdue else 0,
+        hazard.overdue_days(today) if overdue else 0,
         "是" if hazard.supervised else "否",
         hazard.left_workdays,
     ]

@@ -12,13 +12,13 @@ import json
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from layers.channels.portal import nav
+from layers.channels.portal import nav, rates
 from layers.compose import builder
 from layers.domain import clock
 from layers.domain import vocabularies as status
@@ -48,7 +48,7 @@ def _terms(vocabulary) -> list[dict]:
 
 
 def _task(hazard, today) -> dict:
-    overdue_days = (today - hazard.deadline).days if hazard.is_overdue else 0
+    overdue_days = hazard.overdue_days(today)
     return {
         "id": hazard.pk,
         "name": hazard.name,
@@ -190,13 +190,38 @@ def dashboard(request):
     if denied:
         return denied
     lang = nav.lang()
+    try:
+        kpi = rates.context(request.GET)
+    except rates.kpis.BadQuery as exc:
+        return HttpResponseBadRequest("; ".join(f"{k}: {v[0]}" for k, v in exc.errors.items()))
     data = figures.compute(lang)
+    for row in data["overdue"]:
+        row["url"] = rates.hazard_url(request.user, row["id"])
     context = {
         "page_title": nav.pick(("隐患看板", "Hazard dashboard")),
         "nav_active": "dashboard",
         "d": data,
+        "kpi": kpi,
         "ledger_url": reverse("api:hazards-ledger"),
-        "choropleth": figures.choropleth_svg(data["cells"]),
+        "choropleth": figures.choropleth_svg(data["cells"], link=reverse("dashboard-hazards")),
         "trend": figures.trend_svg(data["weeks"]),
     }
     return render(request, "hazards/dashboard.html", context)
+
+
+@never_cache
+def hazard_list(request):
+    """The hazards behind one number of the dashboard (layers/channels/portal/rates.py)."""
+    denied = _gate(request, DASHBOARD_ROLES)
+    if denied:
+        return denied
+    try:
+        found = rates.drill_context(request.user, request.GET)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    context = {
+        "page_title": nav.pick(("隐患清单", "Hazards")),
+        "nav_active": "dashboard",
+        **found,
+    }
+    return render(request, "hazards/list.html", context)

@@ -184,6 +184,14 @@ class SafetyHazard(LayerFeature):
         today = clock.today()
         return any(d is not None and d < today for d in (self.due_date, self.deadline))
 
+    def overdue_days(self, today=None) -> int:
+        """Calendar days past the earliest limit that has passed (0 when not overdue)."""
+        if self.status not in status.HAZARD_OPEN_STATUSES:
+            return 0
+        today = today or clock.today()
+        passed = [d for d in (self.deadline, self.due_date) if d is not None and d < today]
+        return (today - min(passed)).days if passed else 0
+
     @property
     def workdays_left(self) -> int | None:
         """As workdays_left_expression, in Python (one hazard)."""
