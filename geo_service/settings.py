@@ -315,6 +315,8 @@ HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
+# "Mark as duplicate" links to an open hazard, or one closed at most this many days ago.
+HAZARD_DUPLICATE_RECENT_DAYS = int(env("HAZARD_DUPLICATE_RECENT_DAYS", "30"))
 
 # Background jobs (layers/jobs.py) run on procrastinate workers: `manage.py procrastinate worker`
 # (make run starts one). The queue lives in this database; workers may run on any machine that

@@ -204,8 +204,9 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             serializer = self._serializer(obj, data=request.data, partial=partial, srid=input_srid)
             serializer.is_valid(raise_exception=True)  # a bad body is 400 whatever its version
             editing.check_version(obj, seen)
-            obj = editing.update(obj, serializer.validated_data, request.user)
-            self._check_workflow_edit(obj)  # not moved out of the editor's reach (rolled back)
+            # The lifecycle's rules (who may edit, where a grid worker may move it) are the
+            # service's; a refusal leaves the block, so the write is rolled back (403).
+            obj = editing.update_as(self.spec, obj, serializer.validated_data, request.user)
         return self._written(obj, 200)
 
     def destroy(self, request, pk=None):

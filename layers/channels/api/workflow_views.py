@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -21,7 +21,7 @@ from layers.domain import registry
 from layers.geo import geometry as geo
 from layers.query import access, kpis
 from layers.query import params as p
-from layers.services import photos
+from layers.services import photos, workflow
 
 OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -82,7 +82,12 @@ class WorkflowMixin:
         methods=["POST"],
         operation_id="hazards_transitions_create",
         summary="Take one step of the lifecycle (409 names the steps allowed from here)",
-        request={"application/json": OBJECT},
+        # One body per step (layers/services/workflow/inputs.py), told apart by `action`.
+        request=PolymorphicProxySerializer(
+            component_name="HazardStepBody",
+            serializers=workflow.SERIALIZERS,
+            resource_type_field_name="action",
+        ),
         responses={200: OBJECT, **_errors(400, 401, 403, 404, 409, 412, 415)},
     )
     @action(detail=True, methods=["get", "post"])

@@ -185,12 +185,15 @@ class SafetyHazard(LayerFeature):
         return any(d is not None and d < today for d in (self.due_date, self.deadline))
 
     def overdue_days(self, today=None) -> int:
-        """Calendar days past the earliest limit that has passed (0 when not overdue)."""
+        """Calendar days past the 整改期限, or past the current step's limit when the 整改期限
+        has not passed (or is not set yet); 0 when not overdue."""
         if self.status not in status.HAZARD_OPEN_STATUSES:
             return 0
         today = today or clock.today()
-        passed = [d for d in (self.deadline, self.due_date) if d is not None and d < today]
-        return (today - min(passed)).days if passed else 0
+        for limit in (self.deadline, self.due_date):
+            if limit is not None and limit < today:
+                return (today - limit).days
+        return 0
 
     @property
     def workdays_left(self) -> int | None:

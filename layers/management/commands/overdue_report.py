@@ -35,8 +35,9 @@ class Command(BaseCommand):
                 "grid": h.grid_cell.code if h.grid_cell else "",
                 "responsible_unit": h.responsible_unit,
                 "assignee": h.assignee.username if h.assignee else "",
-                "deadline": h.deadline.isoformat(),
-                "days_overdue": (today - h.deadline).days,
+                # The 整改期限, or the current step's limit (dispatch) when there is none yet.
+                "deadline": (h.deadline or h.due_date).isoformat(),
+                "days_overdue": h.overdue_days(today),
                 "supervised": "挂牌督办" if h.supervised else "",
             }
             for h in hazards.order_by("deadline", "pk")

@@ -32,13 +32,14 @@ from layers.services.workflow.errors import (
     NotPermitted,
     WorkflowError,
 )
-from layers.services.workflow.inputs import STEP_INPUTS, step_inputs
+from layers.services.workflow.inputs import SERIALIZERS, STEP_INPUTS, step_inputs
 from layers.services.workflow.queries import nearby_duplicates, photo_urls, tasks, timeline
 from layers.services.workflow.reach import (
     grid_cells_of,
     is_grid_worker,
     may_create_at,
     may_edit,
+    may_move_to,
     reach_q,
     reaches,
 )
@@ -47,6 +48,7 @@ from layers.services.workflow.steps import perform, record_creation, server_valu
 __all__ = [
     "ACTIONS",
     "RECORD_FIELDS",
+    "SERIALIZERS",
     "STEP_INPUTS",
     "Action",
     "IllegalTransition",
@@ -60,6 +62,7 @@ __all__ = [
     "legal_actions",
     "may_create_at",
     "may_edit",
+    "may_move_to",
     "nearby_duplicates",
     "perform",
     "photo_urls",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from layers.services.workflow.reach import (
     _assignee,
     _assignee_or_inspector,
+    _duplicate_marker,
     _inspector,
     _leader,
     _reinspector,
@@ -59,7 +60,7 @@ ACTIONS: dict[str, Action] = {
                _leader),
         Action("mark_duplicate", "标记重复", "Mark as duplicate",
                ("found", "reported", "assigned", "rectifying", "reinspection"), "rejected",
-               _inspector),
+               _duplicate_marker),
         Action("set_deadline", "设定期限", "Set deadline",
                ("reported", "assigned", "rectifying", "reinspection"), None, _leader),
         Action("request_extension", "申请延期", "Request extension",

@@ -84,6 +84,14 @@ def _assignee(user, hazard) -> str | None:
     return "only the assignee (for the responsible unit) may do this"
 
 
+def _duplicate_marker(user, hazard) -> str | None:
+    """Before dispatch an inspector of the grid marks a duplicate; after it, a leader."""
+    if hazard.status in ("assigned", "rectifying", "reinspection"):
+        refused = _leader(user, hazard)
+        return refused and "after dispatch, marking a duplicate is a leader's decision"
+    return _inspector(user, hazard)
+
+
 def _reinspector(user, hazard) -> str | None:
     refused = _inspector(user, hazard)
     if refused:
@@ -103,6 +111,21 @@ def may_create_at(user, hazard) -> str | None:
     cells = grid_cells_of(user)
     if cells and hazard.grid_cell_id not in cells:
         return "the location is outside your grid cells"
+    return None
+
+
+def may_move_to(user, hazard) -> str | None:
+    """Why `user` may not move the hazard to where it now lies (its derived grid cell), or
+    None: a grid worker keeps hazards inside their own cells, as when reporting one (being
+    its assignee does not widen that); leaders and inspectors without cells move anything."""
+    roles = roles_of(user)
+    if EDITOR in roles:
+        return None
+    cells = grid_cells_of(user)
+    if INSPECTOR in roles and not cells:
+        return None
+    if hazard.grid_cell_id is None or hazard.grid_cell_id not in cells:
+        return "the new location is outside your grid cells; ask a leader to move it"
     return None
 
 
