@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from layers.channels.api.parsers import JSONErrorsMixin
+from layers.channels.api.schema import _errors
 from layers.query import params as p
 from layers.services import notifications
 
@@ -57,7 +58,7 @@ class NotificationListView(JSONErrorsMixin, APIView):
             OpenApiParameter("unread", bool, description="true: only the unread ones"),
             OpenApiParameter("limit", int, description="1–200 (default 50)"),
         ],
-        responses={200: LIST},
+        responses={200: LIST, **_errors(400, 401, 403)},
         tags=["notifications"],
     )
     def get(self, request):
@@ -91,7 +92,7 @@ class NotificationReadView(JSONErrorsMixin, APIView):
     @extend_schema(
         summary="Mark one of my notices read",
         request=None,
-        responses={200: NOTICE},
+        responses={200: NOTICE, **_errors(401, 403, 404)},
         tags=["notifications"],
     )
     def post(self, request, pk: int):
