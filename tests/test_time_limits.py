@@ -16,7 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from layers.domain import vocabularies, workdays
+from layers.domain import time_limits, workdays
 from layers.domain.models import GridCell, SafetyHazard, TimeLimit
 from layers.domain.roles import EDITOR, PLANNER
 from tests.conftest import make_user
@@ -122,14 +122,14 @@ def test_workdays_command_exit_status():
 @pytest.mark.django_db
 def test_every_category_and_level_has_its_seeded_limits():
     rows = {(t.category, t.level): t for t in TimeLimit.objects.all()}
-    assert set(rows) == set(vocabularies.HAZARD_TIME_LIMITS)
+    assert set(rows) == set(time_limits.HAZARD_TIME_LIMITS)
     for key, (
         dispatch,
         rectify,
         reinspect,
         accept,
         escalate,
-    ) in vocabularies.HAZARD_TIME_LIMITS.items():
+    ) in time_limits.HAZARD_TIME_LIMITS.items():
         row = rows[key]
         assert (row.dispatch_days, row.rectify_days, row.reinspect_days) == (
             dispatch,

@@ -2,6 +2,7 @@
 
 The admin, sample-data loading and `manage.py layers` are generated from it; the API, OGC API,
 tiles, maps and import/export read the same specs. Slugs are a public contract (used in URLs).
+A little over 400 lines on purpose: the LayerSpec and one declaration per layer, read together.
 """
 
 from __future__ import annotations

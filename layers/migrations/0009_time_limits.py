@@ -1,5 +1,5 @@
 """Time limits by category and level (seeded with the defaults of
-layers.domain.vocabularies.HAZARD_TIME_LIMITS), the calendar's exceptions (from the
+layers.domain.time_limits.HAZARD_TIME_LIMITS), the calendar's exceptions (from the
 chinesecalendar package) and hh_workdays(a, b), the SQL twin of layers.domain.workdays.between.
 """
 
@@ -19,7 +19,7 @@ $$;
 
 
 def seed(apps, schema_editor):
-    from layers.domain.vocabularies import HAZARD_TIME_LIMITS
+    from layers.domain.time_limits import HAZARD_TIME_LIMITS
     from layers.domain.workdays import exceptions
 
     TimeLimit = apps.get_model("layers", "TimeLimit")

@@ -150,7 +150,7 @@ class StepForm(forms.Form):
     deadline = forms.DateField(
         label="整改期限 Deadline", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    reason = forms.ChoiceField(label="不予立案原因 Reason", required=False)
+    reason = forms.ChoiceField(label="原因 Reason", required=False)
     duplicate_of = forms.IntegerField(label="重复于隐患编号 Duplicate of (id)", required=False)
     until = forms.DateField(
         label="申请延期至 Extend until",
@@ -167,7 +167,12 @@ class StepForm(forms.Form):
         self.fields["step"].choices = [
             (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()
         ]
-        self.fields["reason"].choices = [("", "—"), *status.HAZARD_REJECT_REASON.choices]
+        # 不予立案 reasons for `reject`, 退回 reasons for `return` (the workflow checks which).
+        self.fields["reason"].choices = [
+            ("", "—"),
+            *status.HAZARD_REJECT_REASON.choices,
+            *status.HAZARD_RETURN_REASON.choices,
+        ]
 
     def step_data(self) -> dict:
         """The step's inputs as the workflow takes them (dates as YYYY-MM-DD, flags as text)."""

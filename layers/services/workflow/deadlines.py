@@ -7,7 +7,7 @@ Chinese calendar (layers/domain/workdays.py) from the service clock's today.
 - past a limit by `escalate_days`, the reminder pass puts the hazard under 挂牌督办.
 
 A category and level missing from the table (an editor deleted the row) falls back to the
-defaults in layers/domain/vocabularies.py (HAZARD_TIME_LIMITS).
+defaults in layers/domain/time_limits.py (HAZARD_TIME_LIMITS).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from layers.domain import clock, workdays
-from layers.domain.vocabularies import HAZARD_TIME_LIMITS
+from layers.domain.time_limits import HAZARD_TIME_LIMITS
 
 
 @dataclass(frozen=True)
