@@ -207,3 +207,17 @@ def test_closed_hazards_have_no_time_left(due_hazard, settings, client):
     client.force_login(make_user("reader", PLANNER))
     props = client.get(f"/api/v1/hazards/{due_hazard.pk}/").json()["properties"]
     assert props["workdays_left"] is None
+
+
+def test_map_popups_show_the_working_days_left(db):
+    from layers.compose import builder
+    from layers.domain.pages import MapLayer
+
+    user = make_user("popup-reader", PLANNER)
+    config = builder.layer_config(MapLayer("hazards"), user)
+    row = [p for p in config["popup"] if p["name"] == "workdays_left"]
+    assert row == [
+        {"name": "workdays_left", "zh": "剩余工作日", "en": "Working days left", "kind": "integer"}
+    ]
+    script = (ROOT / "static" / "js" / "hehuachi-map.js").read_text(encoding="utf-8")
+    assert 'f.name === "workdays_left"' in script and "超期 " in script
