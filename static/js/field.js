@@ -132,8 +132,16 @@
       state.tasks = data.tasks;
       renderTasks();
       drawTasks();
+      // A link from the inbox (/field/?hazard=ID) opens that hazard once.
+      var wanted = Number(new URLSearchParams(window.location.search).get("hazard"));
+      if (!state.loaded && wanted && taskById(wanted)) select(wanted);
       state.loaded = (state.loaded || 0) + 1;
     });
+  }
+  function workdaysText(n) {
+    if (n < 0) return fmt(S.workdaysOver, { n: -n });
+    if (n === 0) return S.dueToday;
+    return fmt(S.workdaysLeft, { n: n });
   }
   function renderTasks() {
     var list = $("hh-tasks");
@@ -154,6 +162,9 @@
       meta.appendChild(el("span", label(config.categories, t.category)));
       meta.appendChild(el("span", t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline));
       if (t.overdue_days > 0) meta.appendChild(el("span", fmt(S.overdue, { n: t.overdue_days }), "hh-alert"));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) {
+        meta.appendChild(el("span", workdaysText(t.workdays_left), t.workdays_left < 0 ? "hh-alert hh-workdays" : "hh-workdays"));
+      }
       if (t.supervised) meta.appendChild(el("span", S.supervised, "hh-alert"));
       button.appendChild(meta);
       button.addEventListener("click", function () { select(t.id); });
@@ -185,6 +196,7 @@
       if (t.assignee) bits.push(t.assignee);
       bits.push(t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline);
       if (t.overdue_days > 0) bits.push(fmt(S.overdue, { n: t.overdue_days }));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) bits.push(workdaysText(t.workdays_left));
       $("hh-task-meta").textContent = bits.join(" · ");
       $("hh-task-description").textContent = t.description || "";
       map.setView([t.lat, t.lon], Math.max(map.getZoom(), 18));
@@ -225,8 +237,9 @@
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + e.user, "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + (e.user ? " " + S.by + " " + e.user : ""), "hh-muted"));
         item.appendChild(head);
+        if (e.reason_zh) item.appendChild(el("p", config.lang === "en" ? e.reason_en : e.reason_zh, "hh-reason"));
         if (e.note) item.appendChild(el("p", e.note));
         if (e.photos.length) {
           var photos = el("div", null, "hh-photos");
@@ -301,9 +314,9 @@
       control = el("input");
       control.type = "text";
       if (input.kind === "hazard") control.inputMode = "numeric";
-    } else if (input.kind === "reason") {
+    } else if (input.kind === "reason" || input.kind === "return_reason") {
       control = el("select");
-      config.reasons.forEach(function (r) {
+      (input.kind === "reason" ? config.reasons : config.returnReasons).forEach(function (r) {
         var option = el("option", r.label);
         option.value = r.value;
         control.appendChild(option);

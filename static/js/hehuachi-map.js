@@ -31,6 +31,14 @@
     return fallback || "#555";
   }
 
+  /* Working days left (negative: overdue), in words. */
+  function workdaysText(n) {
+    var en = state.lang === "en";
+    if (n < 0) return en ? "overdue " + -n + " working days" : "超期 " + -n + " 个工作日";
+    if (n === 0) return en ? "due today" : "今日到期";
+    return en ? n + " working days left" : "剩余 " + n + " 个工作日";
+  }
+
   /* A popup as DOM: title plus one row per configured field. */
   function popup(cfg, feature) {
     var p = feature.properties || {};
@@ -47,6 +55,7 @@
       }
       if (Array.isArray(value)) value = value.join("、");
       if (typeof value === "boolean") value = value ? "✓" : "✗";
+      if (f.name === "workdays_left") value = workdaysText(value);
       var row = el("tr");
       row.appendChild(el("th", state.lang === "en" ? f.en : f.zh));
       row.appendChild(el("td", value));

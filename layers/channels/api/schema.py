@@ -143,6 +143,8 @@ def output_properties(spec: registry.LayerSpec) -> dict:
         for computed in spec.computed_properties():
             zh, en, kind = spec.computed_labels.get(computed, (computed, computed, "boolean"))
             props[computed] = {"type": kind, "readOnly": True, "description": f"{zh} ({en})"}
+            if kind != "boolean":
+                props[computed]["nullable"] = True
     props["distance_m"] = {
         "type": "number",
         "readOnly": True,
