@@ -10,7 +10,7 @@ from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import hazards, imports
+from layers.channels.portal import features, hazards, imports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
 from layers.channels.tiles import views as tiles
@@ -40,6 +40,7 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", job_pages.job_retry, name="job-retry"),
     path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
+    path("features/<slug:slug>/<int:pk>/", features.feature, name="feature"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.search import SearchView
 from layers.channels.api.views import viewset_for
 from layers.domain import registry
 
@@ -32,6 +33,7 @@ for spec in registry.LAYERS:
 urlpatterns = [
     path("layers/", LayerIndexView.as_view(), name="layers"),
     path("stats/", StatsView.as_view(), name="stats"),
+    path("search/", SearchView.as_view(), name="search"),
     path(
         "hazards/ledger.xlsx",
         viewsets["hazards"].as_view({"get": "ledger"}),
