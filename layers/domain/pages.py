@@ -175,3 +175,15 @@ HOME = MapPage(
 )
 
 PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, STOP, HOME)}
+
+# The small map of a feature's own page (/features/<layer>/<id>/): the offline basemap and the
+# feature itself, drawn from the page's configuration (no layer of its own).
+FEATURE = MapPage(
+    slug="feature",
+    title_zh="要素",
+    title_en="Feature",
+    roles=(),
+    layers=(),
+    zoom=17,
+    embed_basemap=True,
+)

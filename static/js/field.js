@@ -175,8 +175,32 @@
   }
 
   // --- one task: map, timeline, steps ----------------------------------------------------
-  function select(id) {
+  /* Each hazard has an address of its own (?hazard=<id>): bookmarked, shared, and Back goes
+   * to the one before. */
+  function hazardInUrl() {
+    var raw = new URLSearchParams(window.location.search).get("hazard");
+    return raw && /^[0-9]{1,18}$/.test(raw) ? parseInt(raw, 10) : null;
+  }
+  function remember(id) {
+    if (hazardInUrl() === id) return;
+    var url = new URL(window.location.href);
+    url.searchParams.set("hazard", String(id));
+    window.history.pushState({ hazard: id }, "", url.pathname + url.search);
+  }
+  window.addEventListener("popstate", function () {
+    var id = hazardInUrl();
+    if (id !== null) select(id, true);
+    else { $("hh-task").hidden = true; state.selected = null; }
+  });
+  document.addEventListener("hh:search-choose", function (e) {
+    if (!e.detail || e.detail.layer !== "hazards" || !taskById(e.detail.id)) return;
+    e.preventDefault();
+    select(e.detail.id);
+  });
+
+  function select(id, fromHistory) {
     var t = taskById(id);
+    if (!fromHistory) remember(id);
     state.selected = id;
     state.selectedReady = false;
     var section = $("hh-task");
@@ -344,7 +368,7 @@
       return request("POST", hazardUrl(id, "transitions"), body);
     }).then(function () {
       form.hidden = true;
-      return loadTasks().then(function () { return select(id); }).then(function () {
+      return loadTasks().then(function () { return select(id, true); }).then(function () {
         result.textContent = S.saved;
         result.className = "hh-ok";
       });
@@ -483,7 +507,21 @@
     });
   });
 
-  loadTasks().catch(function (error) {
+  loadTasks().then(function () {
+    var id = hazardInUrl();
+    if (id !== null) {
+      window.history.replaceState({ hazard: id }, "", window.location.pathname + window.location.search);
+      var step = new URLSearchParams(window.location.search).get("step");
+      select(id, true).then(function () {
+        // A feature page's "steps you may take now" open the form of that step here.
+        if (!step || !/^[a-z_]{1,40}$/.test(step)) return;
+        var button = document.querySelector('#hh-actions [data-action="' + step + '"]');
+        if (button) button.click();
+      });
+      var section = $("hh-task");
+      if (section.scrollIntoView) section.scrollIntoView({ block: "start" });
+    }
+  }).catch(function (error) {
     $("hh-tasks").appendChild(el("li", S.failed + " " + error.message, "hh-error"));
   });
 })();
