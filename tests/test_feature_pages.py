@@ -19,6 +19,10 @@ def _signed_in(client, username):
     return client
 
 
+def _page(client, username, slug, pk):
+    return _signed_in(client, username).get(f"/features/{slug}/{pk}/")
+
+
 def _article(response) -> str:
     html = response.content.decode()
     start = html.index('id="hh-feature"')
@@ -47,7 +51,7 @@ def test_a_site_page_names_it_and_shows_status_progress_households_and_buildings
 
 def test_a_building_links_its_community_and_site_by_name(client):
     building = Building.objects.exclude(renovation_site=None).exclude(community=None).first()
-    article = _article(_signed_in(client, "demo-planner").get(f"/features/buildings/{building.pk}/"))
+    article = _article(_page(client, "demo-planner", "buildings", building.pk))
     site, community = building.renovation_site, building.community
     assert f'<a href="/features/renovation-sites/{site.pk}/">{site.name}</a>' in article
     assert f'<a href="/features/communities/{community.pk}/">{community.name}</a>' in article
@@ -57,7 +61,7 @@ def test_the_history_tells_who_changed_what_in_words(client):
     planner = get_user_model().objects.get(username="demo-planner")
     site = RenovationSite.objects.get(ref="RS-012")
     editing.update(site, {"progress": 55}, planner)
-    article = _article(_signed_in(client, "demo-editor").get(f"/features/renovation-sites/{site.pk}/"))
+    article = _article(_page(client, "demo-editor", "renovation-sites", site.pk))
     text = _text(article)
     assert "李振华将进度(%)由「" in text and "」改为「55」" in text
     assert "demo-planner" not in article
@@ -68,7 +72,7 @@ def test_a_hazard_page_shows_time_left_and_the_steps_of_the_field_form(client):
     article = _article(_signed_in(client, "demo-inspector").get(f"/features/hazards/{hazard.pk}/"))
     assert f'href="/field/?hazard={hazard.pk}&amp;step=report"' in article
     open_one = SafetyHazard.objects.filter(status="rectifying").exclude(deadline=None).first()
-    article = _article(_signed_in(client, "demo-inspector").get(f"/features/hazards/{open_one.pk}/"))
+    article = _article(_page(client, "demo-inspector", "hazards", open_one.pk))
     assert 'id="hh-time-left"' in article
 
 
@@ -100,5 +104,5 @@ def test_a_user_without_a_role_gets_404_and_so_do_unknown_features(client):
 def test_deleted_features_are_404_but_for_editors(client):
     site = RenovationSite.objects.get(ref="RS-013")
     editing.soft_delete(site, None)
-    assert _signed_in(client, "demo-planner").get(f"/features/renovation-sites/{site.pk}/").status_code == 404
-    assert _signed_in(client, "demo-editor").get(f"/features/renovation-sites/{site.pk}/").status_code == 200
+    assert _page(client, "demo-planner", "renovation-sites", site.pk).status_code == 404
+    assert _page(client, "demo-editor", "renovation-sites", site.pk).status_code == 200

@@ -57,6 +57,8 @@ def test_the_field_page_gives_each_hazard_an_address_and_back_works(visit):
     assert f"hazard={first}" in page.url
     # The address opens the hazard by itself (a bookmark, a shared link).
     assert tab.open(f"/field/?hazard={second}").status == 200
-    page.wait_for_function(f"window.hehuachiField.selected === {second} && window.hehuachiField.selectedReady")
+    page.wait_for_function(
+        f"window.hehuachiField.selected === {second} && window.hehuachiField.selectedReady"
+    )
     assert not page.locator("#hh-task").is_hidden()
     assert not tab.errors, tab.errors
