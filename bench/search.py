@@ -25,16 +25,22 @@ def main() -> None:
         buildings = cursor.fetchone()[0]
     floor_sql = """
         SELECT id, name FROM layers_building
-        WHERE deleted_at IS NULL AND (name ILIKE %s OR name_en ILIKE %s OR ref ILIKE %s
-              OR address ILIKE %s OR hh_initials(name) LIKE %s)
+        WHERE deleted_at IS NULL AND (upper(name) LIKE upper(%s) OR upper(name_en) LIKE upper(%s)
+              OR upper(ref) LIKE upper(%s)
+              OR upper(address) LIKE upper(%s) {initials})
         ORDER BY id LIMIT 5
     """
 
     def floor(q):
+        # As the endpoint asks: the initials only for ASCII letters and digits.
+        initials = q.isascii() and q.replace(" ", "").isalnum() and " " not in q
+        sql = floor_sql.format(initials="OR hh_initials(name) LIKE %s" if initials else "")
+
         def run():
             like = f"%{q}%"
+            values = [like, like, like, like] + ([f"{q.lower()}%"] if initials else [])
             with connection.cursor() as cursor:
-                cursor.execute(floor_sql, [like, like, like, like, f"{q.lower()}%"])
+                cursor.execute(sql, values)
                 return cursor.fetchall()
 
         return run

@@ -1,4 +1,5 @@
-"""Search (issue 26): trigram indexes on the names, references, codes and addresses of every
+"""Search (issue 26): trigram indexes (of the upper-cased text, as Django's case-insensitive
+lookups compare it) on the names, references, codes and addresses of every
 layer table, and pinyin initials of a name (`hh_initials('客车厂')` = 'kcc') in SQL.
 
 pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
@@ -59,9 +60,10 @@ def create(apps, schema_editor):
         cursor.execute(_function_sql())
         for table, extra in TABLES.items():
             for column in ("name", "name_en", "ref", *extra):
+                # upper(): Django's iexact / istartswith / icontains compare UPPER(column).
                 cursor.execute(
                     f"CREATE INDEX IF NOT EXISTS {table}_{column}_trgm "
-                    f"ON {table} USING gin ({column} gin_trgm_ops)"
+                    f"ON {table} USING gin (upper({column}) gin_trgm_ops)"
                 )
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {table}_initials_trgm "
