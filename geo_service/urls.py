@@ -10,7 +10,7 @@ from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import features, hazards, imports
+from layers.channels.portal import features, hazards, imports, reports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
 from layers.channels.tiles import views as tiles
@@ -44,6 +44,7 @@ urlpatterns = [
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
+    path("reports/progress/", reports.progress_page, name="progress-report"),
     path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
