@@ -28,7 +28,6 @@ def main() -> None:
         WHERE deleted_at IS NULL AND (upper(name) LIKE upper(%s) OR upper(name_en) LIKE upper(%s)
               OR upper(ref) LIKE upper(%s)
               OR upper(address) LIKE upper(%s) {initials})
-        ORDER BY id LIMIT 5
     """
 
     def floor(q):

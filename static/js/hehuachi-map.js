@@ -230,6 +230,7 @@
         params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","));
       }
     }
+    if (state.asOf && !cfg.basemap) params.set("as_of", state.asOf);
     params.set("page_size", "1000");
     return cfg.url + "?" + params.toString();
   }
@@ -494,6 +495,27 @@
   };
 
   state.tileState = function (slug) { return state.layers[slug].target.holder.tileState(); };
+
+  /* The page's layers as they were on a day (YYYY-MM-DD, from history), or now (""). The
+   * offline basemap stays as it is. */
+  state.setAsOf = function (value) {
+    state.asOf = value || null;
+    document.body.classList.toggle("hh-in-the-past", !!state.asOf);
+    var waits = [];
+    Object.keys(state.layers).forEach(function (slug) {
+      var entry = state.layers[slug];
+      if (entry.cfg.basemap || entry.cfg.data) return;
+      if (entry.cfg.tiles) {
+        var url = entry.cfg.tiles + (state.asOf ? "?as_of=" + encodeURIComponent(state.asOf) : "");
+        entry.target.holder.setUrl(url);
+        return;
+      }
+      if (entry.target.reload) waits.push(entry.target.reload());
+    });
+    return Promise.all(waits).then(function () {
+      document.dispatchEvent(new CustomEvent("hh:as-of", { detail: state.asOf }));
+    });
+  };
 
   state.reload = function (slug) {
     var entry = state.layers[slug];
