@@ -82,6 +82,28 @@ def filters(page: MapPage, lang: str) -> list[dict]:
     return out
 
 
+def print_areas(user, lang: str) -> list[dict]:
+    """What the print form may print besides the current view: communities, grid cells and
+    renovation sites the user may read, by name (value "community:<code>", ...)."""
+    out = []
+    for slug, kind, key in (
+        ("communities", "community", "code"),
+        ("grid-cells", "grid", "code"),
+        ("renovation-sites", "site", "pk"),
+    ):
+        spec = registry.get(slug)
+        if not access.can_read(user, spec):
+            continue
+        rows = spec.model.objects.order_by("name").values_list(key, "name", "name_en")
+        out.append(
+            {
+                "label": spec.title(lang),
+                "options": [(f"{kind}:{k}", _pick(zh, en or zh, lang)) for k, zh, en in rows],
+            }
+        )
+    return out
+
+
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
     denied = _allowed(request, page)
     if denied:
@@ -109,6 +131,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
             "static_site": static_site,
             "nearest": nearest,
             "other_language_file": getattr(request, "static_site", None),
+            "print_areas": print_areas(request.user, lang) if page.printable else [],
             **context,
         },
     )
