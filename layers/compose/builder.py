@@ -7,6 +7,7 @@ a small script calling hehuachi-map.js with a JSON config, escaped for a <script
 from __future__ import annotations
 
 import json
+import re
 
 import folium
 from branca.element import MacroElement
@@ -357,12 +358,17 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
     return m
 
 
+# folium's map template adds a second viewport tag that forbids zooming the page (maximum-scale,
+# user-scalable=no): our base template has the one viewport tag, which allows it (WCAG 1.4.4).
+_FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+
+
 def render_parts(m: folium.Map) -> dict[str, str]:
     """folium's header, body and script, to place into our own page template."""
     root = m.get_root()
     root.render()
     return {
-        "header": root.header.render(),
+        "header": _FOLIUM_VIEWPORT.sub("", root.header.render()),
         "html": root.html.render(),
         "script": root.script.render(),
     }

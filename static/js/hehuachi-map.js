@@ -275,11 +275,13 @@
           state.tintVocab[cfg.slug] = cfg.vocabularies[cfg.status_field];
         }
         state.ready[cfg.slug] = true;
+        state.loads[cfg.slug] = (state.loads[cfg.slug] || 0) + 1;
         document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
       })
       .catch(function (err) { console.warn(err.message); state.ready[cfg.slug] = true; });
   }
   state.tokens = {};
+  state.loads = {};
 
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
@@ -640,6 +642,32 @@
     state.filters[slug] = state.filters[slug] || {};
     state.filters[slug][field] = value;
     return state.reload(slug);
+  };
+
+  /* After a filter: zoom to what is left. A layer loaded whole is fitted to what it drew; a
+   * viewport layer asks for its filtered features without the bbox (one page) to find them. */
+  state.fitTo = function (slug) {
+    var entry = state.layers[slug];
+    if (!entry) return Promise.resolve();
+    var fit = function (bounds) {
+      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { maxZoom: 17, padding: [20, 20] });
+      state.fitted = (state.fitted || 0) + 1;
+    };
+    if (!entry.cfg.viewport) {
+      fit(entry.target.holder.getBounds ? entry.target.holder.getBounds() : null);
+      return Promise.resolve();
+    }
+    var params = new URLSearchParams(entry.cfg.params || {});
+    var filters = state.filters[slug] || {};
+    Object.keys(filters).forEach(function (k) { if (filters[k]) params.set(k, filters[k]); });
+    if (state.asOf) params.set("as_of", state.asOf);
+    params.set("page_size", "1000");
+    return fetch(entry.cfg.url + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (body) {
+        var shown = L.geoJSON(state.shift ? window.GCJ02.transformGeoJSON(body, state.shift) : body);
+        fit(body.features.length ? shown.getBounds() : null);
+      });
   };
 
   /* The page's "nearest" panel (config.nearest, from the page declaration): the k nearest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -10,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from layers.compose import builder
+from layers.compose.legend import legend
 from layers.domain import registry
 from layers.domain.models import GridCell
 from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
@@ -34,37 +37,6 @@ def current_lang() -> str:
 
 def _pick(zh: str, en: str, lang: str) -> str:
     return en if lang == "en" else zh
-
-
-def legend(page: MapPage, user, lang: str) -> list[dict]:
-    """Per layer, the status vocabulary (and ring vocabulary) with colours, for the side panel."""
-    out = []
-    for layer in page.layers:
-        spec = registry.get(layer.slug)
-        if layer.outline or not access.can_read(user, spec):
-            continue
-        # A tinted layer is coloured by the other layer's statuses (its legend shows them).
-        vocabularies = [] if layer.tint else [spec.vocabularies()[spec.color_by]]
-        if layer.ring_field:
-            vocabularies.append(spec.vocabularies()[layer.ring_field])
-        entry = {
-            "slug": spec.slug,
-            "title": _pick(*layer.title, lang) if layer.title else spec.title(lang),
-            "vocabularies": [
-                {
-                    "name": v.name,
-                    "terms": [
-                        {"value": t.value, "color": t.color, "label": _pick(t.zh, t.en, lang)}
-                        for t in v.terms
-                    ],
-                }
-                for v in vocabularies
-            ],
-        }
-        if layer.tint:
-            entry["tinted_by"] = registry.get(layer.tint["layer"]).title(lang)
-        out.append(entry)
-    return out
 
 
 def filters(page: MapPage, lang: str) -> list[dict]:
@@ -152,7 +124,11 @@ def inspection(request):
     extra = {}
     if my_grids:
         minx, miny, maxx, maxy = my_grids[0].geom.extent
-        extra["my_grid"] = {"code": my_grids[0].code, "bounds": [[miny, minx], [maxy, maxx]]}
+        extra["my_grid"] = {
+            "code": my_grids[0].code,
+            "bounds": [[miny, minx], [maxy, maxx]],
+            "geojson": json.loads(my_grids[0].geom.geojson),  # highlighted when chosen
+        }
     return _page(
         request, INSPECTION, extra=extra, template="maps/inspection.html", my_grids=my_grids
     )
