@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,7 +33,11 @@ class SearchView(JSONErrorsMixin, APIView):
                     "q": {"type": "string"},
                     "groups": {"type": "array", "items": {"type": "object"}},
                 },
-            }
+            },
+            400: OpenApiResponse(
+                {"type": "object", "additionalProperties": True},
+                description="A bad parameter; the body names it.",
+            ),
         },
         tags=["layers"],
     )
