@@ -1,6 +1,6 @@
-"""as_of reads (layers/query/asof.py): an index on (id, history_date, history_id) of every
-historical table finds a feature's version at an instant, and whether a newer one exists, in a
-few index probes instead of a scan of the history."""
+"""as_of reads (layers/query/asof.py): an index on (id, history_id, history_date) of every
+historical table tells whether a feature has a newer record by an instant in one index probe,
+instead of a scan of the history."""
 
 from django.db import migrations
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            f"CREATE INDEX IF NOT EXISTS {table}_asof ON {table} (id, history_date, history_id)",
+            f"CREATE INDEX IF NOT EXISTS {table}_asof ON {table} (id, history_id, history_date)",
             f"DROP INDEX IF EXISTS {table}_asof",
         )
         for table in TABLES

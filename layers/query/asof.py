@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from layers.domain import registry
@@ -42,9 +42,10 @@ def history_model(spec: registry.LayerSpec):
 def features(spec: registry.LayerSpec, at: dt.datetime):
     """The version of every feature of `spec` current at `at` (deleted ones keep deleted_at)."""
     model = history_model(spec)
-    newer = model.objects.filter(id=OuterRef("id"), history_date__lte=at).filter(
-        Q(history_date__gt=OuterRef("history_date"))
-        | Q(history_date=OuterRef("history_date"), history_id__gt=OuterRef("history_id"))
+    # A feature's records are appended as it changes: a later record has a larger history_id.
+    # "No newer record by then" is then one probe of the (id, history_id) index per candidate.
+    newer = model.objects.filter(
+        id=OuterRef("id"), history_id__gt=OuterRef("history_id"), history_date__lte=at
     )
     return (
         model.objects.filter(history_date__lte=at).exclude(history_type="-").filter(~Exists(newer))
