@@ -32,6 +32,7 @@
   });
   function when(iso) { return clock.format(new Date(iso)); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function person(username) { return (config.people || {})[username] || username; }
 
   // --- requests --------------------------------------------------------------------------
   function request(method, url, body, isForm) {
@@ -214,7 +215,7 @@
         label(config.categories, t.category)];
       if (t.grid) bits.push(t.grid);
       if (t.responsible_unit) bits.push(t.responsible_unit);
-      if (t.assignee) bits.push(t.assignee);
+      if (t.assignee) bits.push(person(t.assignee));
       bits.push(t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline);
       if (t.overdue_days > 0) bits.push(fmt(S.overdue, { n: t.overdue_days }));
       $("hh-task-meta").textContent = bits.join(" · ");
@@ -239,7 +240,7 @@
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + e.user, "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + person(e.user), "hh-muted"));
         item.appendChild(head);
         if (e.note) item.appendChild(el("p", e.note));
         if (e.photos.length) {

@@ -85,7 +85,10 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     static_site = getattr(request, "static_site", None) is not None
     nearest = [] if static_site else builder.nearest_config(page, request.user, lang)
     m = builder.build_map(
-        page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
+        page,
+        request.user,
+        # The published tour has no feature pages: its popups link to none.
+        extra={"lang": lang, "nearest": nearest, "static_site": static_site, **(extra or {})},
     )
     response = render(
         request,

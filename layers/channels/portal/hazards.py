@@ -25,6 +25,7 @@ from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, roles_of
 from layers.query import dashboard as figures
+from layers.query import people
 from layers.services import workflow
 
 FIELD_ROLES = (INSPECTOR, EDITOR)
@@ -154,6 +155,8 @@ def field(request):
         else [],
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
+        # People by their names in the timeline and the tasks, never by their user names.
+        "people": people.names_by_username(),
         "urls": {
             "tasks": reverse("field-tasks"),
             "hazards": reverse("api:hazards-list"),
