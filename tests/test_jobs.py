@@ -459,6 +459,9 @@ def test_print_action_refuses_bad_input_by_name_and_queues_nothing():
         ({"bbox": "119.94,31.77,x,31.79"}, "bbox"),
         ({"bbox": AREA, "paper": "Letter"}, "paper"),
         ({"bbox": AREA, "orientation": "up"}, "orientation"),
+        ({"area": "street:1"}, "area"),
+        ({"area": "site:999999"}, "site"),
+        ({"area": "community:NOPE"}, "community"),
     ):
         response = planner.post("/maps/planning/print/", data)
         assert response.status_code == 400

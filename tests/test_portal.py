@@ -126,7 +126,15 @@ def test_home_for_the_public_offers_the_tour_and_public_links(client):
 def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
     sign_in(client, "demo-planner")
     response = client.get("/")
-    assert cards(response) == ["tour", "planning", "dashboard", "api-docs", "jobs", "tokens"]
+    assert cards(response) == [
+        "tour",
+        "planning",
+        "dashboard",
+        "progress",
+        "api-docs",
+        "jobs",
+        "tokens",
+    ]
     sites = models.RenovationSite.objects
     assert figures(response, "planning") == [
         sites.filter(status="construction").count(),
@@ -178,6 +186,7 @@ def test_home_for_an_editor_offers_everything_including_the_admin(client):
         "inspection",
         "field",
         "dashboard",
+        "progress",
         "api-docs",
         "jobs",
         "tokens",

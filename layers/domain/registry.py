@@ -393,6 +393,7 @@ LAYERS: tuple[LayerSpec, ...] = (
 
 _BY_SLUG = {spec.slug: spec for spec in LAYERS}
 _BY_MODEL = {spec.model: spec for spec in LAYERS}
+MODELS = frozenset(_BY_MODEL)
 
 
 def get(slug: str) -> LayerSpec:

@@ -32,6 +32,7 @@
   });
   function when(iso) { return clock.format(new Date(iso)); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function person(username) { return (config.people || {})[username] || username; }
 
   // --- requests --------------------------------------------------------------------------
   function request(method, url, body, isForm) {
@@ -178,8 +179,32 @@
   }
 
   // --- one task: map, timeline, steps ----------------------------------------------------
-  function select(id) {
+  /* Each hazard has an address of its own (?hazard=<id>): bookmarked, shared, and Back goes
+   * to the one before. */
+  function hazardInUrl() {
+    var raw = new URLSearchParams(window.location.search).get("hazard");
+    return raw && /^[0-9]{1,18}$/.test(raw) ? parseInt(raw, 10) : null;
+  }
+  function remember(id) {
+    if (hazardInUrl() === id) return;
+    var url = new URL(window.location.href);
+    url.searchParams.set("hazard", String(id));
+    window.history.pushState({ hazard: id }, "", url.pathname + url.search);
+  }
+  window.addEventListener("popstate", function () {
+    var id = hazardInUrl();
+    if (id !== null) select(id, true);
+    else { $("hh-task").hidden = true; state.selected = null; }
+  });
+  document.addEventListener("hh:search-choose", function (e) {
+    if (!e.detail || e.detail.layer !== "hazards" || !taskById(e.detail.id)) return;
+    e.preventDefault();
+    select(e.detail.id);
+  });
+
+  function select(id, fromHistory) {
     var t = taskById(id);
+    if (!fromHistory) remember(id);
     state.selected = id;
     state.selectedReady = false;
     var section = $("hh-task");
@@ -193,7 +218,7 @@
         label(config.categories, t.category)];
       if (t.grid) bits.push(t.grid);
       if (t.responsible_unit) bits.push(t.responsible_unit);
-      if (t.assignee) bits.push(t.assignee);
+      if (t.assignee) bits.push(person(t.assignee));
       bits.push(t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline);
       if (t.overdue_days > 0) bits.push(fmt(S.overdue, { n: t.overdue_days }));
       if (t.workdays_left !== null && t.workdays_left !== undefined) bits.push(workdaysText(t.workdays_left));
@@ -237,7 +262,7 @@
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + when(e.at) + (e.user ? " " + S.by + " " + e.user : ""), "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + person(e.user), "hh-muted"));
         item.appendChild(head);
         if (e.reason_zh) item.appendChild(el("p", config.lang === "en" ? e.reason_en : e.reason_zh, "hh-reason"));
         if (e.note) item.appendChild(el("p", e.note));
@@ -578,7 +603,21 @@
     });
   });
 
-  (window.hehuachiOffline ? window.hehuachiOffline.opened || Promise.resolve() : Promise.resolve()).then(loadTasks).catch(function (error) {
+  (window.hehuachiOffline ? window.hehuachiOffline.opened || Promise.resolve() : Promise.resolve()).then(loadTasks).then(function () {
+    var id = hazardInUrl();
+    if (id !== null) {
+      window.history.replaceState({ hazard: id }, "", window.location.pathname + window.location.search);
+      var step = new URLSearchParams(window.location.search).get("step");
+      select(id, true).then(function () {
+        // A feature page's "steps you may take now" open the form of that step here.
+        if (!step || !/^[a-z_]{1,40}$/.test(step)) return;
+        var button = document.querySelector('#hh-actions [data-action="' + step + '"]');
+        if (button) button.click();
+      });
+      var section = $("hh-task");
+      if (section.scrollIntoView) section.scrollIntoView({ block: "start" });
+    }
+  }).catch(function (error) {
     $("hh-tasks").appendChild(el("li", S.failed + " " + error.message, "hh-error"));
   });
 })();

@@ -279,6 +279,12 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
         OpenApiParameter(
             "updated_since", OpenApiTypes.DATETIME, description="ISO date or date-time"
         ),
+        OpenApiParameter(
+            "as_of",
+            str,
+            description="roles only: the layer as it was at this date (as that day ended) or "
+            "date-time, from its history, deleted features included; never the future",
+        ),
         OpenApiParameter("ordering", str, description="field[,-field]; `distance` with near"),
         OpenApiParameter("deleted", bool, description="list soft-deleted features (editors)"),
         OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PAGE}),

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from layers.channels.api.notifications import NotificationListView, NotificationReadView
 from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.search import SearchView
 from layers.channels.api.views import viewset_for
 from layers.domain import registry
 
@@ -40,6 +41,7 @@ urlpatterns = [
         NotificationReadView.as_view(),
         name="notification-read",
     ),
+    path("search/", SearchView.as_view(), name="search"),
     path(
         "hazards/ledger.xlsx",
         viewsets["hazards"].as_view({"get": "ledger"}),

@@ -23,6 +23,7 @@ from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
 from layers.query import dashboard as figures
+from layers.query import people
 from layers.services import workflow
 
 
@@ -206,6 +207,8 @@ def field(request):
         "duplicateRadius": settings.HAZARD_DUPLICATE_RADIUS_M,
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
+        # People by their names in the timeline and the tasks, never by their user names.
+        "people": people.names_by_username(),
         "urls": {
             "tasks": reverse("field-tasks"),
             "hazards": reverse("api:hazards-list"),
