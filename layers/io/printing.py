@@ -13,6 +13,9 @@ ToUnicode map, so the text stays searchable and extractable (pdftotext finds the
 
 `render` is also the "render_map" job kind (layers/jobs/kinds/printing.py): the print
 action on the map pages and `manage.py render_map` share `clean_params` and `render`.
+
+Long because the sheet is one drawing: frame, layers, street labels, legend, scale bar and north
+arrow share one set of axes, units and fonts; split, each part would take them all as arguments.
 """
 
 from __future__ import annotations
