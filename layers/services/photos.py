@@ -74,9 +74,11 @@ def gps_of(image: Image.Image) -> tuple[float, float] | None:
     return round(lon, 7), round(lat, 7)
 
 
-def process(upload) -> Processed:
-    """Check, decode and re-encode an uploaded file; PhotoRefused with the reason."""
-    limit = settings.HAZARD_PHOTO_MAX_BYTES
+def process(upload, *, max_bytes: int | None = None, max_side: int | None = None) -> Processed:
+    """Check, decode and re-encode an uploaded file; PhotoRefused with the reason. The limits
+    default to the hazard photos' (HAZARD_PHOTO_MAX_BYTES, HAZARD_PHOTO_MAX_SIDE)."""
+    limit = max_bytes or settings.HAZARD_PHOTO_MAX_BYTES
+    side = max_side or settings.HAZARD_PHOTO_MAX_SIDE
     if upload.size > limit:
         raise PhotoRefused(f"the file is larger than {limit // (1024 * 1024)} MB")
     data = upload.read(limit + 1)
@@ -95,12 +97,15 @@ def process(upload) -> Processed:
             suggested = gps_of(image)
             upright = ImageOps.exif_transpose(image)
             rgb = upright.convert("RGB")
+            # Pillow writes some of what it read back out (a JPEG comment from `info`): the
+            # stored photo starts from pixels alone, so no metadata segment of any kind survives.
+            rgb.info.clear()
     except PhotoRefused:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise PhotoRefused("the file is not a readable JPEG, PNG or HEIC image") from None
-    if max(rgb.size) > settings.HAZARD_PHOTO_MAX_SIDE:
-        rgb.thumbnail((settings.HAZARD_PHOTO_MAX_SIDE,) * 2, Image.Resampling.LANCZOS)
+    if max(rgb.size) > side:
+        rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
     full = io.BytesIO()
     rgb.save(full, "JPEG", quality=85, optimize=True)  # no exif= argument: nothing is kept
     thumb = rgb.copy()

@@ -153,6 +153,14 @@ def _assignee_or_inspector(user, hazard) -> str | None:
     return "only the assignee or an inspector of this grid may do this"
 
 
+def _leader_or_public(user, hazard) -> str | None:
+    """Reopening: a leader, or the public-report channel's own account (roles.is_public_actor),
+    which acts for a resident who says a closed hazard is not fixed (docs/REPORTS.md)."""
+    if roles.is_leader(user) or roles.is_public_actor(user):
+        return None
+    return "only a leader, or a resident through their report, may reopen a closed hazard"
+
+
 def _reinspector(user, hazard) -> str | None:
     refused = _inspector(user, hazard)
     if refused:
@@ -258,6 +266,9 @@ ACTIONS: dict[str, Action] = {
                ("assigned", "rectifying", "reinspection"), None, _leader),
         Action("supervise", "挂牌督办", "Formal supervision",
                ("found", "reported", "assigned", "rectifying", "reinspection"), None, _leader),
+        # 随手拍: the resident says it is not fixed (within 7 days of closing); counts as rework.
+        Action("reopen", "群众反映未整改", "Reopen: reported not fixed", ("closed",),
+               "reinspection", _leader_or_public),
     )
 }  # fmt: skip
 
@@ -284,6 +295,7 @@ STEP_INPUTS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "request_extension": (("until", "date", True), ("note", "text", True)),
     "decide_extension": (("approve", "bool", True), ("note", "text", False)),
     "supervise": (("on", "bool", True), ("deadline", "date", False), ("note", "text", False)),
+    "reopen": (("note", "text", True),),
 }
 
 
@@ -341,7 +353,7 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
     errors: dict[str, list[str]] = {}
     values: dict = {}
     event: dict = {}
-    note_required = action.name in {"rectify", "fail", "reject", "request_extension"}
+    note_required = action.name in {"rectify", "fail", "reject", "request_extension", "reopen"}
     note = _text(data, "note", errors, required=note_required)
     today = timezone.localdate()
     found = timezone.localdate(hazard.found_at) if hazard.found_at else today
@@ -373,6 +385,10 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
         values["reinspected_at"] = timezone.now()
         if action.name == "fail":
             values.update(rectified_by=None, rectified_at=None)
+    elif action.name == "reopen":
+        # Back to re-inspection: the rectification stands to be checked again (by someone
+        # other than who recorded it), the closing re-inspection no longer holds.
+        values["reinspected_at"] = None
     elif action.name == "reject":
         reason = data.get("reason")
         if reason not in status.HAZARD_REJECT_REASON.values:
@@ -517,7 +533,22 @@ def perform(hazard_pk: int, action_name: str, user, data: dict | None = None, *,
         for photo in photos:
             photo.event = event
             photo.save(update_fields=["event"])
+        for listener in _AFTER_STEP:
+            listener(hazard, event)
     return hazard, event
+
+
+# Called after every step, inside its transaction, with (hazard, event): the services that
+# follow a hazard register here (the public reports, layers/services/reports/), so this module
+# names none of them. Registered from AppConfig.ready().
+_AFTER_STEP: list[Callable[[object, object], None]] = []
+
+
+def after_step(listener: Callable[[object, object], None]):
+    """Register `listener(hazard, event)` to run after every step (once per listener)."""
+    if listener not in _AFTER_STEP:
+        _AFTER_STEP.append(listener)
+    return listener
 
 
 def record_creation(hazard, user) -> None:

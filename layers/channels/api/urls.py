@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.reports import ReportList, ReportStatus
 from layers.channels.api.views import viewset_for
 from layers.domain import registry
 
@@ -37,6 +38,8 @@ urlpatterns = [
         viewsets["hazards"].as_view({"get": "ledger"}),
         name="hazards-ledger",
     ),
+    path("reports/", ReportList.as_view(), name="reports"),
+    path("reports/<str:code>/", ReportStatus.as_view(), name="report-status"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -18,6 +18,13 @@ from layers.domain.models.features import (
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
 from layers.domain.models.jobs import Job
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
+from layers.domain.models.reports import (
+    PublicReport,
+    ReportContact,
+    ReportEvent,
+    ReportPhoto,
+    ReportSupport,
+)
 from layers.domain.models.tokens import ApiToken
 
 __all__ = [
@@ -35,8 +42,13 @@ __all__ = [
     "LiveManager",
     "LiveQuerySet",
     "PocketPark",
+    "PublicReport",
     "ReferenceFeature",
     "RenovationSite",
+    "ReportContact",
+    "ReportEvent",
+    "ReportPhoto",
+    "ReportSupport",
     "SafetyHazard",
     "ServicePoint",
     "Street",
