@@ -111,6 +111,8 @@ MAY = {
     "request_extension": {"inspector", "worker", "assignee"},
     "decide_extension": {"leader"},
     "supervise": {"leader"},
+    # A leader (a 12345 call); residents reopen through their report (tests/test_report_loop.py).
+    "reopen": {"leader"},
 }
 # The status each step leads to (None: unchanged).
 LEADS_TO = {
@@ -123,6 +125,7 @@ LEADS_TO = {
     "fix_on_spot": "closed",
     "reject": "rejected",
     "mark_duplicate": "rejected",
+    "reopen": "reinspection",
 }
 STATUSES = status.HAZARD_STATUS.values
 
@@ -133,6 +136,7 @@ def step_body(action: str, hazard, original) -> dict:
         {
             "assign": {"responsible_unit": "北大街社区", "assignee": "unit-contact"},
             "rectify": {"note": "已清理"},
+            "reopen": {"note": "群众反映仍未整改"},
             "fail": {"note": "仍有杂物"},
             "reject": {"reason": "not_hazard", "note": "经核实为正常堆放"},
             "mark_duplicate": {"duplicate_of": original.pk},

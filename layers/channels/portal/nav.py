@@ -129,9 +129,9 @@ def _intake_figures(user) -> list[Figure]:
     from layers.services import reports
     from layers.services.reports.status import accept_due
 
-    new = list(reports.queue(user, "new").only("received_at"))
+    new = list(reports.queue(user, "new").values_list("received_at", flat=True))
     today = timezone.localdate()
-    late = sum(1 for r in new if accept_due(r.received_at) < today)
+    late = sum(1 for received in new if accept_due(received) < today)
     return [
         Figure(len(new), ("待受理的随手拍", "new reports to take in")),
         Figure(late, ("其中超过答复时间", "of them past the answer time"), alert=late > 0),

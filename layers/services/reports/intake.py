@@ -72,7 +72,10 @@ def candidates(report, user) -> list:
         status__in=status.HAZARD_OPEN_STATUSES,
     )
     near = spatial.near(found, report.geom.x, report.geom.y, settings.REPORT_NEARBY_RADIUS_M)
-    return list(near.order_by("_distance_m", "pk")[:10])
+    found = list(near.order_by("_distance_m", "pk")[:10])
+    for hazard in found:
+        hazard.metres = round(hazard._distance_m)
+    return found
 
 
 def _report_for(user, pk, *, new_only: bool = True):

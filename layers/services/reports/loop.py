@@ -32,8 +32,20 @@ NOTE_MAX = 500
 def refresh(report) -> bool:
     """Derive the report's public status again; when it changed, store it (and since when,
     and when it closed) and announce it. Returns whether it changed."""
-    from layers.domain.models import ReportEvent
+    from layers.domain.models import PublicReport, ReportEvent
 
+    # What was announced last, read under a lock: a stale copy of the report never announces
+    # the same change twice.
+    stored = (
+        PublicReport.objects.select_for_update()
+        .filter(pk=report.pk)
+        .values("public_status", "public_status_at")
+        .get()
+    )
+    report.public_status, report.public_status_at = (
+        stored["public_status"],
+        stored["public_status_at"],
+    )
     derived = public.derive(report)
     if derived.status == report.public_status and report.public_status_at == derived.since:
         return False
