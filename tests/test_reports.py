@@ -291,6 +291,7 @@ def test_the_queue_is_for_staff_only(role_client):
     assert inspector.json()["count"] == 1 and "contact" not in inspector.json()["results"][0]
     assert editor_client.get(API, {"status": "accepted"}).json()["count"] == 0
     assert editor_client.get(API, {"status": "maybe"}).status_code == 400
+    assert editor_client.get(API, {"status": ""}).status_code == 400
     assert editor_client.get(API, {"page": "2"}).status_code == 400
 
 
@@ -304,3 +305,30 @@ def test_both_endpoints_are_in_the_openapi_document():
     get_op = schema["paths"]["/api/v1/reports/{code}/"]["get"]
     assert get_op["operationId"] == "reports_status" and "429" in get_op["responses"]
     assert {} in post_op["security"] and {} in get_op["security"]
+
+
+def test_the_home_page_and_the_tour_lead_to_the_report_page():
+    client = Client()
+    home = client.get("/").content.decode()
+    assert 'data-card="report"' in home and 'href="/report/"' in home
+    assert 'href="/report/"' in client.get("/tour/").content.decode()
+    page = client.get("/report/").content.decode()
+    assert 'lang="zh-Hans"' in page and "随手拍" in page
+    assert Client(HTTP_ACCEPT_LANGUAGE="en").get("/report/").content.decode().count("Report") > 1
+
+
+def test_intake_figures_count_new_reports_and_those_past_the_answer_time():
+    from django.contrib.auth import get_user_model
+
+    reports.submit(fields(), [], reports.Sender("192.0.2.4"))
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="grid-02"))
+
+    def numbers():
+        html = client.get("/").content.decode()
+        card = html[html.index('data-card="report-intake"') :]
+        return [int(n) for n in re.findall(r"<strong>(\d+)</strong>", card)[:2]]
+
+    assert numbers() == [1, 0]
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=5)):
+        assert numbers() == [1, 1]  # past its answer date (one working day)

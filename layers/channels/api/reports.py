@@ -163,8 +163,8 @@ class ReportList(ReportErrorsMixin, APIView):
         unknown = sorted(set(request.query_params) - {"status"})
         if unknown:
             raise exceptions.ValidationError({name: ["unknown parameter"] for name in unknown})
-        raw = p.single(request.query_params, "status") or "new"
-        intake = p.choices("status", [raw], INTAKE)[0]
+        raw = p.single(request.query_params, "status")
+        intake = "new" if raw is None else p.choices("status", [raw], INTAKE)[0]
         found = reports.queue(request.user, None if intake == "all" else intake).select_related(
             "contact"
         )

@@ -166,17 +166,6 @@ DESTINATIONS: tuple[Destination, ...] = (
         in_header=False,
     ),
     Destination(
-        "report-intake",
-        "report-intake",
-        ("随手拍受理", "Report intake"),
-        (
-            "群众随手拍的待受理队列：受理生成隐患、并入已有隐患或答复不予受理。",
-            "Residents' reports to take in: accept as a hazard, link to a known one, or "
-            "answer why not.",
-        ),
-        figures=_intake_figures,
-    ),
-    Destination(
         "planning",
         "map-planning",
         (PLANNING.title_zh, PLANNING.title_en),
@@ -206,6 +195,17 @@ DESTINATIONS: tuple[Destination, ...] = (
             "overdue first.",
         ),
         figures=_field_figures,
+    ),
+    Destination(
+        "report-intake",
+        "report-intake",
+        ("随手拍受理", "Report intake"),
+        (
+            "群众随手拍的待受理队列：受理生成隐患、并入已有隐患或答复不予受理。",
+            "Residents' reports to take in: accept as a hazard, link to a known one, or "
+            "answer why not.",
+        ),
+        figures=_intake_figures,
     ),
     Destination(
         "dashboard",
