@@ -51,7 +51,7 @@
     } else {
       marker.setLatLng([lat, lon]);
     }
-    if (how === "located") map.setView([lat, lon], Math.max(map.getZoom(), 18));
+    if (how === "located") map.setView([lat, lon], Math.max(map.getZoom(), 17));
     $("hh-where-text").textContent = W.located + " (" + state.point.lon.toFixed(5) + ", " + state.point.lat.toFixed(5) + ")";
   }
   map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, "tapped"); });

@@ -25,7 +25,7 @@ from django.db import connection
 from layers.domain import models
 from layers.query import reports as kpi
 from layers.services import reports
-from tests.browser.conftest import _tabs
+from tests.browser.conftest import ARTIFACTS, _tabs
 from tests.browser.test_basemap_and_stops import AXE, axe_violations
 from tests.conftest import start_server
 from tests.report_helpers import metadata_segments, new_files_removed, phone_jpeg, smtp_server
@@ -135,6 +135,8 @@ def send_report(t, lon, lat, category="ebike"):
     page = t.page
     assert t.open("/report/").status == 200
     page.wait_for_function("window.hehuachiReport && window.hehuachiReport.ready")
+    # The offline basemap (streets, water, landmarks) is drawn under the map.
+    page.wait_for_function("window.hehuachi.allReady() && window.hehuachi.counts.streets > 0")
     page.check(f'input[name=category][value="{category}"]')
     # A tap on the map sets the place; then "use where I am" moves it to the phone's position.
     page.locator("#hh-report-map").click(position={"x": 150, "y": 120})
@@ -152,6 +154,9 @@ def send_report(t, lon, lat, category="ebike"):
     )
     page.wait_for_function("window.hehuachiReport.photos.length === 1", timeout=60000)
     page.fill("#hh-contact", EMAIL)
+    page.wait_for_function("window.hehuachi.allReady()")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-form-phone.png"), full_page=True)
 
 
 def test_a_resident_reports_follows_it_to_the_end_and_rates_it(tab, report_app):
