@@ -350,7 +350,36 @@ HAZARD_DUPLICATE_RECENT_DAYS = int(env("HAZARD_DUPLICATE_RECENT_DAYS", "30"))
 
 # Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
 # worker`
-# (make run starts one). The queue lives in this database; workers may run on any machine that
+# Public reports (随手拍, docs/REPORTS.md; layers/services/reports/). Limits per client address
+# and per device (a cookie of the report page) in an hour, counted like every other limit
+# (geo_service/middleware/limits.py: per process unless REDIS_URL is set).
+REPORT_LIMIT_PER_HOUR = int(env("REPORT_LIMIT_PER_HOUR", "5"))
+REPORT_DEVICE_LIMIT_PER_HOUR = int(env("REPORT_DEVICE_LIMIT_PER_HOUR", "5"))
+# "Me too"s and tracking-code lookups per address (an hour; a minute).
+REPORT_ME_TOO_PER_HOUR = int(env("REPORT_ME_TOO_PER_HOUR", "30"))
+REPORT_LOOKUPS_PER_MINUTE = int(env("REPORT_LOOKUPS_PER_MINUTE", "60"))
+# The report page's form is refused when sent sooner than this after it was shown (a bot).
+REPORT_MIN_FILL_SECONDS = float(env("REPORT_MIN_FILL_SECONDS", "4"))
+REPORT_MAX_PHOTOS = int(env("REPORT_MAX_PHOTOS", "3"))
+# The page sends photos resized on the phone (≤ 1600 px, ≤ 500 KB); API clients may send
+# larger ones, re-encoded here to REPORT_PHOTO_MAX_SIDE on the long side.
+REPORT_PHOTO_MAX_BYTES = int(env("REPORT_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+REPORT_PHOTO_MAX_SIDE = int(env("REPORT_PHOTO_MAX_SIDE", "1600"))
+# "Already reported nearby": open reports and hazards of the same category within this radius.
+REPORT_NEARBY_RADIUS_M = float(env("REPORT_NEARBY_RADIUS_M", "50"))
+# Days after closing when the reporter may still say "not fixed" or rate the handling.
+REPORT_FEEDBACK_DAYS = int(env("REPORT_FEEDBACK_DAYS", "7"))
+# Days after closing when the reporter's phone or email is erased (a periodic job).
+REPORT_CONTACT_RETENTION_DAYS = int(env("REPORT_CONTACT_RETENTION_DAYS", "90"))
+# The acceptance time limit promised to the reporter, in working days (Mon–Fri).
+REPORT_ACCEPT_WORKING_DAYS = int(env("REPORT_ACCEPT_WORKING_DAYS", "1"))
+# The address of the service as residents reach it, for links in emails (no trailing slash).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Email to reporters uses the notification settings above (EMAIL_HOST empty: nothing sent).
+
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
+# worker` (make run starts one). The queue lives in this database; workers may run on any
+# machine that
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))

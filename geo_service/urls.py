@@ -10,8 +10,10 @@ from layers.channels.maps import views as maps
 from layers.channels.metrics import views as metrics_views
 from layers.channels.ogc import views as ogc
 from layers.channels.portal import features, field_app, hazards, imports, inbox, reports
+from layers.channels.portal import intake as report_intake
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
+from layers.channels.public import views as public_reports
 from layers.channels.tiles import basemap
 from layers.channels.tiles import views as tiles
 from layers.channels.wfs import views as wfs
@@ -41,6 +43,25 @@ urlpatterns = [
     path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
     path("features/<slug:slug>/<int:pk>/", features.feature, name="feature"),
+    path("report/", public_reports.report, name="report"),
+    path("report/nearby/", public_reports.nearby, name="report-nearby"),
+    path("report/me-too/", public_reports.me_too, name="report-me-too"),
+    path("report/lookup/", public_reports.lookup, name="report-lookup"),
+    path("report/<str:code>/", public_reports.status_page, name="report-status"),
+    path("report/<str:code>/qr.svg", public_reports.qr, name="report-qr"),
+    path(
+        "report/<str:code>/photos/<int:pk>.jpg",
+        public_reports.closing_photo,
+        name="report-photo",
+    ),
+    path("report/<str:code>/not-fixed/", public_reports.not_fixed, name="report-not-fixed"),
+    path("report/<str:code>/rate/", public_reports.rate, name="report-rate"),
+    path("reports/intake/", report_intake.intake, name="report-intake"),
+    path(
+        "reports/photos/<int:pk>/<str:size>.jpg",
+        report_intake.staff_photo,
+        name="report-staff-photo",
+    ),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("field/sw.js", field_app.service_worker, name="field-sw"),

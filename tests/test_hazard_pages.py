@@ -388,7 +388,8 @@ def test_an_admin_step_missing_its_inputs_is_refused_per_hazard(editor_client):
     response = admin_step(editor_client, [legal, closed], step="reject", note="核实")
     body = html.unescape(response.content.decode())
     assert "reason" in body  # the reason is required for a rejection
-    assert f"{closed.pk} " in body and "allowed from here: none" in body
+    # A closed hazard can only be reopened (a resident or a leader says it is not fixed).
+    assert f"{closed.pk} " in body and "allowed from here: reopen" in body
     for hazard, state in ((legal, "reported"), (closed, "closed"), (illegal, "reported")):
         hazard.refresh_from_db()
         assert hazard.status == state

@@ -114,7 +114,7 @@ def figures(response, key) -> list[int]:
 
 def test_home_for_the_public_offers_the_tour_and_public_links(client):
     response = client.get("/")
-    assert cards(response) == ["tour"]
+    assert cards(response) == ["tour", "report"]
     body = response.content.decode()
     assert 'id="hh-signin"' in body
     assert "/ogc/" in body and "/api/v1/layers/" in body and "/tiles/viewpoints.json" in body
@@ -128,6 +128,7 @@ def test_home_for_a_planner_has_the_planning_map_with_live_figures(client):
     response = client.get("/")
     assert cards(response) == [
         "tour",
+        "report",
         "planning",
         "dashboard",
         "progress",
@@ -151,8 +152,10 @@ def test_home_for_a_grid_worker_counts_open_and_overdue_hazards_in_their_grid(cl
     response = client.get("/")
     assert cards(response) == [
         "tour",
+        "report",
         "inspection",
         "field",
+        "report-intake",
         "dashboard",
         "api-docs",
         "jobs",
@@ -168,6 +171,7 @@ def test_home_for_a_grid_worker_counts_open_and_overdue_hazards_in_their_grid(cl
         overdue_in_grid.count(),
     ]
     assert overdue_in_grid.count() > 0  # the sample data makes the figure meaningful
+    assert figures(response, "report-intake") == [0, 0]  # no public report yet
 
 
 def test_home_for_an_inspector_without_a_grid_counts_all_overdue(client):
@@ -182,9 +186,11 @@ def test_home_for_an_editor_offers_everything_including_the_admin(client):
     response = client.get("/")
     assert cards(response) == [
         "tour",
+        "report",
         "planning",
         "inspection",
         "field",
+        "report-intake",
         "dashboard",
         "progress",
         "api-docs",
@@ -203,7 +209,7 @@ def test_an_account_without_a_role_is_told_so_and_whom_to_ask(client):
     body = response.content.decode()
     assert 'id="hh-no-role"' in body
     assert "demo-editor" in body  # an editor, named
-    assert cards(response) == ["tour", "tokens"]
+    assert cards(response) == ["tour", "report", "tokens"]
     forbidden = client.get("/maps/planning/")
     assert forbidden.status_code == 403
     assert 'id="hh-forbidden"' in forbidden.content.decode()

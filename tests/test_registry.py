@@ -105,6 +105,7 @@ def test_every_vocabulary_has_labels_colours_and_valid_transitions():
         assert len(set(colours)) == len(colours), f"{vocabulary.name}: terms share a colour"
     assert status.HAZARD_STATUS.can_move("reinspection", "rectifying")
     assert not status.HAZARD_STATUS.can_move("found", "assigned")  # reported first
-    assert not status.HAZARD_STATUS.can_move("closed", "rectifying")  # closed is final
+    assert not status.HAZARD_STATUS.can_move("closed", "rectifying")  # only to re-inspection
+    assert status.HAZARD_STATUS.can_move("closed", "reinspection")  # a resident: not fixed
     with pytest.raises(ValueError):
         status.Vocabulary("x", "x", "x", (status.Term("a", "甲", "A"),), {"a": ("b",)})

@@ -112,6 +112,8 @@ MAY = {
     "request_extension": {"inspector", "worker", "assignee"},
     "decide_extension": {"leader"},
     "supervise": {"leader"},
+    # A leader (a 12345 call); residents reopen through their report (tests/test_report_loop.py).
+    "reopen": {"leader"},
 }
 # The status each step leads to (None: unchanged).
 LEADS_TO = {
@@ -125,6 +127,7 @@ LEADS_TO = {
     "reject": "rejected",
     "mark_duplicate": "rejected",
     "return": "reported",
+    "reopen": "reinspection",
 }
 # After dispatch, marking a duplicate is a leader's decision.
 DISPATCHED = ("assigned", "rectifying", "reinspection")
@@ -145,6 +148,7 @@ def step_body(action: str, hazard, original) -> dict:
         {
             "assign": {"responsible_unit": "北大街社区", "assignee": "unit-contact"},
             "rectify": {"note": "已清理"},
+            "reopen": {"note": "群众反映仍未整改"},
             "fail": {"note": "仍有杂物"},
             "reject": {"reason": "not_hazard", "note": "经核实为正常堆放"},
             "mark_duplicate": {"duplicate_of": original.pk},

@@ -22,6 +22,8 @@ STAFF = (PLANNER, INSPECTOR, EDITOR)
 ROLES: dict[str, tuple[str, ...]] = {
     "home": (ANYONE,),
     "tour": (ANYONE,),
+    "report": (ANYONE,),  # 随手拍: residents report with no account (docs/REPORTS.md)
+    "report-intake": (INSPECTOR, EDITOR),
     "planning": maps.PLANNING.roles,
     "inspection": maps.INSPECTION.roles,
     "field": (INSPECTOR, EDITOR),

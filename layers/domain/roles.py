@@ -61,3 +61,30 @@ def can_see_job(user, job) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return job.user_id == user.pk or is_leader(user)
+
+
+# -- public reports (随手拍, docs/REPORTS.md) ---------------------------------------------------
+# The account that acts for residents in a hazard's timeline (reopening when they say it is not
+# fixed): inactive, no password, no role; made on first use by the reports service.
+PUBLIC_ACTOR = "public-report"
+
+
+def is_public_actor(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.get_username() == PUBLIC_ACTOR
+
+
+def can_take_reports(user) -> bool:
+    """See the intake queue and accept, link or reject reports (inspectors of the report's grid
+    cell, or every cell for an inspector without one; the reach is the reports service's)."""
+    roles = roles_of(user)
+    return EDITOR in roles or INSPECTOR in roles
+
+
+def can_read_report_contacts(user) -> bool:
+    """A reporter's phone or email: editors only."""
+    return is_leader(user)
+
+
+def can_hide_reports(user) -> bool:
+    """Hide a report with offensive content (kept, with its audit trail)."""
+    return is_leader(user)

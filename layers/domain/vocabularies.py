@@ -285,6 +285,8 @@ HAZARD_STATUS = Vocabulary(
         "assigned": ("rectifying", "reported", "rejected"),
         "rectifying": ("reinspection", "rejected"),
         "reinspection": ("closed", "rectifying", "rejected"),
+        # A resident says a closed hazard is not fixed (随手拍, docs/REPORTS.md): re-inspection.
+        "closed": ("reinspection",),
     },
 )
 HAZARD_CLOSED_STATUSES = ("closed", "rejected")
@@ -460,6 +462,49 @@ LANDMARK_KIND = Vocabulary(
     ),
 )
 
+# --- Public reports (随手拍, docs/REPORTS.md) --------------------------------------------------
+
+# What a reporter sees of a report: derived from the intake decision and, once accepted, from
+# the hazard's lifecycle (layers/services/reports/status.py). Nothing internal has a term here.
+REPORT_PUBLIC_STATUS = Vocabulary(
+    "report_public_status",
+    "办理状态",
+    "Public status",
+    (
+        Term("received", "已收到", "Received", "#607d8b"),
+        Term("accepted", "已受理", "Accepted", "#fb8c00"),
+        Term("handling", "处理中", "Being handled", "#1e88e5"),
+        Term("fixed", "已解决", "Fixed", "#43a047"),
+        Term("not_accepted", "不予受理", "Not accepted", "#9e9e9e"),
+    ),
+)
+
+# Why a report is not accepted, in words the reporter reads (an editor may add a public note).
+REPORT_REJECT_REASON = Vocabulary(
+    "report_reject_reason",
+    "不予受理原因",
+    "Reason for not accepting",
+    (
+        Term(
+            "not_hazard",
+            "经核实不构成安全隐患",
+            "On checking, it is not a safety hazard",
+            "#78909c",
+        ),
+        Term(
+            "not_found",
+            "现场未发现所反映的问题",
+            "What was reported was not found on site",
+            "#8d6e63",
+        ),
+        Term(
+            "not_our_area", "不属于本街道管辖范围", "Not within this subdistrict's remit", "#5c6bc0"
+        ),
+        Term("insufficient", "信息不足，无法核实", "Not enough information to check it", "#ffb300"),
+        Term("inappropriate", "内容不当", "Inappropriate content", "#6d4c41"),
+    ),
+)
+
 ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     RENOVATION_KIND,
     RENOVATION_STATUS,
@@ -483,4 +528,6 @@ ALL_VOCABULARIES: tuple[Vocabulary, ...] = (
     STREET_CLASS,
     WATER_KIND,
     LANDMARK_KIND,
+    REPORT_PUBLIC_STATUS,
+    REPORT_REJECT_REASON,
 )

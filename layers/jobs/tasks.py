@@ -2,8 +2,8 @@
 
 One task runs every kind of job (layers/jobs/engine.py); a periodic task retries the jobs of workers
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
-Another delivers signed webhooks (with retries), and a periodic one runs the hazard loop's
-reminder pass.
+Another delivers signed webhooks (with retries), a periodic one runs the hazard loop's reminder
+pass, and another erases reporters' contacts once their time is up (docs/REPORTS.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
-from layers.services import notifications, reminders, webhooks
+from layers.services import notifications, reminders, reports, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +69,15 @@ def purge_idempotency_keys(timestamp: int) -> None:
     from layers.services import idempotency
 
     log.info("purged %d idempotency keys", idempotency.purge())
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="erase_report_contacts")
+@app.task(
+    name="layers.erase_report_contacts", queue=jobs.QUEUE, queueing_lock="erase_report_contacts"
+)
+def erase_report_contacts(timestamp: int) -> None:
+    """Daily: reporters' contacts are erased REPORT_CONTACT_RETENTION_DAYS after their report
+    closed (docs/REPORTS.md); `manage.py erase_report_contacts` does the same by hand."""
+    erased = reports.erase_expired_contacts()
+    if erased:
+        log.info("erased the contacts of %s closed reports", erased)

@@ -100,9 +100,11 @@ def gps_of(image: Image.Image) -> tuple[float, float] | None:
     return round(lon, 7), round(lat, 7)
 
 
-def process(upload) -> Processed:
-    """Check, decode and re-encode an uploaded file; PhotoRefused with the reason."""
-    limit = settings.HAZARD_PHOTO_MAX_BYTES
+def process(upload, *, max_bytes: int | None = None, max_side: int | None = None) -> Processed:
+    """Check, decode and re-encode an uploaded file; PhotoRefused with the reason. The limits
+    default to the hazard photos' (HAZARD_PHOTO_MAX_BYTES, HAZARD_PHOTO_MAX_SIDE)."""
+    limit = max_bytes or settings.HAZARD_PHOTO_MAX_BYTES
+    side = max_side or settings.HAZARD_PHOTO_MAX_SIDE
     if upload.size > limit:
         raise PhotoRefused(f"the file is larger than {limit // (1024 * 1024)} MB")
     data = upload.read(limit + 1)
@@ -122,8 +124,8 @@ def process(upload) -> Processed:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise PhotoRefused("the file is not a readable JPEG, PNG or HEIC image") from None
-    if max(rgb.size) > settings.HAZARD_PHOTO_MAX_SIDE:
-        rgb.thumbnail((settings.HAZARD_PHOTO_MAX_SIDE,) * 2, Image.Resampling.LANCZOS)
+    if max(rgb.size) > side:
+        rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
     full = io.BytesIO()
     _pixels_only(rgb).save(full, "JPEG", quality=85, optimize=True)
     thumb = rgb.copy()

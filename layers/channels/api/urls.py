@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from layers.channels.api.notifications import NotificationListView, NotificationReadView
 from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.reports import ReportList, ReportStatus
 from layers.channels.api.search import SearchView
 from layers.channels.api.views import viewset_for
 from layers.domain import registry
@@ -47,6 +48,8 @@ urlpatterns = [
         viewsets["hazards"].as_view({"get": "ledger"}),
         name="hazards-ledger",
     ),
+    path("reports/", ReportList.as_view(), name="reports"),
+    path("reports/<str:code>/", ReportStatus.as_view(), name="report-status"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -123,6 +123,21 @@ def _dashboard_figures(user) -> list[Figure]:
     return [Figure(closed, ("已销号隐患", "hazards closed"))]
 
 
+def _intake_figures(user) -> list[Figure]:
+    from django.utils import timezone
+
+    from layers.services import reports
+    from layers.services.reports.status import accept_due
+
+    new = list(reports.queue(user, "new").values_list("received_at", flat=True))
+    today = timezone.localdate()
+    late = sum(1 for received in new if accept_due(received) < today)
+    return [
+        Figure(len(new), ("待受理的随手拍", "new reports to take in")),
+        Figure(late, ("其中超过答复时间", "of them past the answer time"), alert=late > 0),
+    ]
+
+
 def _tour_figures(user) -> list[Figure]:
     return [Figure(models.CulturalViewpoint.objects.count(), ("游览点位", "stops on the route"))]
 
@@ -138,6 +153,17 @@ DESTINATIONS: tuple[Destination, ...] = (
         ),
         in_header=False,
         figures=_tour_figures,
+    ),
+    Destination(
+        "report",
+        "report",
+        ("随手拍：反映身边的安全隐患", "Report a safety problem nearby"),
+        (
+            "用手机拍照反映楼道堵塞、飞线充电等隐患，不用注册，凭查询码跟踪办理进度。",
+            "Report a blocked stairwell or an e-bike charged from a window from your phone, "
+            "no account needed, and follow it with a code.",
+        ),
+        in_header=False,
     ),
     Destination(
         "planning",
@@ -169,6 +195,17 @@ DESTINATIONS: tuple[Destination, ...] = (
             "overdue first.",
         ),
         figures=_field_figures,
+    ),
+    Destination(
+        "report-intake",
+        "report-intake",
+        ("随手拍受理", "Report intake"),
+        (
+            "群众随手拍的待受理队列：受理生成隐患、并入已有隐患或答复不予受理。",
+            "Residents' reports to take in: accept as a hazard, link to a known one, or "
+            "answer why not.",
+        ),
+        figures=_intake_figures,
     ),
     Destination(
         "dashboard",

@@ -26,6 +26,13 @@ from layers.domain.models.notifications import (
     WebhookEndpoint,
 )
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
+from layers.domain.models.reports import (
+    PublicReport,
+    ReportContact,
+    ReportEvent,
+    ReportPhoto,
+    ReportSupport,
+)
 from layers.domain.models.tokens import ApiToken
 
 __all__ = [
@@ -47,8 +54,13 @@ __all__ = [
     "Notification",
     "NotificationSetting",
     "PocketPark",
+    "PublicReport",
     "ReferenceFeature",
     "RenovationSite",
+    "ReportContact",
+    "ReportEvent",
+    "ReportPhoto",
+    "ReportSupport",
     "SafetyHazard",
     "ServicePoint",
     "Street",

@@ -43,7 +43,7 @@ from layers.services.workflow.reach import (
     reach_q,
     reaches,
 )
-from layers.services.workflow.steps import perform, record_creation, server_values
+from layers.services.workflow.steps import after_step, perform, record_creation, server_values
 
 __all__ = [
     "ACTIONS",
@@ -55,6 +55,7 @@ __all__ = [
     "InvalidInput",
     "NotPermitted",
     "WorkflowError",
+    "after_step",
     "allowed_actions",
     "default_deadline",
     "grid_cells_of",

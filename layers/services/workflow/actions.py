@@ -11,6 +11,7 @@ from layers.services.workflow.reach import (
     _duplicate_marker,
     _inspector,
     _leader,
+    _leader_or_public,
     _reinspector,
 )
 
@@ -69,6 +70,9 @@ ACTIONS: dict[str, Action] = {
                ("assigned", "rectifying", "reinspection"), None, _leader),
         Action("supervise", "挂牌督办", "Formal supervision",
                ("found", "reported", "assigned", "rectifying", "reinspection"), None, _leader),
+        # 随手拍: the resident says it is not fixed (within 7 days of closing); counts as rework.
+        Action("reopen", "群众反映未整改", "Reopen: reported not fixed", ("closed",),
+               "reinspection", _leader_or_public),
     )
 }  # fmt: skip
 

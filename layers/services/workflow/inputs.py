@@ -201,6 +201,7 @@ SERIALIZERS: dict[str, type[StepInput]] = {
     "request_extension": RequestExtensionInput,
     "decide_extension": DecideExtensionInput,
     "supervise": SuperviseInput,
+    "reopen": NoteRequiredInput,
 }
 assert set(SERIALIZERS) == set(ACTIONS), "every step has its inputs"
 
@@ -291,6 +292,10 @@ def _inputs(action: Action, hazard, data: dict, user) -> tuple[dict, dict, str]:
         values["reinspected_at"] = clock.now()
         if name == "fail":
             values.update(rectified_by=None, rectified_at=None)
+    elif name == "reopen":
+        # Back to re-inspection: the rectification stands to be checked again (by someone
+        # other than who recorded it), the closing re-inspection no longer holds.
+        values["reinspected_at"] = None
     elif name == "reject":
         values["reject_reason"] = event["reason"] = v["reason"]
     elif name == "mark_duplicate":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from layers.domain import roles
 from layers.domain import vocabularies as status
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
 
@@ -54,7 +55,15 @@ def reaches(user, hazard) -> bool:
 
 
 def _leader(user, hazard) -> str | None:
-    return None if EDITOR in roles_of(user) else "only a leader (editor) may do this"
+    return None if roles.is_leader(user) else "only a leader (editor) may do this"
+
+
+def _leader_or_public(user, hazard) -> str | None:
+    """Reopening: a leader, or the public-report channel's own account (roles.is_public_actor),
+    which acts for a resident who says a closed hazard is not fixed (docs/REPORTS.md)."""
+    if roles.is_leader(user) or roles.is_public_actor(user):
+        return None
+    return "only a leader, or a resident through their report, may reopen a closed hazard"
 
 
 def _inspector(user, hazard) -> str | None:

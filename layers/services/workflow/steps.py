@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 
 from layers.domain import registry
@@ -61,7 +63,22 @@ def perform(hazard_pk: int, action_name: str, user, data: dict | None = None, *,
             photo.event = event
             photo.save(update_fields=["event"])
         notifications.on_step(hazard, event)
+        for listener in _AFTER_STEP:
+            listener(hazard, event)
     return hazard, event
+
+
+# Called after every step, inside its transaction, with (hazard, event): the services that
+# follow a hazard register here (the public reports, layers/services/reports/), so this module
+# names none of them. Registered from AppConfig.ready().
+_AFTER_STEP: list[Callable[[object, object], None]] = []
+
+
+def after_step(listener: Callable[[object, object], None]):
+    """Register `listener(hazard, event)` to run after every step (once per listener)."""
+    if listener not in _AFTER_STEP:
+        _AFTER_STEP.append(listener)
+    return listener
 
 
 def record_creation(hazard, user) -> None:
