@@ -18,3 +18,5 @@ class LayersConfig(AppConfig):
         import geo_service.checks  # noqa: F401 (registers the serving checks)
         import layers.channels.admin.site  # noqa: F401 (registers every layer's ModelAdmin)
         import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
+        import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)
+        from layers.io import mbtiles as basemap  # noqa: F401 (registers the MBTiles system check)

@@ -1,4 +1,4 @@
-"""The import/export CRS list (layers/io/crs.py): parsing, guessing, transforms. No database."""
+"""The import/export CRS list (layers/geo/files.py): parsing, guessing, transforms. No database."""
 
 from __future__ import annotations
 

@@ -486,3 +486,52 @@ def test_wfs_is_read_only(client, planner):
     )
     assert transaction.status_code == 400
     assert b"Transaction" in transaction.content
+
+
+def _token_lookups(queries) -> int:
+    """SELECTs of the token table (its first use in a while also writes last_used_at)."""
+    return sum(
+        1 for q in queries if q["sql"].startswith("SELECT") and "apitoken" in q["sql"].lower()
+    )
+
+
+def test_part4_write_resolves_a_token_once_and_calls_the_feature_service(client, planner):
+    """One caller resolution per request: the write is not handed to another channel (which
+    resolved the token a second time); it calls the services REST calls."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _token, key = ApiToken.issue(planner, "qgis")
+    viewpoint = models.CulturalViewpoint.objects.order_by("pk").first()
+    url = f"/ogc/collections/viewpoints/items/{viewpoint.pk}"
+    with CaptureQueriesContext(connection) as captured:
+        response = client.patch(
+            url,
+            json.dumps({"properties": {"description": "一次解析"}}),
+            content_type="application/json",
+            HTTP_IF_MATCH=f'"{viewpoint.version}"',
+            HTTP_AUTHORIZATION=f"Token {key}",
+        )
+    assert response.status_code == 200, response.content
+    assert _token_lookups(captured.captured_queries) == 1
+    viewpoint.refresh_from_db()
+    assert viewpoint.description == "一次解析" and response["ETag"] == f'"{viewpoint.version}"'
+
+
+def test_part4_write_signed_in_by_cookie_needs_the_csrf_token(planner):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(planner)
+    viewpoint = models.CulturalViewpoint.objects.order_by("pk").first()
+    url = f"/ogc/collections/viewpoints/items/{viewpoint.pk}"
+    body = json.dumps({"properties": {"description": "带令牌"}})
+    precondition = {"HTTP_IF_MATCH": f'"{viewpoint.version}"'}
+    refused = browser.patch(url, body, content_type="application/json", **precondition)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    browser.get("/accounts/tokens/")  # any page sets the csrftoken cookie
+    token = browser.cookies["csrftoken"].value
+    accepted = browser.patch(
+        url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token, **precondition
+    )
+    assert accepted.status_code == 200, accepted.content

@@ -95,8 +95,8 @@ def _field_labels(spec, names) -> list[dict]:
     out = []
     for name in names:
         if name in spec.computed_labels:
-            zh, en, _kind = spec.computed_labels[name]
-            out.append({"name": name, "zh": zh, "en": en})
+            zh, en, kind = spec.computed_labels[name]
+            out.append({"name": name, "zh": zh, "en": en, "kind": kind})
             continue
         field = spec.model._meta.get_field(name)
         row = {

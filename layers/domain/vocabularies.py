@@ -2,6 +2,9 @@
 
 This module is the single source for model choices, legends, map overlays and API enums.
 Statuses also declare their allowed transitions (used by the hazard workflow).
+
+Long because it is data: every term of every vocabulary with its zh/en labels and colour, one
+table per vocabulary, read top to bottom like a legend.
 """
 
 from __future__ import annotations
@@ -262,7 +265,7 @@ BUILDING_STRUCTURE = Vocabulary(
 
 # 排查 → 上报 → 交办 → 整改 → 复查 → 销号; a failed re-inspection goes back to rectifying.
 # Also: rejected (not a hazard, or a duplicate) and 即查即改 (found and fixed at once → closed).
-# The graph is enforced by layers/workflow.py, whose actions are exactly these edges.
+# The graph is enforced by layers/services/workflow.py, whose actions are exactly these edges.
 HAZARD_STATUS = Vocabulary(
     "hazard_status",
     "处置状态",
@@ -279,7 +282,7 @@ HAZARD_STATUS = Vocabulary(
     transitions={
         "found": ("reported", "closed", "rejected"),
         "reported": ("assigned", "rejected"),
-        "assigned": ("rectifying", "rejected"),
+        "assigned": ("rectifying", "reported", "rejected"),
         "rectifying": ("reinspection", "rejected"),
         "reinspection": ("closed", "rectifying", "rejected"),
     },
@@ -294,6 +297,34 @@ HAZARD_REJECT_REASON = Vocabulary(
     (
         Term("not_hazard", "经核实不构成隐患", "Not a hazard"),
         Term("duplicate", "重复上报", "Duplicate"),
+    ),
+)
+
+# 退回: why the assigned unit sends a hazard back to the dispatch queue ("other" needs a note).
+HAZARD_RETURN_REASON = Vocabulary(
+    "hazard_return_reason",
+    "退回原因",
+    "Reason for returning",
+    (
+        Term("not_our_duty", "不属于本单位职责", "Not our unit's responsibility"),
+        Term("incomplete", "信息不全", "Information incomplete"),
+        Term("wrong_location", "位置有误", "Wrong location"),
+        Term("other", "其他", "Other (explain in the note)"),
+    ),
+)
+
+# What a notice is about (layers/services/notifications.py); each user chooses which reach them.
+NOTICE_EVENT = Vocabulary(
+    "notice_event",
+    "通知事件",
+    "Notice event",
+    (
+        Term("assigned", "交办给我", "Assigned to me"),
+        Term("returned", "被退回", "Returned by the unit"),
+        Term("reminder", "期限将至", "Limit near"),
+        Term("overdue", "已超期", "Overdue"),
+        Term("escalated", "挂牌督办", "Put under formal supervision"),
+        Term("reinspection_failed", "复查不通过", "Failed re-inspection"),
     ),
 )
 

@@ -1,8 +1,8 @@
 """Print-quality maps: a PNG or an A4/A3 PDF of a selection of layers, rendered on the server.
 
-geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549,
-the surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched.
-The sheet has the title and subtitle, a legend from the registry's palettes (layers/status.py),
+geopandas draws the layers (projected to CGCS2000 / 3-degree Gauss-Krüger CM 120E, EPSG:4549, the
+surveying institute's grid: metres on the paper) with matplotlib; no basemap is fetched. The sheet
+has the title and subtitle, a legend from the registry's palettes (layers/domain/vocabularies.py),
 a scale bar in metres, a north arrow, the date, the data note and the CRS.
 
 Chinese text: Debian's fonts-noto-cjk (Noto Sans CJK SC, OpenType with CFF outlines).
@@ -11,8 +11,11 @@ declares a TrueType font holding CFF data, which viewers reject — so PDFs embe
 as Type 3 fonts (pdf.fonttype 3): matplotlib subsets the used glyphs itself and writes a
 ToUnicode map, so the text stays searchable and extractable (pdftotext finds the labels).
 
-`render_map` is also the "render_map" job kind (layers/jobs.py): the print action on the map
-pages and `manage.py render_map` share `clean_params` and `render`.
+`render` is also the "render_map" job kind (layers/jobs/kinds/printing.py): the print
+action on the map pages and `manage.py render_map` share `clean_params` and `render`.
+
+Long because the sheet is one drawing: frame, layers, street labels, legend, scale bar and north
+arrow share one set of axes, units and fonts; split, each part would take them all as arguments.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from django.db.models import Q
 
 from layers.domain import pages, registry
 from layers.geo import geometry as geo
-from layers.jobs import engine as jobs
 from layers.query import access, filters, spatial
 from layers.query import params as p
 
@@ -501,10 +503,3 @@ def _metadata(params: dict) -> dict:
     if params["format"] == "pdf":
         return {"Title": params["title"], "Creator": "Hehuachi map service"}
     return {"Title": params["title"]}
-
-
-@jobs.register("render_map", validate=clean_params, title=("打印地图", "Print map"))
-def render_job(job, params, progress):
-    out = jobs.workdir(job) / f"map.{params['format']}"
-    report = render(params, out, progress)
-    return report, out

@@ -1,7 +1,7 @@
 """QR signs for the 大庙弄 tour: one A5 page per stop with its number, zh/en name, a short text
 and a QR code (segno) opening the stop's page `<base-url>/tour/stops/<n>/` (n = tour order).
 
-Drawn with matplotlib in the same CJK set-up as printed maps (layers/printing.py: Noto Sans CJK
+Drawn with matplotlib in the same CJK set-up as printed maps (layers/io/printing.py: Noto Sans CJK
 as Type 3 glyphs, so the Chinese renders and stays extractable). The QR code is drawn as
 vector squares, so it stays sharp at any print size.
 """

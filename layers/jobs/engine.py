@@ -21,7 +21,7 @@ A job kind is a function registered under a name:
 
 `start_job(kind, user, params)` records the job and defers the procrastinate task
 `layers.jobs.tasks.run_job` when the transaction commits. `retry(job)` runs a failed job, or one
-whose worker died, again; procrastinate's stalled-job check (layers/tasks.py) retries jobs of
+whose worker died, again; procrastinate's stalled-job check (layers/jobs/tasks.py) retries jobs of
 workers that stopped sending heartbeats.
 """
 
@@ -40,7 +40,9 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from procrastinate.contrib.django import app as procrastinate_app
 
+from layers.domain import roles
 from layers.domain.models import Job
 from layers.query.params import ParamError
 
@@ -73,16 +75,7 @@ def register(kind: str, *, validate: Callable | None = None, title: tuple[str, s
     return decorate
 
 
-def _load_kinds() -> None:
-    # The modules that register kinds; imported here so that every process (web, worker,
-    # command) knows the same kinds.
-    import layers.io.printing  # noqa: F401
-    import layers.jobs.kinds.imports  # noqa: F401
-    import layers.jobs.kinds.maintenance  # noqa: F401
-
-
 def get_kind(name: str) -> Kind:
-    _load_kinds()
     if name not in KINDS:
         raise ParamError("kind", f"unknown job kind {name!r}; known: {sorted(KINDS)}")
     return KINDS[name]
@@ -115,11 +108,15 @@ def start_job(kind: str, user, params: dict) -> Job:
     return job
 
 
-def _defer(job: Job) -> None:
-    from layers.jobs.tasks import run_job
+# The procrastinate task that runs every kind (layers/jobs/tasks.py), named, not imported: the
+# tasks module imports this engine.
+RUN_TASK = "layers.run_job"
+QUEUE = "jobs"
 
+
+def _defer(job: Job) -> None:
     def defer():
-        task_id = run_job.defer(job_id=job.pk)
+        task_id = procrastinate_app.configure_task(RUN_TASK, queue=QUEUE).defer(job_id=job.pk)
         Job.objects.filter(pk=job.pk).update(task_id=task_id)
         job.task_id = task_id
 
@@ -287,7 +284,10 @@ def _figures(job: Job) -> dict:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, (ParamError, JobRefused)):
         return str(exc)
-    text = str(exc) or type(exc).__name__
+    from layers.io.read import scrub_paths  # here: reading files loads GDAL, the engine stays light
+
+    # Shown on the job's page: the server's folders stay out of it (a file by its name only).
+    text = scrub_paths(str(exc)) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
@@ -321,11 +321,7 @@ def sweep_workdirs(min_age: float = 600) -> int:
 
 def visible_to(job: Job, user) -> bool:
     """The owner and editors see a job (its page, report and output)."""
-    from layers.domain.roles import EDITOR, roles_of
-
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return job.user_id == user.pk or EDITOR in roles_of(user)
+    return roles.can_see_job(user, job)
 
 
 def wait(job: Job, *, poll: float = 0.5, timeout: float | None = None, on_update=None) -> Job:

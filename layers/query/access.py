@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from layers.domain import registry
-from layers.domain.roles import EDITOR, roles_of
+from layers.domain import registry, roles
+from layers.domain.roles import roles_of
 
 # Fields every reader with a role sees besides the model's own: audit and version.
 AUDIT_FIELDS = ("ref", "version", "created_at", "updated_at", "created_by", "updated_by")
@@ -36,11 +36,10 @@ def writable_fields(spec: registry.LayerSpec) -> list[str]:
 
 def is_staff_reader(user) -> bool:
     """A user with a role: reads internal layers, every field, history and every filter."""
-    return bool(roles_of(user))
+    return roles.has_role(user)
 
 
-def can_see_deleted(user) -> bool:
-    return EDITOR in roles_of(user)
+can_see_deleted = roles.can_see_deleted
 
 
 def readable_layers(user) -> list[registry.LayerSpec]:
@@ -59,40 +58,3 @@ def output_fields(user, spec: registry.LayerSpec) -> tuple[str, ...]:
     if can_see_deleted(user):
         names.append("deleted_at")
     return tuple(names)
-
-
-def request_user(request):
-    """The caller of a plain Django view: the session user, else the user of an API token or
-    of HTTP Basic (each password checked once per request, however many ask).
-
-    Worked out once per request. Raises geo_service.middleware.limits.RateLimited while the caller's
-    address is guessing tokens (answered 429 by geo_service.middleware.limits.RateLimitMiddleware).
-    """
-    cached = getattr(request, "_layers_caller", None)
-    if cached is not None:
-        return cached
-    user = getattr(request, "user", None)
-    # An Authorization header speaks for its client, before any session cookie.
-    if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
-        from rest_framework.exceptions import AuthenticationFailed, Throttled
-
-        from geo_service.middleware.limits import RateLimited
-        from layers.auth.machine import header_user
-
-        try:
-            # An API token, or HTTP Basic where it is allowed (layers/portal/gisauth.py). A bad
-            # one is remembered: the GIS channels answer it 401 (gis_auth), others ignore it.
-            found = header_user(request)
-        except AuthenticationFailed as exc:
-            request._layers_auth_error = exc
-            found = None
-        except Throttled as exc:
-            raise RateLimited(exc.wait or 1, str(exc.detail)) from None
-        if found:
-            user = request._layers_header_user = found
-        elif user is None:
-            from django.contrib.auth.models import AnonymousUser
-
-            user = AnonymousUser()
-    request._layers_caller = user
-    return user

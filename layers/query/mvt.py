@@ -1,7 +1,7 @@
 """Mapbox vector tiles encoded by PostGIS: ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope.
 
 The SQL of one layer's part of a tile, with the properties the caller may see. Channels:
-layers/tiles.py (the /tiles/ endpoints). Tile coordinates must be validated integers.
+layers/channels/tiles/views.py (the /tiles/ endpoints). Tile coordinates must be validated integers.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 /* WGS84 <-> GCJ-02 (AMap/Tencent) <-> BD-09 (Baidu), plain browser JavaScript.
- * Mirrors layers/gcj02.py. Coordinates are always (lon, lat). Usage:
+ * Mirrors layers/geo/gcj02.py. Coordinates are always (lon, lat). Usage:
  *   GCJ02.wgs84ToGcj02(lon, lat) -> [lon, lat]
  *   GCJ02.transformGeoJSON(feature, GCJ02.wgs84ToGcj02) -> shifted copy
  * Attaches to window.GCJ02; in Node, require() returns the same object. */

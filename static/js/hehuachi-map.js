@@ -31,6 +31,15 @@
     return fallback || "#555";
   }
 
+  /* Working days left (negative: overdue), in words. */
+  function workdaysText(n) {
+    var en = state.lang === "en";
+    if (n < 0) return en ? "overdue " + -n + " working days" : "超期 " + -n + " 个工作日";
+    if (n === 0) return en ? "due today" : "今日到期";
+    return en ? n + " working days left" : "剩余 " + n + " 个工作日";
+  }
+
+  /* A popup as DOM: title plus one row per configured field. */
   /* URLs of a feature's own page and of its API representation (config templates). */
   function featurePage(slug, id) {
     var c = state.config || {};
@@ -60,6 +69,7 @@
       td.appendChild(a);
       return td;
     }
+    if (f.name === "workdays_left") return el("td", workdaysText(value));
     if (f.user) return el("td", (c.users || {})[value] || value);
     if (state.lang === "en" && typeof p[f.name + "_en"] === "string" && p[f.name + "_en"]) value = p[f.name + "_en"];
     if (cfg.vocabularies[f.name]) {

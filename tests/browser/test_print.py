@@ -7,7 +7,11 @@ import subprocess
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_print"),  # module-scoped browser, servers
+]
 
 
 def test_a_planner_prints_the_planning_map(job_visit, tmp_path):

@@ -1,5 +1,5 @@
 """Endpoints across layers: the layer index and statistics (the nearest features of a layer
-are its own `nearest` action, layers/api/views.py)."""
+are its own `nearest` action, layers/channels/api/views.py)."""
 
 from __future__ import annotations
 

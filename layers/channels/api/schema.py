@@ -3,6 +3,9 @@
 GeoJSON bodies are described by hand from the model fields, because the drf-gis contrib
 schemas are wrong in known ways (PITFALLS.md): each layer gets <Layer>Feature,
 <Layer>FeatureCollection and <Layer>FeatureInput components, added by a post-processing hook.
+
+Long because the document's parts (features, collections, inputs, parameters, per-caller
+filtering) are one generator of one document; split, each part would import the others.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ GEOMETRY_SCHEMAS = {
 
 class ServiceAutoSchema(AutoSchema):
     """Operations an anonymous caller may use list the empty security requirement `{}`
-    (DRF's AllowAny is never used here: the permissions say it, layers/api/permissions.py)."""
+    (DRF's AllowAny is never used here: the permissions say it,
+    layers/channels/api/permissions.py)."""
 
     def get_auth(self):
         from layers.channels.api.permissions import allows_anonymous
@@ -139,6 +143,8 @@ def output_properties(spec: registry.LayerSpec) -> dict:
         for computed in spec.computed_properties():
             zh, en, kind = spec.computed_labels.get(computed, (computed, computed, "boolean"))
             props[computed] = {"type": kind, "readOnly": True, "description": f"{zh} ({en})"}
+            if kind != "boolean":
+                props[computed]["nullable"] = True
     props["distance_m"] = {
         "type": "number",
         "readOnly": True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
@@ -17,16 +16,17 @@ from rest_framework.response import Response
 
 from geo_service.middleware.compression import etag_matches
 from layers.channels.api import filters
+from layers.channels.api.idempotent import IdempotentMixin
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import LayerAccess
 from layers.channels.api.schema import LayerAutoSchema
 from layers.domain import registry
 from layers.geo import geometry as geo
-from layers.query import access, asof, counting, encode, spatial
+from layers.query import access, asof, counting, encode, spatial, versions
 from layers.query import filters as qf
 from layers.query import params as p
-from layers.services import editing
-from layers.services.validation import write_serializer_for
+from layers.query.versions import etag_for
+from layers.services import editing, features
 
 GEOJSON = "application/geo+json"
 
@@ -41,27 +41,9 @@ class BodyTooLarge(exceptions.ValidationError):
     pass
 
 
-def etag_for(version: int) -> str:
-    return f'"{version}"'
-
-
 def seen_version(request) -> int | None:
     """The version the client proves it saw: If-Match, else the `version` property."""
-    header = request.headers.get("If-Match")
-    if header:
-        value = header.strip().removeprefix("W/").strip('"')
-        try:
-            return p.integer("If-Match", value, low=0, high=p.MAX_ID)
-        except p.ParamError:
-            raise p.ParamError("If-Match", f'expected an ETag like "3", got {header!r}') from None
-    data = request.data if isinstance(request.data, dict) else {}
-    properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
-    version = properties.get("version", data.get("version"))
-    if version is None:
-        return None
-    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= p.MAX_ID:
-        raise exceptions.ValidationError({"version": ["expected an integer"]})
-    return version
+    return versions.seen_version(request.headers.get("If-Match"), request.data)
 
 
 def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
@@ -71,7 +53,7 @@ def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
     return response
 
 
-class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
+class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     """List, read, create, update, soft-delete, restore and history of one layer."""
 
     spec: registry.LayerSpec
@@ -91,6 +73,8 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
             exc = exceptions.NotFound()
         if isinstance(exc, editing.Refused):
             exc = exceptions.PermissionDenied(str(exc))
+        if isinstance(exc, features.Invalid):
+            exc = exceptions.ValidationError(exc.errors)
         return super().handle_exception(exc)
 
     # -- access -------------------------------------------------------------------------------
@@ -191,11 +175,7 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
 
     # -- writes -------------------------------------------------------------------------------
     def create(self, request):
-        serializer = self._serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            # A lifecycle's refusal leaves the block: the transaction is rolled back.
-            obj = editing.create_as(self.spec, dict(serializer.validated_data), request.user)
+        obj = features.create(self.spec, request.data, request.user, srid=self._input_srid())
         return self._written(obj, 201)
 
     def update(self, request, pk=None):
@@ -206,31 +186,26 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
 
     def _update(self, request, pk, *, partial: bool):
         seen = self._require_version(request)
-        input_srid = self._input_srid()
-        with transaction.atomic():
-            obj = editing.lock(self.spec, parse_pk(pk))
-            self._check_workflow_edit(obj)
-            serializer = self._serializer(obj, data=request.data, partial=partial, srid=input_srid)
-            serializer.is_valid(raise_exception=True)  # a bad body is 400 whatever its version
-            editing.check_version(obj, seen)
-            obj = editing.update(obj, serializer.validated_data, request.user)
-            self._check_workflow_edit(obj)  # not moved out of the editor's reach (rolled back)
+        obj = features.update(
+            self.spec,
+            parse_pk(pk),
+            request.data,
+            request.user,
+            seen=seen,
+            partial=partial,
+            srid=self._input_srid(),
+        )
         return self._written(obj, 200)
 
     def destroy(self, request, pk=None):
         seen = self._require_version(request)
-        with transaction.atomic():
-            obj = editing.lock_for_edit(self.spec, parse_pk(pk), seen)
-            self._check_workflow_edit(obj)
-            editing.soft_delete(obj, request.user)
+        obj = features.delete(self.spec, parse_pk(pk), request.user, seen=seen)
         return Response(status=204, headers={"ETag": etag_for(obj.version)})
 
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         seen = self._require_version(request)
-        with transaction.atomic():
-            obj = editing.lock_for_edit(self.spec, parse_pk(pk), seen, deleted=True)
-            editing.restore(obj, request.user)
+        obj = features.restore(self.spec, parse_pk(pk), request.user, seen=seen)
         return self._written(obj, 200)
 
     @action(detail=False, methods=["get"])
@@ -323,9 +298,6 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         fields = set(access.output_fields(request.user, self.spec))
         return Response({"id": obj.pk, "versions": editing.history_of(obj, fields)})
 
-    def _check_workflow_edit(self, obj) -> None:
-        editing.check_edit(self.spec, obj, self.request.user)
-
     def _pk(self, raw) -> int:
         return parse_pk(raw)
 
@@ -337,10 +309,6 @@ class LayerViewSet(JSONErrorsMixin, viewsets.ViewSet):
         if seen is None:
             raise PreconditionRequired()
         return seen
-
-    def _serializer(self, *args, srid: int | None = None, **kwargs):
-        context = {"request": self.request, "input_srid": srid or self._input_srid()}
-        return write_serializer_for(self.spec)(*args, context=context, **kwargs)
 
     def _written(self, obj, status: int) -> HttpResponse:
         text = encode.encode_feature(self._base().filter(pk=obj.pk), self.spec, self._fields())

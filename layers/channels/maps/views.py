@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from layers.auth import pages
+from layers.channels.maps import offline
 from layers.compose import builder
 from layers.compose.legend import legend
 from layers.domain import registry
 from layers.domain.models import GridCell
 from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
-from layers.domain.roles import roles_of
 from layers.query import access
-
-
-def _allowed(request, page: MapPage):
-    if not page.roles:
-        return None
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not roles_of(request.user) & set(page.roles):
-        raise PermissionDenied("Your role may not open this map.")
-    return None
 
 
 def current_lang() -> str:
@@ -77,7 +66,7 @@ def print_areas(user, lang: str) -> list[dict]:
 
 
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
-    denied = _allowed(request, page)
+    denied = pages.check(request, page.slug)
     if denied:
         return denied
     lang = current_lang()
@@ -111,7 +100,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
         },
     )
     # The vendored measure control (leaflet-measure 3.1.0) compiles its templates with
-    # new Function(): the pages that offer it allow eval (geo_service/security.py).
+    # new Function(): the pages that offer it allow eval (geo_service/middleware/security.py).
     response.csp_unsafe_eval = bool(page.measure)
     return response
 
@@ -144,10 +133,11 @@ def tour(request):
         stop_url = reverse("tour-stop", args=[0]).replace("/0/", "/{n}/")
     else:
         stop_url = "stop-{n}-en.html" if current_lang() == "en" else "stop-{n}.html"
-    return _page(
+    response = _page(
         request,
         TOUR,
         extra={"route": route, "stop_url": stop_url, "where": "viewpoints"},
         template="maps/tour.html",
         route=route,
     )
+    return offline.anonymous_public(request, response)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from layers.channels.portal import nav
+from layers.domain.language import pick
 from layers.query import access
 
 
 def _title(spec) -> str:
-    return nav.pick((spec.title_zh, spec.title_en))
+    return pick((spec.title_zh, spec.title_en))
 
 
 def _page(request, kind: str, title: str, **context):
@@ -24,7 +24,7 @@ def _page(request, kind: str, title: str, **context):
 
 
 def landing(request, doc: dict):
-    specs = access.readable_layers(access.request_user(request))
+    specs = access.readable_layers(request.caller)
     layers = [{"slug": s.slug, "title": _title(s), "public": s.is_public} for s in specs]
     return _page(request, "landing", _("OGC API"), doc=doc, layers=layers)
 

@@ -7,7 +7,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers.channels.ogc.views import DEFAULT_LIMIT, GEOJSON, MAX_LIMIT, MAX_OFFSET
+from layers.channels.ogc.common import GEOJSON
+from layers.channels.ogc.items import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from layers.geo import crs as ogc_crs
 from layers.query import access
 
@@ -314,7 +315,7 @@ def build(specs) -> dict:
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
 @require_safe
 def document(request):
-    specs = access.readable_layers(access.request_user(request))
+    specs = access.readable_layers(request.caller)
     response = JsonResponse(build(specs), json_dumps_params={"ensure_ascii": False})
     response["Content-Type"] = "application/vnd.oai.openapi+json;version=3.0"
     return response

@@ -1,4 +1,5 @@
-"""OGC API - Tiles over the service's vector tiles (layers/tiles.py, layers/query/mvt.py).
+"""OGC API - Tiles over the service's vector tiles (layers/channels/tiles/views.py,
+layers/query/mvt.py).
 
 One tile matrix set, WebMercatorQuad (the tiles are ST_TileEnvelope's, EPSG:3857); per
 collection one vector tileset whose tile URL template is the existing /tiles/<slug>/z/x/y.pbf
@@ -14,8 +15,8 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from layers.auth.machine import gis_auth
-from layers.channels.ogc.views import _base, _error, _json, _spec_or_none
+from layers.auth.caller import gis_auth
+from layers.channels.ogc.common import base_url, json_response, ogc_error, spec_or_none
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
@@ -83,8 +84,8 @@ def limits(spec) -> list[dict]:
 @gis_auth
 @require_safe
 def tile_matrix_sets(request):
-    base = _base(request)
-    return _json(
+    base = base_url(request)
+    return json_response(
         {
             "tileMatrixSets": [
                 {
@@ -110,8 +111,8 @@ def tile_matrix_sets(request):
 @require_safe
 def tile_matrix_set(request, tms: str):
     if tms != TMS_ID:
-        return _error(404, "NotFound", f"no tile matrix set {tms!r}; only {TMS_ID}")
-    return _json(
+        return ogc_error(404, "NotFound", f"no tile matrix set {tms!r}; only {TMS_ID}")
+    return json_response(
         {
             "id": TMS_ID,
             "title": "Google Maps Compatible for the World",
@@ -125,7 +126,7 @@ def tile_matrix_set(request, tms: str):
 
 
 def _tileset_links(request, spec) -> list[dict]:
-    base = _base(request)
+    base = base_url(request)
     href = f"{base}/collections/{spec.slug}/tiles/{TMS_ID}"
     return [
         {"href": href, "rel": "self", "type": "application/json", "title": spec.title_en},
@@ -159,11 +160,11 @@ def _tileset_links(request, spec) -> list[dict]:
 @gis_auth
 @require_safe
 def tilesets(request, collection_id: str):
-    spec = _spec_or_none(request, collection_id)
+    spec = spec_or_none(request, collection_id)
     if spec is None:
-        return _error(404, "NotFound", f"no collection {collection_id!r} for you")
-    base = _base(request)
-    return _json(
+        return ogc_error(404, "NotFound", f"no collection {collection_id!r} for you")
+    base = base_url(request)
+    return json_response(
         {
             "links": [
                 {
@@ -189,13 +190,13 @@ def tilesets(request, collection_id: str):
 @gis_auth
 @require_safe
 def tileset(request, collection_id: str, tms: str):
-    spec = _spec_or_none(request, collection_id)
+    spec = spec_or_none(request, collection_id)
     if spec is None:
-        return _error(404, "NotFound", f"no collection {collection_id!r} for you")
+        return ogc_error(404, "NotFound", f"no collection {collection_id!r} for you")
     if tms != TMS_ID:
-        return _error(404, "NotFound", f"no tile matrix set {tms!r}; only {TMS_ID}")
+        return ogc_error(404, "NotFound", f"no tile matrix set {tms!r}; only {TMS_ID}")
     dimension = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1}
-    return _json(
+    return json_response(
         {
             "title": f"{spec.title_zh} / {spec.title_en}",
             "dataType": "vector",

@@ -7,17 +7,16 @@ existence is not shown). The page polls `/jobs/<id>/status.json` for its progres
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from layers.auth import pages as gate
 from layers.channels.portal.nav import pick
 from layers.domain import pages, registry
 from layers.domain.models import Job
-from layers.domain.roles import roles_of
 from layers.jobs import engine as jobs
 from layers.query import access
 from layers.query.params import ParamError
@@ -92,11 +91,10 @@ def _maps_of(job: Job, user) -> list[tuple[str, str]]:
     layer = (job.params or {}).get("layer") if job.kind == "import_layer" else None
     if not layer:
         return []
-    mine = roles_of(user)
     return [
         (f"/maps/{page.slug}/", pick((page.title_zh, page.title_en)))
         for page in pages.PAGES.values()
-        if set(page.roles) & mine and any(m.slug == layer for m in page.layers)
+        if page.roles and gate.allows(user, page.slug) and any(m.slug == layer for m in page.layers)
     ]
 
 
@@ -135,10 +133,9 @@ def print_map(request, slug: str):
     page = pages.PAGES.get(slug)
     if page is None or not page.printable:
         raise Http404("This map cannot be printed.")
-    if not request.user.is_authenticated:
-        return redirect("login")
-    if not roles_of(request.user) & set(page.roles):
-        raise PermissionDenied("Your role may not open this map.")
+    denied = gate.check(request, page.slug)  # the map's own gate: who may open it may print it
+    if denied is not None:
+        return denied
     layers = [
         layer.slug
         for layer in page.layers

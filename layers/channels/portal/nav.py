@@ -11,24 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils import translation
 
+from layers.auth import pages
 from layers.domain import models
 from layers.domain import vocabularies as status
+from layers.domain.language import lang, pick  # noqa: F401 (nav.pick is the pages' helper)
 from layers.domain.pages import INSPECTION, PLANNING, TOUR
-from layers.domain.roles import EDITOR, INSPECTOR, PLANNER, ROLE_LABELS, roles_of
-
-SIGNED_IN = "signed-in"  # any signed-in user, with or without a role
-ANYONE = "anyone"
-
-
-def lang() -> str:
-    """'en' or 'zh': which of each zh/en pair the active language shows."""
-    return "en" if (translation.get_language() or "").startswith("en") else "zh"
-
-
-def pick(pair: tuple[str, str]) -> str:
-    return pair[1] if lang() == "en" else pair[0]
+from layers.domain.roles import INSPECTOR, ROLE_LABELS, roles_of
 
 
 @dataclass(frozen=True)
@@ -49,8 +38,6 @@ class Destination:
     url_name: str
     title_pair: tuple[str, str]
     description_pair: tuple[str, str]
-    # Roles that may open it; ANYONE for the public, SIGNED_IN for every account.
-    roles: tuple[str, ...]
     staff_only: bool = False
     in_header: bool = True
     figures: Callable[[object], list[Figure]] | None = None
@@ -67,14 +54,15 @@ class Destination:
     def description(self) -> str:
         return pick(self.description_pair)
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Who may open it: the page's one declaration (layers/auth/pages.py)."""
+        return pages.roles_for(self.key)
+
     def allows(self, user) -> bool:
         if self.staff_only and not (user.is_authenticated and user.is_staff):
             return False
-        if ANYONE in self.roles:
-            return True
-        if not user.is_authenticated:
-            return False
-        return SIGNED_IN in self.roles or bool(roles_of(user) & set(self.roles))
+        return pages.allows(user, self.key)
 
 
 def my_grid_cells(user):
@@ -148,7 +136,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "手机上的大庙弄文化街区：游览点位、照片和步行路线。",
             "The Damiaonong cultural street on a phone: stops, photos, the walking route.",
         ),
-        (ANYONE,),
         in_header=False,
         figures=_tour_figures,
     ),
@@ -160,7 +147,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "改造项目的期次与阶段、进度及涉及的建筑。",
             "Renovation sites by phase and stage, progress and the buildings they affect.",
         ),
-        PLANNING.roles,
         figures=_planning_figures,
     ),
     Destination(
@@ -171,7 +157,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "身边或本网格内的安全隐患及整改期限。",
             "Safety hazards near you or in your grid, with their deadlines.",
         ),
-        INSPECTION.roles,
         figures=_inspection_figures,
     ),
     Destination(
@@ -183,7 +168,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "My hazards on a phone: map, timeline, record a step, report with photos; "
             "overdue first.",
         ),
-        (INSPECTOR, EDITOR),
         figures=_field_figures,
     ),
     Destination(
@@ -195,7 +179,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "Hazards by status, level, category and grid cell; the overdue list, the weekly "
             "trend and the ledger export.",
         ),
-        (PLANNER, INSPECTOR, EDITOR),
         figures=_dashboard_figures,
     ),
     Destination(
@@ -207,7 +190,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "Two dates side by side: each site's stage, progress and households, and the "
             "change; XLSX or an A4 PDF.",
         ),
-        (PLANNER, EDITOR),
         in_header=False,
     ),
     Destination(
@@ -218,7 +200,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "供外业应用和脚本使用的 REST API，含您的角色可读取的图层。",
             "The REST API for field apps and scripts, with the layers your role may read.",
         ),
-        (PLANNER, INSPECTOR, EDITOR),
     ),
     Destination(
         "jobs",
@@ -228,7 +209,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "后台任务（打印地图、导入、导出）的进度、报告和输出文件。",
             "Background jobs (printed maps, imports, exports): progress, report, output file.",
         ),
-        (PLANNER, INSPECTOR, EDITOR),
         in_header=False,
     ),
     Destination(
@@ -239,7 +219,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "外业应用和桌面 GIS 使用的密钥，由您自己创建和撤销。",
             "Keys for field apps and desktop GIS, made and revoked by you.",
         ),
-        (SIGNED_IN,),
         in_header=False,
     ),
     Destination(
@@ -250,7 +229,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "上传 Shapefile、GeoPackage、CSV/XLSX、KML 或 DXF，核对字段对应后导入图层。",
             "Upload a shapefile, GeoPackage, CSV/XLSX, KML or DXF, check the columns, import.",
         ),
-        (EDITOR,),
     ),
     Destination(
         "admin",
@@ -260,7 +238,6 @@ DESTINATIONS: tuple[Destination, ...] = (
             "编辑各图层、恢复已删除要素、管理用户和角色。",
             "Edit every layer, restore deleted features, manage users and roles.",
         ),
-        (EDITOR,),
         staff_only=True,
     ),
 )

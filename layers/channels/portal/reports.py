@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
+from layers.auth import pages
 from layers.channels.portal import nav
-from layers.domain.roles import EDITOR, PLANNER, roles_of
 from layers.io import progress_report
 from layers.query import asof, progress
 from layers.query import params as p
 
-REPORT_ROLES = (PLANNER, EDITOR)
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -44,11 +41,8 @@ def _dates(params) -> tuple[str, str]:
 
 
 @never_cache
+@pages.gate("progress")
 def progress_page(request):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not roles_of(request.user) & set(REPORT_ROLES):
-        raise PermissionDenied("Your role may not open this report.")
     lang = nav.lang()
     try:
         first, second = _dates(request.GET)

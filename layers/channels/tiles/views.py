@@ -3,7 +3,7 @@
 One layer per URL (/tiles/<slug>/z/x/y.pbf), or several in one tile for the map pages
 (/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. ETags follow the layer's last
 update, so an edit changes them at once; an empty tile answers 204. Tiles are cached by
-(layers, z, x, y, role class) for the layers' generation (layers/tilecache.py).
+(layers, z, x, y, role class) for the layers' generation (layers/query/tilecache.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET
 
 from geo_service.middleware import compression
 from geo_service.middleware.compression import etag_matches
-from layers.auth.machine import gis_auth, unauthorized
+from layers.auth.caller import gis_auth
+from layers.auth.machine import unauthorized
 from layers.domain import registry
 from layers.query import access, asof, params, tilecache
 from layers.query.mvt import render_tile, tile_properties
@@ -54,7 +55,7 @@ def _check_tile(z: int, x: int, y: int) -> None:
 
 
 def _readable(request, slugs: list[str]):
-    user = access.request_user(request)
+    user = request.caller
     specs = []
     for slug in slugs:
         try:
@@ -143,7 +144,7 @@ def multi_tile(request, z: int, x: int, y: int):
     """Several layers in one tile: ?layers=a,b (default: every layer you may read)."""
     try:
         _check_tile(z, x, y)
-        user = access.request_user(request)
+        user = request.caller
         raw = params.single(request.GET, "layers")
         every = [s.slug for s in access.readable_layers(user)]
         slugs = multi_layer_names(raw) if raw else every

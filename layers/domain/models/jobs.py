@@ -8,7 +8,7 @@ from django.utils import timezone
 
 
 class Job(models.Model):
-    """A background job (layers/jobs.py): who started what, how far it got, what came out.
+    """A background job (layers/jobs/engine.py): who started what, how far it got, what came out.
 
     The job runs on a procrastinate worker; `task_id` is the procrastinate job of the current
     attempt (a retry defers a new one, and a stale attempt that wakes up again finds it is no

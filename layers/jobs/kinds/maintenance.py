@@ -7,15 +7,14 @@ its progress per layer and the changes per layer and link in its report.
 
 from __future__ import annotations
 
-from layers.domain import registry
-from layers.domain.roles import EDITOR, roles_of
+from layers.domain import registry, roles
 from layers.jobs import engine as jobs
 from layers.query.params import ParamError
 from layers.services import derived
 
 
 def _editors_only(params: dict, user) -> dict:
-    if user is not None and EDITOR not in roles_of(user):
+    if not roles.can_run_maintenance(user):
         raise ParamError("kind", "only editors may re-derive the links")
     if params:
         raise ParamError("params", f"takes no parameters, got {sorted(params)}")

@@ -104,7 +104,7 @@ class Command(BaseCommand):
                 shutil.copyfile(origin, copy)
 
     def _embedded_specs(self):
-        """The registry layers the tour page embeds (its declaration in layers/maps/pages.py)."""
+        """The registry layers the tour page embeds (its declaration in layers/domain/pages.py)."""
         return [registry.get(layer.slug) for layer in TOUR.layers if layer.embed]
 
     def _copy_photos(self, target: Path) -> None:

@@ -1,5 +1,5 @@
 """manage.py render_map: a print-quality PNG or A4/A3 PDF of layers over a bbox, community or
-grid cell (layers/printing.py). By default it renders here and writes --out; with --job it
+grid cell (layers/io/printing.py). By default it renders here and writes --out; with --job it
 queues a render_map job for the workers (--wait shows its progress and copies the output)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """manage.py tour_signs --base-url URL --out signs.pdf: one printable A5 QR sign per tour stop
-(layers/signs.py), each QR code opening <URL>/tour/stops/<n>/."""
+(layers/io/signs.py), each QR code opening <URL>/tour/stops/<n>/."""
 
 from __future__ import annotations
 

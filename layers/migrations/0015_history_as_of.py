@@ -20,7 +20,7 @@ TABLES = (
 
 
 class Migration(migrations.Migration):
-    dependencies = [("layers", "0008_search")]
+    dependencies = [("layers", "0014_search")]
 
     operations = [
         migrations.RunSQL(

@@ -80,6 +80,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("layers", "0007_layer_generation")]
+    dependencies = [("layers", "0013_search_trigrams")]
 
     operations = [migrations.RunPython(create, drop)]
