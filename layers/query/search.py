@@ -1,7 +1,7 @@
 """One search over every layer a caller may read: names (zh, en), references and codes,
 addresses and the pinyin initials of a name (`kcc` finds 客车厂), ranked and grouped by layer.
 
-Each layer is one SQL statement on its trigram indexes (migration 0008): a rank from how the
+Each layer is one SQL statement on its trigram indexes (migration 0014): a rank from how the
 text matches (an exact name first, then a name that starts with it, a code, the initials, a
 name that holds it, the English name, an address), ties broken by trigram similarity and the
 shorter name. Only fields the caller may read are searched or shown (layers/query/access.py).
@@ -28,7 +28,7 @@ _INITIALS = re.compile(r"[a-z0-9]{2,}", re.ASCII)
 
 
 class Initials(Func):
-    """hh_initials(name): the first letters of the name's pinyin (migration 0008)."""
+    """hh_initials(name): the first letters of the name's pinyin (migration 0014)."""
 
     function = "hh_initials"
     output_field = models.TextField()

@@ -651,6 +651,14 @@
   state.setFilter = function (slug, field, value) {
     state.filters[slug] = state.filters[slug] || {};
     state.filters[slug][field] = value;
+    /* While the sites are filtered the buildings' tiles (drawn above them so that a building
+     * stays clickable) let clicks through: the sites left are what the planner looks at. */
+    var tiles = state.map && state.map.getPane("hh-tiles");
+    if (tiles && state.tints[slug] !== undefined) {
+      var filtered = Object.keys(state.filters[slug]).some(function (k) { return state.filters[slug][k]; });
+      tiles.style.pointerEvents = filtered ? "none" : "";
+      tiles.classList.toggle("hh-click-through", filtered);
+    }
     return state.reload(slug);
   };
 

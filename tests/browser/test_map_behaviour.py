@@ -86,3 +86,51 @@ def test_a_filter_zooms_to_what_is_left(visit):
         }"""
     )
     assert inside
+
+
+def test_a_filtered_site_is_clickable_under_its_buildings(visit):
+    tab = visit("demo-planner")
+    assert tab.open("/maps/planning/").status == 200
+    tab.wait_ready()
+    page = tab.page
+    page.select_option('.hh-filter[data-field="kind"]', "old_community")
+    page.wait_for_function("window.hehuachi.fitted >= 1 && window.hehuachi.allReady()")
+    site = page.evaluate(
+        """() => {
+          const hh = window.hehuachi, map = hh.map;
+          let site = null;
+          hh.layers["renovation-sites"].target.holder.eachLayer((l) => { if (!site) site = l; });
+          map.fitBounds(site.getBounds(), { animate: false });
+          return site.feature.id;
+        }"""
+    )
+    tab.wait_ready()
+    # A point on a building (a path of the buildings' tiles) inside the site.
+    target = page.evaluate(
+        """(id) => {
+          const hh = window.hehuachi, map = hh.map;
+          let site = null;
+          hh.layers["renovation-sites"].target.holder.eachLayer((l) => {
+            if (l.feature.id === id) site = l;
+          });
+          const inner = site.getBounds().pad(-0.1);
+          for (const path of document.querySelectorAll(".leaflet-hh-tiles-pane path")) {
+            const r = path.getBoundingClientRect();
+            if (r.width < 4 || r.height < 4) continue;
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            const box = map.getContainer().getBoundingClientRect();
+            const at = map.containerPointToLatLng([x - box.left, y - box.top]);
+            if (inner.contains(at)) {
+              return { id: id, x: x, y: y };
+            }
+          }
+          return null;
+        }""",
+        site,
+    )
+    assert target, "no building drawn inside the site"
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_selector(".leaflet-popup .hh-popup")
+    popup = page.locator(".leaflet-popup .hh-popup")
+    assert popup.get_attribute("data-layer") == "renovation-sites"
+    assert popup.get_attribute("data-id") == str(target["id"])
