@@ -112,7 +112,7 @@ def feature(request, slug: str, pk: int):
         spec = registry.get(slug)
     except KeyError:
         raise Http404("No such layer.") from None
-    user = access.request_user(request)
+    user = request.caller
     if not access.can_read(user, spec):
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
