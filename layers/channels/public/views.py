@@ -174,7 +174,10 @@ def nearby(request):
             errors[name] = [exc.message]
     if errors:
         return JsonResponse({"errors": errors}, status=400)
-    found = reports.nearby(values["category"], values["lon"], values["lat"])
+    try:
+        found = reports.nearby(values["category"], values["lon"], values["lat"], sender(request))
+    except RateLimited as exc:
+        return too_many(exc)
     from django.conf import settings
 
     return JsonResponse({"radius_m": settings.REPORT_NEARBY_RADIUS_M, "items": found})
@@ -241,8 +244,10 @@ def status_page(request, code: str):
         "v": view,
         "promised": promised,
         "feedback": feedback,
-        "steps": [{**s, "at": timezone.localtime(dt.datetime.fromisoformat(s["at"]))}
-                  for s in view["steps"]],  # fmt: skip
+        "steps": [
+            {**s, "at": timezone.localtime(dt.datetime.fromisoformat(s["at"]))}
+            for s in view["steps"]
+        ],  # fmt: skip
         "link": request.build_absolute_uri(reverse("report-status", args=[found.code])),
         "config": {"maxSide": 1600, "maxBytes": 500 * 1024, "words": script_words()},
     }
