@@ -305,7 +305,7 @@ def check_database(url: str, stats: Stats) -> list[str]:
     code = r"""
 import json, sys, django
 django.setup()
-from layers import registry
+from layers.domain import registry
 data = json.loads(sys.stdin.read())
 problems = []
 for slug, pk, version, value in data["patches"]:

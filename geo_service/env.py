@@ -1,7 +1,9 @@
-"""Settings from the environment, with the repo's .env file (written by `make`) as fallback."""
+"""Settings from the environment, with an env file as fallback: ENV_FILE when set (the compose
+stack's generated secrets, /secrets/app.env), else the repo's .env (written by `make`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -10,7 +12,7 @@ from tools.envfile import read_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-_DOTENV = read_env_file(BASE_DIR / ".env")
+_DOTENV = read_env_file(Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env"))
 
 
 def env(key: str, default: str | None = None) -> str | None:
@@ -60,3 +62,58 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
     }
+
+
+# Reverse proxies on this machine by default (a same-host nginx/Caddy works unconfigured);
+# a client that reaches gunicorn any other way (a published Docker port arrives from the
+# bridge's gateway, a LAN client from its own address) cannot claim HTTPS or an address.
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def trusted_proxies() -> list[str]:
+    """TRUSTED_PROXIES: the addresses or networks (comma-separated, CIDR allowed) whose
+    X-Forwarded-Proto / -For are believed, as networks; `none` for none. Read by the settings
+    (geo_service.proxies) and by gunicorn.conf.py (forwarded_allow_ips), so both agree."""
+    value = env("TRUSTED_PROXIES")
+    if value is None or not value.strip():
+        items = list(LOOPBACK)
+    elif value.strip().lower() == "none":
+        return []
+    else:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    networks = []
+    for item in items:
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+    return networks
+
+
+# Keys that are, or were, written in this repository (a default, a demo, a build-time value):
+# anyone can read them, so a server using one signs sessions and password-reset links with a
+# public key. tests/test_settings.py scans the repository for more.
+KNOWN_SECRET_KEYS = frozenset(
+    {
+        "django-insecure-dev-only-hehuachi-not-for-production",  # settings.py's fallback
+        "compose-demo-secret-key-replace-me-for-any-real-deployment-0000",  # old compose default
+        "collectstatic-at-build-time-only-never-used-at-run-time-0123456789",  # old Dockerfile
+    }
+)
+# Words of a placeholder someone forgot to replace.
+PLACEHOLDER_WORDS = ("insecure", "replace-me", "replace_me", "change-me", "changeme", "example")
+
+
+def refuse_secret_key(key: str) -> str | None:
+    """Why `key` must not sign anything in production, or None when it is fit."""
+    if not key:
+        return "SECRET_KEY is empty"
+    if key.strip() in KNOWN_SECRET_KEYS:
+        return "SECRET_KEY is a key published in the repository"
+    if len(key) < 50:
+        return "SECRET_KEY is shorter than 50 characters"
+    if len(set(key)) < 10:
+        return "SECRET_KEY has fewer than 10 different characters"
+    if any(word in key.lower() for word in PLACEHOLDER_WORDS):
+        return "SECRET_KEY looks like a placeholder"
+    return None

@@ -1,11 +1,22 @@
 """Django settings for the Hehuachi map service; every deployment value comes from the environment.
 
 Development defaults are safe for a laptop; geo_service.settings_production hardens them.
+
+Long because every setting is read here, once, from the environment, each with the comment that
+says what it is for; splitting them would scatter one list an operator reads top to bottom.
 """
 
 from pathlib import Path
 
-from geo_service.env import BASE_DIR, database_from_url, env, env_bool, env_floats, env_list
+from geo_service.env import (
+    BASE_DIR,
+    database_from_url,
+    env,
+    env_bool,
+    env_floats,
+    env_list,
+    trusted_proxies,
+)
 
 BASE_DIR: Path = BASE_DIR
 
@@ -36,11 +47,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* only from TRUSTED_PROXIES (geo_service/middleware/proxies.py).
+    "geo_service.middleware.proxies.TrustedProxyMiddleware",
+    "geo_service.middleware.metrics.MetricsMiddleware",  # counts and times for /metrics
     "django.middleware.security.SecurityMiddleware",
+    # 414 for an over-long query string, in the channel's own words (OGC JSON, OWS XML).
+    "geo_service.middleware.request_size.QueryStringLimitMiddleware",
     # 503 + Retry-After while the database is unreachable (before anything touches it).
     "geo_service.middleware.faults.DatabaseUnavailableMiddleware",
     "geo_service.middleware.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "geo_service.middleware.media.PublicMediaMiddleware",  # MEDIA_ROOT, like static files
     # Outermost of ours: compresses the body every other middleware has finished with.
     "geo_service.middleware.compression.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -48,7 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After sessions and auth: pins a session that wrote to the primary (geo_service/middleware/dbrouter.py).
+    # After sessions and auth: pins a session that wrote to the primary (middleware/dbrouter.py).
     "geo_service.middleware.dbrouter.ReadAfterWriteMiddleware",
     # request.caller, resolved once per request for every channel (layers/auth/caller.py).
     "layers.auth.caller.CallerMiddleware",
@@ -62,7 +79,7 @@ MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    # First: refuses while a username or an address is locked out, counts failures.
+    # First: refuses while a (username, address) pair or an address is locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -151,7 +168,7 @@ WHITENOISE_USE_FINDERS = True
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)  # public media, cacheable: middleware/media.py
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 
@@ -228,10 +245,19 @@ OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 # Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/auth/machine.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)
-# WFS (django-gisserver, layers/channels/wfs/views.py): pages bounded for every output format.
-GISSERVER_DEFAULT_MAX_PAGE_SIZE = 5000
-GISSERVER_GEOJSON_MAX_PAGE_SIZE = 5000
-GISSERVER_CSV_MAX_PAGE_SIZE = 5000
+# WFS (django-gisserver, layers/channels/wfs/views.py): a page without COUNT holds
+# WFS_COUNT_DEFAULT features (GetCapabilities' CountDefault); a larger COUNT is cut to
+# WFS_COUNT_MAX, for every output format.
+WFS_COUNT_DEFAULT = int(env("WFS_COUNT_DEFAULT", "1000"))
+WFS_COUNT_MAX = int(env("WFS_COUNT_MAX", "5000"))
+GISSERVER_DEFAULT_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_GEOJSON_MAX_PAGE_SIZE = WFS_COUNT_MAX
+GISSERVER_CSV_MAX_PAGE_SIZE = WFS_COUNT_MAX
+# A query string longer than this is refused (414) by the app, before anything parses it;
+# gunicorn's request-line limit (WEB_LIMIT_REQUEST_LINE, gunicorn.conf.py) must stay above it.
+MAX_QUERY_STRING_BYTES = int(env("MAX_QUERY_STRING_BYTES", str(64 * 1024)))
+# A WFS POST body larger than this is refused (413) before it is read.
+WFS_MAX_BODY_BYTES = int(env("WFS_MAX_BODY_BYTES", str(100 * 1024)))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "荷花池街道地图服务 API · Hehuachi map service API",
@@ -288,20 +314,42 @@ LOGGING = {
     "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
-# The hazard lifecycle (layers/services/workflow.py): the deadline a leader gets by default when
-# assigning, in days by level; photos per step and their limits.
-HAZARD_DEADLINE_DAYS = {
-    "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
-    "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
-}
+# The hazard lifecycle (layers/services/workflow/): its time limits are data (the TimeLimit
+# table, docs/HAZARDS.md); photos per step and their limits.
+# The service's clock (layers/domain/clock.py): SERVICE_TODAY=YYYY-MM-DD fixes today's date,
+# SERVICE_CLOCK_OFFSET=3d (or -36h, 90m, 3600) shifts the real clock. Both empty: the real one.
+# For tests and rehearsals: deadlines, reminders, overdue marks and rates read this clock.
+SERVICE_TODAY = env("SERVICE_TODAY", "")
+SERVICE_CLOCK_OFFSET = env("SERVICE_CLOCK_OFFSET", "")
+# Notifications (layers/services/notifications.py): mail when EMAIL_HOST is set (Django's
+# email settings from the environment); links in mails start with SITE_URL.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "荷花池地图服务 <noreply@hehuachi.invalid>")
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", "[荷花池] ")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# Signed webhooks: seconds to wait for a receiver, attempts before a delivery is failed.
+WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "5"))
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
+# Days an Idempotency-Key and its first answer are kept (layers/services/idempotency.py).
+IDEMPOTENCY_KEY_DAYS = int(env("IDEMPOTENCY_KEY_DAYS", "7"))
 HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 # Larger photos are scaled down to this many pixels on the long side when stored.
 HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
+# "Mark as duplicate" links to an open hazard, or one closed at most this many days ago.
+HAZARD_DUPLICATE_RECENT_DAYS = int(env("HAZARD_DUPLICATE_RECENT_DAYS", "30"))
 
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
+# worker`
 # Public reports (随手拍, docs/REPORTS.md; layers/services/reports/). Limits per client address
 # and per device (a cookie of the report page) in an hour, counted like every other limit
 # (geo_service/middleware/limits.py: per process unless REDIS_URL is set).
@@ -327,21 +375,14 @@ REPORT_CONTACT_RETENTION_DAYS = int(env("REPORT_CONTACT_RETENTION_DAYS", "90"))
 REPORT_ACCEPT_WORKING_DAYS = int(env("REPORT_ACCEPT_WORKING_DAYS", "1"))
 # The address of the service as residents reach it, for links in emails (no trailing slash).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-# Email (SMTP) for telling reporters: nothing is sent while EMAIL_HOST is empty.
-EMAIL_HOST = env("EMAIL_HOST", "")
-EMAIL_PORT = int(env("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "荷花池街道 <noreply@hehuachi.example>")
+# Email to reporters uses the notification settings above (EMAIL_HOST empty: nothing sent).
 
-# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate worker`
-# (make run starts one). The queue lives in this database; workers may run on any machine that
+# Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
+# worker` (make run starts one). The queue lives in this database; workers may run on any
+# machine that
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
-# procrastinate's tasks are in layers/jobs/tasks.py (found by its autodiscovery of `tasks` modules).
 # Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
@@ -363,28 +404,50 @@ CSP_IMG_HOSTS = {
 # Throttles and lockouts count in the "default" cache (above): shared by every worker and node
 # when REDIS_URL is set.
 
-# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one username, or from
-# one address, further attempts are refused for AXES_COOLOFF_MINUTES; editors unlock in the admin.
+# Sign-in lockout (django-axes, layers/auth/lockout.py): after AXES_FAILURE_LIMIT failures of
+# one username from one address, that pair waits AXES_COOLOFF_MINUTES (colleagues behind the
+# same NAT address, and the same user elsewhere, still sign in); an address with
+# AXES_ADDRESS_FAILURE_LIMIT failures over any usernames in that window waits too. Editors
+# unlock in the admin (the "Unlock" action of Access attempts and of Users).
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(env("AXES_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "layers.auth.lockout.PairAndAddressHandler"
+# A locked pair's attempts are not counted: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "geo_service.middleware.limits.locked_out"
+AXES_LOCKOUT_CALLABLE = "layers.auth.lockout.locked_out"
 AXES_VERBOSE = False
 # The client address as every limit sees it (geo_service.middleware.limits.client_ip, NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "geo_service.middleware.limits.client_ip"
 
-# Wrong API tokens per address and window before 429 (cache counter, layers/channels/api/throttling.py).
+# Wrong API tokens before a wrong one is answered 429 instead of 401 (middleware/limits.py):
+# per (token prefix, address), and per address in all; per TOKEN_FAILURE_WINDOW seconds. A
+# valid token is never refused because of others' wrong ones.
 TOKEN_FAILURE_LIMIT = int(env("TOKEN_FAILURE_LIMIT", "20"))
+TOKEN_ADDRESS_FAILURE_LIMIT = int(env("TOKEN_ADDRESS_FAILURE_LIMIT", "200"))
 TOKEN_FAILURE_WINDOW = int(env("TOKEN_FAILURE_WINDOW", "300"))
-# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles).
+# Anonymous requests per address and minute to the non-DRF channels (OGC API, tiles, WFS).
 THROTTLE_ANON_OGC = int(env("THROTTLE_ANON_OGC", "600"))
 THROTTLE_ANON_TILES = int(env("THROTTLE_ANON_TILES", "3000"))
+THROTTLE_ANON_WFS = int(env("THROTTLE_ANON_WFS", "600"))
 # How long a client is asked to wait when the database is unreachable (503).
 DB_RETRY_AFTER = int(env("DB_RETRY_AFTER", "5"))
 # Reverse proxies in front of the service that append to X-Forwarded-For (0: none, use the
 # socket's address). Rate limits and lockouts count per client address found this way.
 NUM_PROXIES = int(env("NUM_PROXIES", "0"))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# The proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: addresses or networks,
+# comma-separated; `none` for none; default this machine (127.0.0.1, ::1). From any other peer
+# the forwarded headers are removed before anything reads them, so a client talking to
+# gunicorn directly cannot claim HTTPS (geo_service/middleware/proxies.py); gunicorn's
+# forwarded_allow_ips is the same list (geo_service/gunicorn.conf.py).
+TRUSTED_PROXIES = trusted_proxies()
+# TLS ends at such a proxy, which says so in X-Forwarded-Proto (only a trusted proxy's counts).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))
+# The app's own readiness checks (each returns {"ok": ..., "warning": ...}): the holiday
+# calendar warns when today nears the last year it knows.
+READY_CHECKS = ("layers.domain.workdays.readiness",)

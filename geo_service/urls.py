@@ -1,18 +1,17 @@
 """URL map of the service."""
 
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
 from geo_service.middleware import errors, health
 from layers.channels.api import workflow_views
 from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
+from layers.channels.metrics import views as metrics_views
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import hazards, imports
+from layers.channels.portal import features, field_app, hazards, imports, inbox, reports
+from layers.channels.portal import intake as report_intake
 from layers.channels.portal import jobs as job_pages
-from layers.channels.portal import reports as report_intake
 from layers.channels.portal import views as portal
 from layers.channels.public import views as public_reports
 from layers.channels.tiles import basemap
@@ -23,6 +22,7 @@ urlpatterns = [
     path("", portal.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("accounts/", include("layers.channels.portal.urls")),
     path("favicon.ico", portal.favicon, name="favicon"),
     path("hazard-photos/<int:pk>/<str:size>.jpg", workflow_views.photo_file, name="hazard-photo"),
@@ -42,6 +42,7 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", job_pages.job_retry, name="job-retry"),
     path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
+    path("features/<slug:slug>/<int:pk>/", features.feature, name="feature"),
     path("report/", public_reports.report, name="report"),
     path("report/nearby/", public_reports.nearby, name="report-nearby"),
     path("report/me-too/", public_reports.me_too, name="report-me-too"),
@@ -63,7 +64,16 @@ urlpatterns = [
     ),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
+    path("field/sw.js", field_app.service_worker, name="field-sw"),
+    path("field/manifest.webmanifest", field_app.manifest, name="field-manifest"),
+    path("field/offline.json", field_app.offline_plan, name="field-offline"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
+    path("dashboard/hazards/", hazards.hazard_list, name="dashboard-hazards"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", inbox.read, name="inbox-read"),
+    path("inbox/read-all/", inbox.read_all, name="inbox-read-all"),
+    path("inbox/settings/", inbox.settings, name="inbox-settings"),
+    path("reports/progress/", reports.progress_page, name="progress-report"),
     path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),
@@ -71,13 +81,6 @@ urlpatterns = [
     path("tiles/<slug:slug>.json", tiles.tilejson, name="tilejson"),
     path("basemap/<int:z>/<int:x>/<int:y>", basemap.tile, name="basemap-tile"),
 ]
-if settings.SERVE_MEDIA:
-    # Photos are few and small here; behind nginx set SERVE_MEDIA=0 and serve MEDIA_ROOT there.
-    urlpatterns += [
-        re_path(
-            r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media"
-        )
-    ]
 
 handler403 = errors.permission_denied(portal.forbidden)
 handler404 = "geo_service.middleware.errors.not_found"

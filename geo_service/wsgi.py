@@ -12,3 +12,10 @@ application = get_wsgi_application()
 from geo_service.checks import refuse_to_serve_if_unfit  # noqa: E402 (needs the app registry)
 
 refuse_to_serve_if_unfit()
+
+# Import every view now, not on the first request: gunicorn's master does it once before it
+# forks the workers (preload_app, geo_service/gunicorn.conf.py), and a broken import stops the
+# start instead of failing requests.
+from django.urls import get_resolver  # noqa: E402
+
+get_resolver().url_patterns  # noqa: B018 (the import is the point)

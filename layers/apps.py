@@ -19,6 +19,7 @@ class LayersConfig(AppConfig):
         import layers.channels.admin.site  # noqa: F401 (registers every layer's ModelAdmin)
         import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
         import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)
+        from layers.io import mbtiles as basemap  # noqa: F401 (registers the MBTiles system check)
         from layers.services import reports, workflow
 
         # Public reports follow their hazard: told after every lifecycle step.

@@ -1,5 +1,7 @@
 """The OpenAPI documents of /api/v1/ and /ogc/: valid, served with local Swagger UI / ReDoc,
-and true to the services.
+and true to the services. WFS has no OpenAPI document of its own: WFS_SCHEMA below describes its
+key-value parameters (loosely typed, so that schemathesis sends malformed values too) and the
+same run checks /wfs/ answers no 5xx and only its documented statuses and media types.
 
 schemathesis generates requests from each schema for every operation, as anonymous and as an
 editor (token), and checks: no 5xx, documented status codes, content types and bodies, and no
@@ -21,6 +23,89 @@ from geo_service.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
 ogc_schema = schemathesis.openapi.from_wsgi("/ogc/api", application)
+
+
+def _wfs_schema() -> dict:
+    """GET /wfs/ as OpenAPI 3.0: every KVP parameter of WFS 2.0 that the service reads, typed
+    as clients send them, each also free text (strings of any shape are probes too)."""
+    from layers.domain import registry
+
+    def free(*alternatives: dict) -> dict:
+        return {"anyOf": [*alternatives, {"type": "string"}]}
+
+    number = r"-?[0-9]{1,3}(\.[0-9]{1,6})?"
+    crs = r"(,urn:ogc:def:crs:EPSG::(4326|4490|4549|3857)|,EPSG:4326)?"
+    parameters = {
+        "SERVICE": {"type": "string", "enum": ["WFS"]},
+        "VERSION": {"type": "string", "enum": ["2.0.0"]},
+        "REQUEST": {
+            "type": "string",
+            "enum": [
+                "GetCapabilities",
+                "DescribeFeatureType",
+                "GetFeature",
+                "GetPropertyValue",
+                "ListStoredQueries",
+                "DescribeStoredQueries",
+            ],
+        },
+        "TYPENAMES": free({"enum": [s.slug for s in registry.LAYERS] + ["app:viewpoints"]}),
+        "COUNT": free({"type": "integer"}),
+        "STARTINDEX": free({"type": "integer"}),
+        "BBOX": free({"type": "string", "pattern": f"^{number}(,{number}){{3}}{crs}$"}),
+        "SRSNAME": free(
+            {"enum": ["urn:ogc:def:crs:EPSG::4326", "EPSG:4490", "urn:ogc:def:crs:EPSG::4549"]}
+        ),
+        "PROPERTYNAME": free({"enum": ["name", "name,tour_order", "geom"]}),
+        "SORTBY": free({"enum": ["tour_order DESC", "name ASC"]}),
+        "RESOURCEID": free({"type": "string", "pattern": "^viewpoints\\.[0-9]{1,25}$"}),
+        "FILTER": {"type": "string"},
+        "OUTPUTFORMAT": free({"enum": ["geojson", "csv", "application/gml+xml; version=3.2"]}),
+        "RESULTTYPE": free({"enum": ["results", "hits"]}),
+        "VALUEREFERENCE": free({"enum": ["name", "tour_order"]}),
+    }
+    media = [
+        "text/xml",
+        "application/gml+xml",
+        "application/geo+json",
+        "text/csv",
+        "text/plain",
+        "text/html",
+    ]
+    exception = {"description": "OWS ExceptionReport", "content": {"text/xml": {}}}
+    responses = {
+        "200": {
+            "description": "capabilities, features, values, schema or index",
+            "content": {m: {} for m in media},
+        },
+        **dict.fromkeys(("400", "403", "404", "413", "414", "429"), exception),
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Hehuachi WFS 2.0 (KVP)", "version": "2.0.0"},
+        "paths": {
+            "/wfs/": {
+                "get": {
+                    "parameters": [
+                        {"name": name, "in": "query", "required": False, "schema": schema}
+                        for name, schema in parameters.items()
+                    ],
+                    "responses": responses,
+                },
+                "post": {  # an XML request: generated bodies are probes (POSTs are mostly 400s)
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/xml": {"schema": {"type": "string"}}},
+                    },
+                    "responses": responses,
+                },
+            }
+        },
+    }
+
+
+wfs_schema = schemathesis.openapi.from_dict(_wfs_schema())
+wfs_schema.app = application
 MAX_SECONDS = 2.0
 
 
@@ -99,6 +184,7 @@ FUZZ = settings(
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_api_conforms_to_its_schema_anonymous(case):
     case.call_and_validate(
         headers=PLAIN, excluded_checks=EXCLUDED, additional_checks=[consistently_fast]
@@ -108,6 +194,7 @@ def test_api_conforms_to_its_schema_anonymous(case):
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_api_conforms_to_its_schema_as_editor(case, editor_token):
     case.call_and_validate(
         headers={"Authorization": f"Token {editor_token}", **PLAIN},
@@ -119,6 +206,7 @@ def test_api_conforms_to_its_schema_as_editor(case, editor_token):
 @pytest.mark.django_db
 @ogc_schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_ogc_conforms_to_its_schema_anonymous(case):
     case.call_and_validate(
         headers=PLAIN, excluded_checks=EXCLUDED, additional_checks=[consistently_fast]
@@ -128,7 +216,33 @@ def test_ogc_conforms_to_its_schema_anonymous(case):
 @pytest.mark.django_db
 @ogc_schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_ogc_conforms_to_its_schema_as_editor(case, editor_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {editor_token}", **PLAIN},
+        excluded_checks=EXCLUDED,
+        additional_checks=[consistently_fast],
+    )
+
+
+WFS_FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+
+
+@pytest.mark.django_db
+@wfs_schema.parametrize()
+@WFS_FUZZ
+def test_wfs_answers_its_documented_statuses_anonymous(case):
+    case.call_and_validate(
+        headers=PLAIN, excluded_checks=EXCLUDED, additional_checks=[consistently_fast]
+    )
+
+
+@pytest.mark.django_db
+@wfs_schema.parametrize()
+@WFS_FUZZ
+def test_wfs_answers_its_documented_statuses_as_editor(case, editor_token):
     case.call_and_validate(
         headers={"Authorization": f"Token {editor_token}", **PLAIN},
         excluded_checks=EXCLUDED,

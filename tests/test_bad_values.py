@@ -492,3 +492,64 @@ def test_rest_a_body_that_is_not_utf8_is_refused(role_client):
         "POST", "/api/v1/hazards/", body, content_type="application/json"
     )
     assert response.status_code == 400 and "body" in response.json()
+
+
+# --- CQL2 temporal literals: RFC 3339 only (dateparser took "tomorrow") -----------------------
+
+NOT_RFC3339 = [
+    "tomorrow",
+    "now",
+    "2026-10-01 08:00:00Z",  # a space for T
+    "20261001T080000Z",  # basic format
+    "2026-10-01T08:00:00",  # no zone
+    "2026-10-01T08:00Z",  # no seconds
+    "2026-02-30T00:00:00Z",
+    "２０２６-10-01T00:00:00Z",
+    "2026-10-01T08:00:00+24:00",
+]
+
+
+HAZARDS = "/ogc/collections/hazards/items"  # updated_at is a date-time queryable for editors
+
+
+@pytest.fixture
+def hazard_editor(client):
+    from tests.conftest import make_user
+
+    client.force_login(make_user("bad-values-rfc3339", EDITOR))
+    return client
+
+
+@pytest.mark.parametrize("value", NOT_RFC3339)
+def test_ogc_cql2_json_timestamps_are_rfc3339(hazard_editor, value):
+    document = {"op": ">", "args": [{"property": "updated_at"}, {"timestamp": value}]}
+    query = f"filter-lang=cql2-json&filter={quote(json.dumps(document))}"
+    body = ogc_400(hazard_editor, query, "filter", url=HAZARDS)
+    assert "RFC 3339" in body["description"] or "no such" in body["description"]
+
+
+@pytest.mark.parametrize("value", NOT_RFC3339)
+def test_ogc_cql2_text_timestamps_are_rfc3339(hazard_editor, value):
+    query = f"filter={quote(f'updated_at > TIMESTAMP({value!r})')}"
+    ogc_400(hazard_editor, query, "filter", url=HAZARDS)
+
+
+@pytest.mark.parametrize("value", ["tomorrow", "20261001", "2026-02-30", "2026-1-1"])
+def test_ogc_cql2_dates_are_rfc3339(client, value):
+    document = {"op": "=", "args": [{"property": "name"}, {"date": value}]}
+    ogc_400(client, f"filter-lang=cql2-json&filter={quote(json.dumps(document))}", "filter")
+    ogc_400(client, f"filter={quote(f'name = DATE({value!r})')}", "filter")
+
+
+def test_ogc_cql2_rfc3339_timestamps_still_filter(hazard_editor):
+    client = hazard_editor
+    for value in ("2020-01-01T00:00:00Z", "2020-01-01T08:00:00.5+08:00"):
+        text = f"updated_at > TIMESTAMP('{value}')"
+        document = {"op": ">", "args": [{"property": "updated_at"}, {"timestamp": value}]}
+        for query in (
+            f"filter={quote(text)}",
+            f"filter-lang=cql2-json&filter={quote(json.dumps(document))}",
+        ):
+            response = client.get(f"{HAZARDS}?{query}")
+            assert response.status_code == 200, response.content[:300]
+            assert response.json()["numberReturned"] > 0

@@ -2,9 +2,9 @@
 a planner and an editor, over every channel, nobody reads or changes what their role may not.
 
 Generated from the registry (every layer), the URLconf (an `export` or `queryables` route is
-checked as soon as it exists) and the page declarations (layers/channels/portal/nav.py): a new layer,
-page or endpoint is covered without editing this test. Expectations come from the access rules
-(layers/query/access.py), never from a copy of them here.
+checked as soon as it exists) and the page declarations (layers/channels/portal/nav.py): a new
+layer, page or endpoint is covered without editing this test. Expectations come from the access
+rules (layers/query/access.py), never from a copy of them here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The read-replica router (geo_service/middleware/dbrouter.py) with the replica as a second alias of the
+"""The read-replica router (geo_service/middleware/dbrouter.py) with the replica as a second alias
+of the
 same server, a test mirror of "default" as in Django's own tests: a separate connection, so it
 sees committed data only. A read sent to it after a write in the same request would miss the
 write (the test's transaction is not committed), which is what these tests catch."""

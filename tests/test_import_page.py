@@ -1,4 +1,5 @@
-"""The editors' upload page /import/ (layers/channels/portal/imports.py): roles, staging, mapping, run,
+"""The editors' upload page /import/ (layers/channels/portal/imports.py): roles, staging, mapping,
+run,
 report, refusals (400, nothing changed) and its temporary folders."""
 
 from __future__ import annotations

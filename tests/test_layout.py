@@ -33,7 +33,7 @@ PARTS = [
     ("compose", ("layers.compose", "layers.templatetags")),
     ("channels", ("layers.channels",)),
 ]
-CHANNELS = ("api", "ogc", "tiles", "wfs", "maps", "portal", "public", "admin")
+CHANNELS = ("api", "ogc", "tiles", "wfs", "maps", "portal", "public", "admin", "metrics")
 # Composition roots: they wire the parts together and may import any of them.
 ROOTS = (
     "geo_service.urls",

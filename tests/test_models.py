@@ -8,6 +8,7 @@ from django.db import connection
 
 from layers.domain import models
 from layers.geo import geometry as geo
+from layers.services import editing
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +150,7 @@ def test_unknown_park_facility_is_refused():
         name="设施", theme="minors", facilities=["benches", "jacuzzi"], geom=f.rect(0, 0, 20, 20)
     )
     with pytest.raises(ValidationError) as exc:
-        park.full_clean()
+        editing.full_clean(park)  # every write's checks: the model's and the registry's
     assert "jacuzzi" in " ".join(exc.value.message_dict["facilities"])
 
 

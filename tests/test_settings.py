@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from geo_service.env import database_from_url
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # each test runs manage.py in a new process
 
 
 def run_manage(*args, **env):
@@ -73,3 +75,82 @@ def test_database_url_is_parsed_into_django_settings():
     assert db["OPTIONS"] == {"sslmode": "require"}
     with pytest.raises(ValueError):
         database_from_url("mysql://u@h/db")
+
+
+# -- known and weak keys are refused -----------------------------------------------------------
+def _import_production(key: str) -> subprocess.CompletedProcess:
+    """Import the production settings in a fresh interpreter with this SECRET_KEY."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(SECRET_KEY=key, ALLOWED_HOSTS="gis.example.org", ENV_FILE=os.devnull)
+    return subprocess.run(
+        [sys.executable, "-c", "import geo_service.settings_production"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+OLD_COMPOSE_KEY = "compose-demo-secret-key-replace-me-for-any-real-deployment-0000"
+DEV_KEY = "django-insecure-dev-only-hehuachi-not-for-production"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (OLD_COMPOSE_KEY, "published in the repository"),
+        (DEV_KEY, "published in the repository"),
+        ("collectstatic-at-build-time-only-never-used-at-run-time-0123456789", "published"),
+        ("", "empty"),
+        ("x" * 49, "shorter than 50"),
+        ("ab" * 40, "fewer than 10 different"),
+        ("please-replace-me-with-a-long-random-string-0123456789abcdef", "placeholder"),
+    ],
+)
+def test_production_refuses_known_empty_and_weak_keys(key, reason):
+    result = _import_production(key)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and reason in result.stderr
+    assert key not in result.stderr or not key  # the key itself is never printed
+
+
+def test_production_accepts_a_random_key():
+    result = _import_production(secrets.token_urlsafe(64))
+    assert result.returncode == 0, result.stderr
+
+
+def _tracked_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    return [ROOT / name.decode() for name in listed if name]
+
+
+KEY_LITERALS = [
+    # SECRET_KEY=value / SECRET_KEY: value / "SECRET_KEY": "value" / ${SECRET_KEY:-value}
+    re.compile(r"""SECRET_KEY["']?\s*[:=]\s*["']?([A-Za-z0-9_\-+/=.!@#%^&*]{20,})"""),
+    re.compile(r"""\$\{SECRET_KEY:-([^}]+)\}"""),
+    re.compile(r"""["']SECRET_KEY["']\)\s*or\s*["']([^"']+)["']"""),
+]
+
+
+def test_every_key_written_in_the_repository_is_refused():
+    from geo_service.env import refuse_secret_key
+
+    found = {}
+    for path in _tracked_files():
+        if path.suffix in {".png", ".jpg", ".pdf", ".mbtiles", ".gpkg", ".zip", ".mo"}:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue
+        for pattern in KEY_LITERALS:
+            for match in pattern.finditer(text):
+                found[match.group(1)] = path.relative_to(ROOT)
+    assert DEV_KEY in found  # the scan sees settings.py's fallback
+    accepted = {key: where for key, where in found.items() if refuse_secret_key(key) is None}
+    assert not accepted, f"keys written in the repository that production would accept: {accepted}"
+    # docker-compose.yml no longer carries a fallback key at all.
+    assert OLD_COMPOSE_KEY not in (ROOT / "docker-compose.yml").read_text()

@@ -5,6 +5,12 @@ manifest listing every file's SHA-256.
 
     tools/backup.py backup  [--out DIR]            # default backups/<UTC time>/
     tools/backup.py restore DIR [--yes]            # into DATABASE_URL's (empty) database
+    tools/backup.py prune   --dir DIR --keep N     # keep the newest N daily-* backups
+    tools/backup.py daily   --dir DIR --keep N [--at 02:30] [--once]
+
+`daily` (the compose stack's backup service) runs forever: every day at --at (BACKUP_TZ,
+default Asia/Shanghai) a backup into DIR/daily-<UTC time>/, then `prune`; DIR/status.json says
+when the last one succeeded or why it failed (tools/healthcheck.py backup reads it).
 
 Restore checks every checksum before it touches anything, then pg_restore's the dump
 (--no-owner --no-privileges, so it may restore as another role) and unpacks the media folders.
@@ -18,11 +24,14 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -163,6 +172,93 @@ def restore(folder: Path, *, replace: bool) -> None:
             raise Refused(f"{relative}: restored file differs from the manifest")
 
 
+DAILY_PREFIX = "daily-"
+STATUS = "status.json"
+
+
+def prune(folder: Path, keep: int, prefix: str = DAILY_PREFIX) -> list[Path]:
+    """Remove all but the newest `keep` backups named prefix<UTC time> in `folder` (complete
+    ones, with a manifest; an incomplete one older than the newest kept is removed too).
+    Other folders (pre-upgrade-*, your own) are never touched. Returns what was removed."""
+    if keep < 1:
+        raise Refused("--keep must be at least 1")
+    candidates = sorted(
+        (p for p in folder.glob(prefix + "*") if p.is_dir()), key=lambda p: p.name, reverse=True
+    )
+    complete = [p for p in candidates if (p / MANIFEST).is_file()]
+    kept = set(complete[:keep])
+    oldest_kept = min((p.name for p in kept), default="")
+    removed = []
+    for path in candidates:
+        if path in kept or (path not in complete and path.name > oldest_kept):
+            continue  # kept, or an incomplete one newer than what we keep (may be running)
+        shutil.rmtree(path)
+        removed.append(path)
+    return removed
+
+
+def next_run(now: datetime, at: str, zone: str) -> datetime:
+    """The next time of day `at` (HH:MM in `zone`) strictly after `now` (aware), as UTC."""
+    hour, _, minute = at.partition(":")
+    local = now.astimezone(ZoneInfo(zone))
+    candidate = local.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+    if candidate <= local:
+        candidate = (local + timedelta(days=1)).replace(
+            hour=int(hour), minute=int(minute), second=0, microsecond=0
+        )
+    return candidate.astimezone(UTC)
+
+
+def write_status(folder: Path, **values) -> None:
+    path = folder / STATUS
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        status = {}
+    status.update(values)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(status, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def daily_once(folder: Path, keep: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = folder / f"{DAILY_PREFIX}{stamp}"
+    try:
+        backup(out)
+    except (Refused, OSError) as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        write_status(
+            folder, last_error=str(exc), last_error_at=datetime.now(UTC).isoformat(), ok=False
+        )
+        raise
+    prune(folder, keep)
+    write_status(
+        folder,
+        last_ok=datetime.now(UTC).isoformat(),
+        last_backup=out.name,
+        ok=True,
+        last_error=None,
+    )
+    return out
+
+
+def daily(folder: Path, keep: int, at: str, zone: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_status(folder, started_at=datetime.now(UTC).isoformat())
+    while True:
+        due = next_run(datetime.now(UTC), at, zone)
+        write_status(folder, next_run=due.isoformat())
+        print(f"backup: next daily backup at {due.isoformat()}", flush=True)
+        while (wait := (due - datetime.now(UTC)).total_seconds()) > 0:
+            time.sleep(min(wait, 300))
+        try:
+            out = daily_once(folder, keep)
+            print(f"backup: {out}", flush=True)
+        except (Refused, OSError) as exc:
+            print(f"backup: daily backup failed: {exc}", file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,16 +267,37 @@ def main(argv=None) -> int:
     back = sub.add_parser("restore")
     back.add_argument("folder", type=Path)
     back.add_argument("--yes", action="store_true", help="replace a non-empty database")
+    trim = sub.add_parser("prune")
+    trim.add_argument("--dir", type=Path, required=True)
+    trim.add_argument("--keep", type=int, required=True)
+    every = sub.add_parser("daily")
+    every.add_argument("--dir", type=Path, required=True)
+    every.add_argument("--keep", type=int, default=14)
+    every.add_argument("--at", default="02:30", help="HH:MM in BACKUP_TZ")
+    every.add_argument("--once", action="store_true", help="one backup and prune now, then exit")
     options = parser.parse_args(argv)
     try:
-        if options.command == "backup":
+        if options.command == "prune":
+            for path in prune(options.dir, options.keep):
+                print(f"prune: removed {path}")
+        elif options.command == "daily":
+            if options.keep < 1:
+                raise Refused("--keep must be at least 1")
+            zone = os.environ.get("BACKUP_TZ", "Asia/Shanghai")
+            next_run(datetime.now(UTC), options.at, zone)  # a bad --at or zone fails now
+            if options.once:
+                options.dir.mkdir(parents=True, exist_ok=True)
+                print(f"backup: {daily_once(options.dir, options.keep)}")
+            else:
+                daily(options.dir, options.keep, options.at, zone)
+        elif options.command == "backup":
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             out = backup(options.out or ROOT / "backups" / stamp)
             print(f"backup: {out}")
         else:
             restore(options.folder, replace=options.yes)
             print(f"restore: {options.folder} restored")
-    except Refused as exc:
+    except (Refused, ValueError, ZoneInfoNotFoundError) as exc:
         print(f"{options.command}: {exc}", file=sys.stderr)
         return 1
     return 0

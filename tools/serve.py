@@ -1,7 +1,9 @@
-"""Serve the service as production does: collectstatic, then gunicorn with gunicorn.conf.py and
-a background-job worker (procrastinate) beside it.
+"""Serve the service as production does: prepare (tools/prepare.py: migrations, the sample data
+and collectstatic, each skipped when nothing changed), then gunicorn with gunicorn.conf.py and a
+background-job worker (procrastinate) beside it.
 
     .venv/bin/python tools/serve.py [--port 8000] [--host 127.0.0.1] [--no-worker]
+                                    [--no-prepare] [--no-sample]
 
 `make run` calls it. The two run as children of this process: when one stops, the other is
 stopped too, and Ctrl-C or SIGTERM stops both (jobs interrupted that way can be retried).
@@ -16,12 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Seconds the job worker waits for the server to accept connections before it starts anyway.
+READY_WAIT = 120
 LOCAL_HTTP = {
     "SECURE_SSL_REDIRECT": "0",
     "SESSION_COOKIE_SECURE": "0",
@@ -39,6 +44,10 @@ def main() -> None:
     parser.add_argument(
         "--no-worker", action="store_true", help="serve only; run job workers elsewhere"
     )
+    parser.add_argument(
+        "--no-prepare", action="store_true", help="no migrate, sample data or collectstatic"
+    )
+    parser.add_argument("--no-sample", action="store_true", help="do not load the sample data")
     args = parser.parse_args()
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings_production")
@@ -48,20 +57,41 @@ def main() -> None:
         for key, value in LOCAL_HTTP.items():
             env.setdefault(key, value)
     python = sys.executable
-    subprocess.run(
-        [python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    if not args.no_prepare:
+        # One process: migrate, the sample data and collectstatic, each only when needed.
+        prepare = [python, str(ROOT / "tools" / "prepare.py")]
+        if args.no_sample:
+            prepare.append("--no-sample")
+        subprocess.run(prepare, cwd=ROOT, env=env, check=True)
     gunicorn = str(Path(python).with_name("gunicorn"))
     conf = str(ROOT / "geo_service" / "gunicorn.conf.py")
     commands = [[gunicorn, "-c", conf]]
     if not args.no_worker:
         commands.append([python, "manage.py", "procrastinate", "worker"])
-    sys.exit(supervise(commands, env))
+    sys.exit(supervise(commands, env, ready=lambda: accepts(env["WEB_BIND"])))
 
 
-def supervise(commands: list[list[str]], env: dict) -> int:
-    """Run the commands side by side until one stops or we are told to stop; then stop all."""
-    children = [subprocess.Popen(c, cwd=ROOT, env=env) for c in commands]  # noqa: S603
+def accepts(bind: str) -> bool:
+    """Whether the server's address (host:port, as WEB_BIND) accepts a connection."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (we only connect to it)
+        host = "127.0.0.1"
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def supervise(commands: list[list[str]], env: dict, ready=None) -> int:
+    """Run the commands side by side until one stops or we are told to stop; then stop all.
+
+    The first command starts alone; the others once `ready()` is true (the server accepts
+    connections) or after READY_WAIT seconds, so that they do not compete with its start."""
+    children = [subprocess.Popen(commands[0], cwd=ROOT, env=env)]  # noqa: S603
+    waiting = list(commands[1:])
+    waiting_since = time.monotonic()
     stopping = False
 
     def stop(signum, _frame):
@@ -72,6 +102,9 @@ def supervise(commands: list[list[str]], env: dict) -> int:
     signal.signal(signal.SIGINT, stop)
     code = 0
     while not stopping:
+        if waiting and (ready is None or ready() or time.monotonic() - waiting_since > READY_WAIT):
+            children += [subprocess.Popen(c, cwd=ROOT, env=env) for c in waiting]  # noqa: S603
+            waiting = []
         ended = [c for c in children if c.poll() is not None]
         if ended:
             code = ended[0].returncode or 0

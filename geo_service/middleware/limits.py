@@ -1,16 +1,21 @@
 """Rate limits shared by every channel, counted in the default cache (Redis when REDIS_URL is
 set, so every gunicorn worker counts together; per process otherwise).
 
-- anonymous OGC API and tile requests per client address and minute (DRF views use DRF's
+- anonymous OGC API, tile and WFS requests per client address and minute (DRF views use DRF's
   throttling with the same counters' cache, layers/channels/api/throttling.py);
-- wrong API tokens per client address: past TOKEN_FAILURE_LIMIT in TOKEN_FAILURE_WINDOW
-  seconds every token from that address is refused with 429 until the window ends.
+- wrong API tokens, per (token prefix, client address) and per address: past
+  TOKEN_FAILURE_LIMIT wrong tokens with one prefix, or TOKEN_ADDRESS_FAILURE_LIMIT in all, in
+  TOKEN_FAILURE_WINDOW seconds, a *wrong* token from that address is answered 429 instead of
+  401 until the window ends. A valid token is always looked up first and always accepted:
+  a field team behind one carrier address is never refused because of someone else's bad
+  tokens (guessing a 256-bit key is hopeless anyway; the limit bounds the noise).
 
 Every refusal is 429 with Retry-After (seconds).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from django.conf import settings
@@ -79,25 +84,45 @@ def check(scope: str, ident: str, limit: int, window: int = 60) -> None:
 
 
 # -- wrong API tokens ------------------------------------------------------------------------
-def token_guessing_blocked(request) -> None:
-    """RateLimited while this address has sent too many wrong tokens in the window."""
-    window = settings.TOKEN_FAILURE_WINDOW
-    if peek("token-fail", _ident(request), window) >= settings.TOKEN_FAILURE_LIMIT:
+def _prefix_ident(key: str) -> str:
+    """A wrong key's first characters (the length of a token's public prefix), hashed: the
+    counter's name never holds what a client sent."""
+    head = key[:8].encode("utf-8", "replace")
+    return hashlib.sha256(head).hexdigest()[:16]
+
+
+def token_failed(request, key: str = "") -> None:
+    """Count a wrong token `key` from this address; RateLimited (429) once that prefix from
+    this address, or this address in all, has sent too many in the window."""
+    window, ident = settings.TOKEN_FAILURE_WINDOW, _ident(request)
+    by_prefix = count("token-fail", f"{_prefix_ident(key)}:{ident}", window)
+    by_address = count("token-fail-address", ident, window)
+    if (
+        by_prefix > settings.TOKEN_FAILURE_LIMIT
+        or by_address > settings.TOKEN_ADDRESS_FAILURE_LIMIT
+    ):
         raise RateLimited(retry_after(window), "Too many invalid tokens; try again later.")
 
 
-def token_failed(request) -> None:
-    count("token-fail", _ident(request), settings.TOKEN_FAILURE_WINDOW)
+def too_many(exc: RateLimited, path: str = "") -> JsonResponse:
+    """429 + Retry-After; on /ogc/ and /wfs/ in their own words (OGC JSON exception, OWS
+    ExceptionReport), `{"detail"}` elsewhere."""
+    if path.startswith(("/ogc/", "/wfs/")):
+        from geo_service.middleware.request_size import refusal
 
-
-def too_many(exc: RateLimited) -> JsonResponse:
-    response = JsonResponse({"detail": exc.detail}, status=429)
+        response = refusal(path, 429, "TooManyRequests", exc.detail)
+    else:
+        response = JsonResponse({"detail": exc.detail}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
 
 # Anonymous limits of the channels that are not DRF views: path prefix -> setting name.
-ANONYMOUS_LIMITS = (("/ogc/", "THROTTLE_ANON_OGC"), ("/tiles/", "THROTTLE_ANON_TILES"))
+ANONYMOUS_LIMITS = (
+    ("/ogc/", "THROTTLE_ANON_OGC"),
+    ("/tiles/", "THROTTLE_ANON_TILES"),
+    ("/wfs/", "THROTTLE_ANON_WFS"),
+)
 
 
 class RateLimitMiddleware:
@@ -114,7 +139,7 @@ class RateLimitMiddleware:
                 try:
                     self._anonymous(request, prefix, getattr(settings, setting))
                 except RateLimited as exc:
-                    return too_many(exc)
+                    return too_many(exc, path)
                 break
         return self.get_response(request)
 
@@ -126,24 +151,5 @@ class RateLimitMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RateLimited):
-            return too_many(exception)
+            return too_many(exception, request.path_info)
         return None
-
-
-def locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): 429 with
-    Retry-After; JSON on the machine channels, our page elsewhere."""
-    from axes.helpers import get_cool_off
-    from django.shortcuts import render
-
-    cool_off = get_cool_off(request)
-    wait = int(cool_off.total_seconds()) if cool_off else 60
-    if request.path_info.startswith(("/api/", "/ogc/", "/tiles/")):
-        response = JsonResponse(
-            {"detail": "Too many failed sign-ins; try again later."}, status=429
-        )
-    else:
-        minutes = max(1, (wait + 59) // 60)
-        response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
-    response["Retry-After"] = str(max(1, wait))
-    return response

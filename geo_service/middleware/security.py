@@ -98,8 +98,11 @@ def _basemap_sources() -> str:
     return "".join(f" {host}" for host in hosts)
 
 
-def _differs_by_user(request) -> bool:
-    """Dynamic answers may depend on the session or the token; static files never do."""
+def _differs_by_user(request, response) -> bool:
+    """Dynamic answers may depend on the session or the token; static files never do, nor
+    answers their view marks `same_for_everyone` (public media files)."""
+    if getattr(response, "same_for_everyone", False):
+        return False
     path = request.path_info
     static = "/" + settings.STATIC_URL.lstrip("/")
     return not path.startswith(static)
@@ -128,7 +131,7 @@ class SecurityHeadersMiddleware:
             response = self.get_response(request)
         finally:
             _NONCE.reset(token)
-        if _differs_by_user(request):
+        if _differs_by_user(request, response):
             patch_vary_headers(response, ("Cookie", "Authorization"))
             if not response.has_header("Cache-Control"):
                 patch_cache_control(response, private=True)

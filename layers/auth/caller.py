@@ -11,22 +11,23 @@ from functools import wraps
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils.functional import SimpleLazyObject
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 
 from geo_service.middleware.limits import RateLimited
-from layers.auth.machine import header_user, unauthorized
+from layers.auth.machine import forbidden, header_user, unauthorized
 
 
 def resolve(request):
     """The caller of `request`. An Authorization header speaks for its client, before any
     session cookie. A bad header is remembered (`request.auth_error`): the GIS channels answer
-    it 401 (`machine.gis_auth`), others ignore it. Raises RateLimited while the caller's
+    it 401, or 403 for a read-only token (Basic over plain HTTP) that writes (`gis_auth`);
+    others ignore it. Raises RateLimited while the caller's
     address is guessing tokens (answered 429 by the rate-limit middleware)."""
     user = getattr(request, "user", None)
     if "HTTP_AUTHORIZATION" in request.META or user is None or not user.is_authenticated:
         try:
             found = header_user(request)
-        except AuthenticationFailed as exc:
+        except (AuthenticationFailed, PermissionDenied) as exc:
             request.auth_error = exc
             found = None
         except Throttled as exc:
@@ -66,6 +67,8 @@ def gis_auth(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         user = resolved(request)
+        if isinstance(request.auth_error, PermissionDenied):
+            return forbidden(str(request.auth_error.detail))
         if request.auth_error is not None:
             return unauthorized(str(request.auth_error.detail))
         if request.header_user is not None:

@@ -61,6 +61,28 @@ def _active_token(key_digest: str) -> ApiToken | None:
 _TOKEN_SQL: str | None = None
 
 
+def user_for_key(request, key: str | None):
+    """(user, token) of the active token `key`, else AuthenticationFailed, or Throttled (429)
+    once this address has sent too many wrong ones (geo_service/middleware/limits.py).
+
+    The key is looked up first: a valid token is never refused because others sent bad ones
+    from the same address. Shared by `Authorization: Token` and by HTTP Basic with the token
+    as the password (layers/auth/machine.py)."""
+    from geo_service.middleware import limits
+
+    token = _active_token(digest(key)) if key else None
+    if token is None or not token.user.is_active:
+        try:
+            limits.token_failed(request, key or "")  # counted per prefix and address
+        except limits.RateLimited as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=exc.detail) from None
+        raise exceptions.AuthenticationFailed("Invalid token.")
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Token <key>` against ApiToken's digests."""
 
@@ -70,28 +92,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
-        from geo_service.middleware import limits
-
-        try:
-            limits.token_guessing_blocked(request)
-        except limits.RateLimited as exc:
-            raise exceptions.Throttled(wait=exc.retry_after, detail=exc.detail) from None
-        if len(header) != 2:
-            limits.token_failed(request)
-            raise exceptions.AuthenticationFailed("Invalid token header.")
-        try:
-            key = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            limits.token_failed(request)
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = _active_token(digest(key))
-        if token is None or not token.user.is_active:
-            limits.token_failed(request)  # counted per address: guessing ends in 429
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
+        key = None
+        if len(header) == 2:
+            try:
+                key = header[1].decode("ascii")
+            except UnicodeDecodeError:
+                key = None
+        return user_for_key(request, key)
 
     def authenticate_header(self, request):
         return self.keyword

@@ -33,6 +33,7 @@ from django.db import models
 from layers.domain import registry
 from layers.geo import files as crs_mod
 from layers.io import mapping
+from layers.io.cells import neutralise
 from layers.query import access
 
 # format -> (file suffix, content type)
@@ -217,7 +218,9 @@ def _shp(spec, data, names, key, path, header):
 
 
 def _table(spec, data, names, key, header) -> pd.DataFrame:
-    table = pd.DataFrame(data.drop(columns=data.geometry.name))
+    """The rows of a spreadsheet (CSV, XLSX): every text cell that a spreadsheet program would
+    run as a formula is marked as text (layers/io/cells.py)."""
+    table = pd.DataFrame(data.drop(columns=data.geometry.name)).map(neutralise)
     table[WKT_COLUMN] = shapely.to_wkt(data.geometry.to_numpy(), rounding_precision=-1)
     table[CRS_COLUMN] = crs_mod.FileCrs(key).label
     if header != "name":
@@ -227,7 +230,9 @@ def _table(spec, data, names, key, header) -> pd.DataFrame:
 
 
 def _csv(spec, data, names, key, path, header):
-    _table(spec, data, names, key, header).to_csv(path, index=False, encoding="utf-8-sig")
+    # CRLF as RFC 4180 says: the writer then quotes a field holding a bare CR too.
+    table = _table(spec, data, names, key, header)
+    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
 def _xlsx(spec, data, names, key, path, header):

@@ -180,19 +180,21 @@ def _resolve_crs(report: ImportReport, table, crs) -> int | str:
     return guessed.key
 
 
-def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None):
+def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None, source=None):
     """Read, match and convert: (report, spec, table, columns, geometries in 4326).
 
+    `source` is the file's name as the user knows it (an upload's own name; the path's name
+    by default): the report and its messages name the file so, never the server's path.
     Raises nothing for a bad file: report.fatal says why (the upload page shows it)."""
     path = Path(path)
-    report = ImportReport(layer=layer, source=path.name)
+    report = ImportReport(layer=layer, source=source or path.name)
     try:
         spec = registry.get(layer)
     except KeyError:
         report.fatal = f"no layer {layer!r}; layers: {', '.join(registry.slugs())}"
         return report, None, None, {}, []
     try:
-        table = read_mod.read(path, layer=cad_layer)
+        table = read_mod.read(path, layer=cad_layer, shown=report.source)
         given = mapping_mod.load_file(mapping) if isinstance(mapping, (str, Path)) else mapping
         columns = mapping_mod.match(spec, table.columns, given)
         key = _resolve_crs(report, table, crs)
@@ -204,7 +206,7 @@ def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None):
             )
         geoms = crs_mod.to_storage(np.where(inside, table.geoms, None), key)
     except (read_mod.ReadError, mapping_mod.MappingError, crs_mod.CrsError) as exc:
-        report.fatal = str(exc)
+        report.fatal = read_mod.scrub_paths(str(exc), path, report.source)
         return report, spec, None, {}, []
     report.notes.extend(table.notes)
     report.rows_read = len(table.rows)
@@ -231,12 +233,13 @@ def run_import(
     user=None,
     progress: Progress | None = None,
     cad_layer: str | None = None,
+    source: str | None = None,
 ) -> ImportReport:
     """Import `path` into `layer`; see the module doc. Returns the report (never raises for bad
     input: `report.fatal` / `report.errors` say what was refused; nothing written then unless
     skip_invalid)."""
     report, spec, table, columns, geoms = prepare(
-        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer
+        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer, source=source
     )
     report.mode, report.dry_run = mode, dry_run
     if mode not in MODES:

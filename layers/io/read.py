@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
 import shapely
+
+from layers.io.cells import restore
 
 FORMATS = {
     ".geojson": "GeoJSON",
@@ -80,15 +82,22 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _spreadsheet(path: Path) -> Table:
-    try:
-        if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv":
+        try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        else:
+        except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise ReadError(f"cannot read the CSV file: {exc}") from None
+    else:
+        try:
             frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ReadError(f"cannot read the spreadsheet: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged workbook fails anywhere in openpyxl
+            # (BadZipFile, KeyError for a missing part, XML errors, TypeError…): the file's fault.
+            raise ReadError(
+                f"not a readable XLSX workbook (damaged, or not Excel 2007+): {exc}"
+            ) from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    frame = frame.map(restore)  # text our exports marked as text (layers/io/cells.py)
     geoms = np.full(len(frame), None, dtype=object)
     errors: dict[int, str] = {}
     lon, lat, wkt = _find(columns, LON_NAMES), _find(columns, LAT_NAMES), _find(columns, WKT_NAMES)
@@ -189,10 +198,43 @@ def _dxf(frame: pd.DataFrame, cad_layer: str | None) -> Table:
     return Table(["name"], rows, np.asarray(shapes, dtype=object), None, notes=[note])
 
 
-def read(path: Path, *, layer: str | None = None) -> Table:
+def read(path: Path, *, layer: str | None = None, shown: str | None = None) -> Table:
     """The rows of `path` (a file or an extracted shapefile folder); `layer` names a GPKG/KML
-    layer or the CAD layer of a DXF."""
+    layer or the CAD layer of a DXF. Errors name the file as `shown` (the name the user gave
+    it), never the folder the service keeps it in."""
     path = Path(path).absolute()
+    try:
+        return _read(path, layer)
+    except ReadError as exc:
+        text, name = scrub_paths(str(exc), path, shown), shown or path.name
+        raise ReadError(text if name in text else f"{name}: {text}") from None
+
+
+def scrub_paths(message: str, path: Path | None = None, shown: str | None = None) -> str:
+    """`message` without the server's paths: `path` (the file a reader opened) reads as
+    `shown`, a file inside its folder (a shapefile's member) by its own name, and any other
+    absolute path by its last part."""
+    if path is not None:
+        path = Path(path)
+        name = shown or path.name
+        is_dir = path.is_dir() or not path.suffix  # a shapefile's extracted folder
+        folder = path if is_dir else path.parent
+        if not is_dir:
+            message = message.replace(str(path), name)
+        message = re.sub(
+            re.escape(str(folder)) + r"/([^\s:'\",;]+)",
+            lambda m: PurePosixPath(m.group(1)).name,
+            message,
+        )
+        message = message.replace(str(folder), name)
+    return _ABSOLUTE.sub(r"\1", message)
+
+
+# An absolute path of two or more parts (not inside a URL): replaced by its last part.
+_ABSOLUTE = re.compile(r"(?<![\w.:/])/(?:[^/\s:'\",;]+/)+([^/\s:'\",;]+)")
+
+
+def _read(path: Path, layer: str | None) -> Table:
     if "/vsi" in str(path).lower():  # never a GDAL virtual file system path
         raise ReadError("GDAL virtual paths (/vsi…) are not opened")
     suffix = path.suffix.lower()

@@ -284,7 +284,10 @@ def _figures(job: Job) -> dict:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, (ParamError, JobRefused)):
         return str(exc)
-    text = str(exc) or type(exc).__name__
+    from layers.io.read import scrub_paths  # here: reading files loads GDAL, the engine stays light
+
+    # Shown on the job's page: the server's folders stay out of it (a file by its name only).
+    text = scrub_paths(str(exc)) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]
 
 

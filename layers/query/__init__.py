@@ -1,5 +1,6 @@
-"""The read core every channel shares (REST layers/channels/api/, OGC layers/channels/ogc/, layers/channels/tiles/views.py,
-map pages layers/channels/maps/); none of them imports another's package.
+"""The read core every channel shares (REST layers/channels/api/, OGC layers/channels/ogc/,
+tiles layers/channels/tiles/, WFS layers/channels/wfs/, map pages layers/channels/maps/); none
+of them imports another's package.
 
 - access.py   who may read which layers and which fields (and edit which layers)
 - params.py   one strict parser per kind of scalar parameter; ParamError names the parameter;

@@ -10,6 +10,10 @@ Supported: AND, OR, NOT; = <> < <= > >=; BETWEEN; LIKE (% and _); IN; IS NULL; t
 predicates S_INTERSECTS, S_DISJOINT, S_CONTAINS, S_WITHIN, S_TOUCHES, S_CROSSES, S_OVERLAPS,
 S_EQUALS with WKT / GeoJSON geometries or BBOX(...). Nothing else (temporal, array, arithmetic
 and function predicates are refused with 400).
+
+Temporal literals are RFC 3339, in both encodings (layers.query.times.rfc3339_date_time and
+rfc3339_date): pygeofilter's own reading (dateparser) would take "tomorrow" or a date without a
+zone, so text is parsed with our own transformer and JSON literals are read before pygeofilter.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from django.db.models import Q
 
 from layers.domain import registry
 from layers.geo import crs as ogc_crs
-from layers.query import access
+from layers.query import access, times
 from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
 
 MAX_FILTER_LENGTH = 20_000
@@ -289,22 +293,89 @@ def parse(raw: str, lang: str):
     if lang == "cql2-json":
         from pygeofilter.parsers.cql2_json import parse as parse_json
 
-        document = load_json(raw, name="filter")
+        document = _strict_json_times(load_json(raw, name="filter"))
         try:
             return parse_json(document)
         except Exception as exc:  # noqa: BLE001 (the parser raises many kinds; all are bad input)
             raise ParamError("filter", f"invalid CQL2-JSON: {_reason(exc)}") from None
-    from lark.exceptions import UnexpectedInput
-    from pygeofilter.parsers.cql2_text import parse as parse_text
+    from lark.exceptions import UnexpectedInput, VisitError
 
     try:
-        return parse_text(raw)
+        return _text_parser().parse(raw)
+    except ParamError:
+        raise
     except UnexpectedInput as exc:
         raise ParamError(
             "filter", f"CQL2-text syntax error at column {exc.column}: {_snippet(raw, exc)}"
         ) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ParamError):
+            raise exc.orig_exc from None
+        raise ParamError("filter", f"invalid CQL2-text: {_reason(exc.orig_exc)}") from None
     except Exception as exc:  # noqa: BLE001 (lark wraps errors of its callbacks)
         raise ParamError("filter", f"invalid CQL2-text: {_reason(exc)}") from None
+
+
+_PARSER = None
+
+
+def _text_parser():
+    """pygeofilter's CQL2-text grammar with its transformer, except that DATE('…') and
+    TIMESTAMP('…') are read as RFC 3339 (pygeofilter hands them to dateparser)."""
+    global _PARSER  # noqa: PLW0603 (built once, on first use: compiling the grammar costs)
+    if _PARSER is None:
+        import os
+
+        from lark import Lark
+        from pygeofilter.parsers.cql2_text import parser as text
+
+        class StrictTransformer(text.CQLTransformer):
+            def DATETIME(self, token):  # noqa: N802 (lark names callbacks after terminals)
+                return times.rfc3339_date_time("filter", str(token))
+
+            def DATE(self, token):  # noqa: N802
+                return times.rfc3339_date("filter", str(token))
+
+        _PARSER = Lark.open(
+            "grammar.lark",
+            rel_to=text.__file__,
+            parser="lalr",
+            maybe_placeholders=False,
+            transformer=StrictTransformer(),
+            import_paths=[os.path.dirname(os.path.dirname(text.__file__))],
+        )
+    return _PARSER
+
+
+def _strict_json_times(document):
+    """`document` with every {"date": …}, {"timestamp": …} and {"interval": […]} literal
+    checked as RFC 3339 and written back in a form pygeofilter reads exactly (ISO dates, UTC
+    date-times with an explicit offset). Iterative: the depth is bounded but needs no stack."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if "date" in node and not isinstance(node.get("op"), str):
+            node["date"] = times.rfc3339_date("filter", node["date"]).isoformat()
+        elif "timestamp" in node and not isinstance(node.get("op"), str):
+            node["timestamp"] = times.rfc3339_date_time("filter", node["timestamp"]).isoformat()
+        elif "interval" in node and isinstance(node["interval"], list):
+            node["interval"] = [_interval_end(end) for end in node["interval"]]
+        else:
+            stack.extend(node.values())
+    return document
+
+
+def _interval_end(raw):
+    if raw == "..":
+        return raw
+    if isinstance(raw, str) and len(raw) == 10:
+        return times.rfc3339_date("filter", raw).isoformat()
+    return times.rfc3339_date_time("filter", raw).isoformat()
 
 
 def _snippet(raw: str, exc) -> str:

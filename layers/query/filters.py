@@ -1,8 +1,8 @@
 """What a typed parameter does to a layer's queryset: one function per kind of filter.
 
-The channels map their own parameter names onto these (REST in layers/channels/api/filters.py, OGC in
-layers/channels/ogc/views.py); a new kind of filter is a parser here, a function here, and one line in
-each channel that offers it.
+The channels map their own parameter names onto these (REST in layers/channels/api/filters.py, OGC
+in layers/channels/ogc/views.py); a new kind of filter is a parser here, a function here, and one
+line in each channel that offers it.
 """
 
 from __future__ import annotations
@@ -74,9 +74,20 @@ def search_text(name: str, raw: str) -> str:
     return p.text(name, raw, max_length=p.MAX_TEXT_LENGTH).strip()[:MAX_QUERY_TEXT]
 
 
+def text_fields(spec: registry.LayerSpec) -> tuple[str, ...]:
+    """What `q` searches: the names, the 编号 (ref) and code where the layer has them, and the
+    spec's search_fields. Each has a trigram index (migration 0011)."""
+    names = {f.name for f in spec.model._meta.concrete_fields}
+    return tuple(
+        dict.fromkeys(
+            f for f in ("name", "name_en", "ref", "code", *spec.search_fields) if f in names
+        )
+    )
+
+
 def by_text(queryset, spec: registry.LayerSpec, text: str):
     condition = Q()
-    for field in ("name", "name_en", *spec.search_fields):
+    for field in text_fields(spec):
         condition |= Q(**{f"{field}__icontains": text})
     return queryset.filter(condition)
 

@@ -46,7 +46,11 @@ def key(gen: str, role: str, z: int, x: int, y: int) -> str:
 
 
 def get(cache_key: str) -> bytes | None:
-    return caches[CACHE].get(cache_key)
+    from geo_service.middleware.metrics import count_tile_cache
+
+    data = caches[CACHE].get(cache_key)
+    count_tile_cache(data is not None)  # the hit rate, for /metrics
+    return data
 
 
 def put(cache_key: str, data: bytes) -> None:

@@ -12,6 +12,9 @@ offset is read as '+' (an unencoded '+' in a query string arrives as a space). O
 most ±18:00. Impossible dates (2026-13-01, 2026-02-30), year 0 and instants that leave years
 1–9999 once converted to UTC (9999-12-31T23:00-05:00) are ParamErrors. Fractions beyond
 microseconds are cut, not rounded.
+
+CQL2 temporal literals (`TIMESTAMP('…')`, `DATE('…')`, `{"timestamp": …}`, `{"date": …}`) are
+stricter: RFC 3339 only (rfc3339_date_time, rfc3339_date), a date-time with seconds and a zone.
 """
 
 from __future__ import annotations
@@ -135,3 +138,36 @@ def interval(name: str, raw: str) -> Span:
     if span.start and span.end and span.start > span.end:
         raise ParamError(name, "the interval starts after it ends")
     return span
+
+
+# --- RFC 3339 (CQL2 temporal literals) ----------------------------------------------------------
+
+_RFC3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})",
+    re.ASCII,
+)
+
+
+def rfc3339_date(name: str, raw: str) -> dt.date:
+    """An RFC 3339 full-date, YYYY-MM-DD, that exists (CQL2 `DATE('…')`, `{"date": …}`)."""
+    if not isinstance(raw, str) or not _RFC3339_DATE.fullmatch(raw):
+        raise ParamError(name, f"expected an RFC 3339 date (YYYY-MM-DD), got {_show(str(raw))}")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ParamError(name, f"no such date: {_show(raw)}") from None
+
+
+def rfc3339_date_time(name: str, raw: str) -> dt.datetime:
+    """An RFC 3339 date-time with seconds and a zone (Z or ±HH:MM), as an aware UTC datetime
+    (CQL2 `TIMESTAMP('…')`, `{"timestamp": …}`). Nothing looser: no missing zone or seconds,
+    no space for 'T', no basic format, no words ("tomorrow")."""
+    if not isinstance(raw, str) or not _RFC3339_DATE_TIME.fullmatch(raw):
+        raise ParamError(
+            name,
+            "expected an RFC 3339 date-time such as 2026-10-01T08:00:00Z or "
+            f"2026-10-01T16:00:00+08:00, got {_show(str(raw))}",
+        )
+    return moment(name, raw).start

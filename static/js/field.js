@@ -32,6 +32,7 @@
   });
   function when(iso) { return clock.format(new Date(iso)); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function person(username) { return (config.people || {})[username] || username; }
 
   // --- requests --------------------------------------------------------------------------
   function request(method, url, body, isForm) {
@@ -74,21 +75,6 @@
   }
   function hazardUrl(id, tail) { return config.urls.hazards + id + "/" + (tail ? tail + "/" : ""); }
 
-  function uploadPhotos(hazardId, files) {
-    var ids = [];
-    var chain = Promise.resolve();
-    Array.prototype.forEach.call(files || [], function (file) {
-      chain = chain.then(function () {
-        var form = new FormData();
-        form.append("image", file, file.name);
-        return request("POST", hazardUrl(hazardId, "photos"), form, true).then(function (p) {
-          ids.push(p.id);
-        });
-      });
-    });
-    return chain.then(function () { return ids; });
-  }
-
   // --- the map ---------------------------------------------------------------------------
   var map = L.map("hh-field-map", { zoomControl: true, attributionControl: true });
   map.attributionControl.setPrefix("Leaflet");
@@ -111,6 +97,13 @@
   if (home.isValid()) map.fitBounds(home, { padding: [8, 8] });
   else map.setView([31.7835, 119.9475], 15);
   // The offline basemap (reference layers) under the cells and tasks, drawn by hehuachi-map.js.
+  if (config.mbtiles) {
+    // The MBTiles package (a raster here; a vector package through VectorGrid), kept offline too.
+    var base = config.mbtiles.vector && L.vectorGrid
+      ? L.vectorGrid.protobuf(config.mbtiles.url, { maxNativeZoom: config.mbtiles.maxzoom, maxZoom: 22 })
+      : L.tileLayer(config.mbtiles.url, { maxNativeZoom: config.mbtiles.maxzoom, maxZoom: 22, attribution: config.mbtiles.attribution });
+    base.addTo(map);
+  }
   if (window.hehuachi && config.basemap) {
     window.hehuachi.lang = config.lang === "en" ? "en" : "zh";
     config.basemap.forEach(function (cfg) { window.hehuachi.addLayer(map, cfg); });
@@ -140,8 +133,16 @@
       state.tasks = data.tasks;
       renderTasks();
       drawTasks();
+      // A link from the inbox (/field/?hazard=ID) opens that hazard once.
+      var wanted = Number(new URLSearchParams(window.location.search).get("hazard"));
+      if (!state.loaded && wanted && taskById(wanted)) select(wanted);
       state.loaded = (state.loaded || 0) + 1;
     });
+  }
+  function workdaysText(n) {
+    if (n < 0) return fmt(S.workdaysOver, { n: -n });
+    if (n === 0) return S.dueToday;
+    return fmt(S.workdaysLeft, { n: n });
   }
   function renderTasks() {
     var list = $("hh-tasks");
@@ -162,6 +163,9 @@
       meta.appendChild(el("span", label(config.categories, t.category)));
       meta.appendChild(el("span", t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline));
       if (t.overdue_days > 0) meta.appendChild(el("span", fmt(S.overdue, { n: t.overdue_days }), "hh-alert"));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) {
+        meta.appendChild(el("span", workdaysText(t.workdays_left), t.workdays_left < 0 ? "hh-alert hh-workdays" : "hh-workdays"));
+      }
       if (t.supervised) meta.appendChild(el("span", S.supervised, "hh-alert"));
       button.appendChild(meta);
       button.addEventListener("click", function () { select(t.id); });
@@ -175,8 +179,32 @@
   }
 
   // --- one task: map, timeline, steps ----------------------------------------------------
-  function select(id) {
+  /* Each hazard has an address of its own (?hazard=<id>): bookmarked, shared, and Back goes
+   * to the one before. */
+  function hazardInUrl() {
+    var raw = new URLSearchParams(window.location.search).get("hazard");
+    return raw && /^[0-9]{1,18}$/.test(raw) ? parseInt(raw, 10) : null;
+  }
+  function remember(id) {
+    if (hazardInUrl() === id) return;
+    var url = new URL(window.location.href);
+    url.searchParams.set("hazard", String(id));
+    window.history.pushState({ hazard: id }, "", url.pathname + url.search);
+  }
+  window.addEventListener("popstate", function () {
+    var id = hazardInUrl();
+    if (id !== null) select(id, true);
+    else { $("hh-task").hidden = true; state.selected = null; }
+  });
+  document.addEventListener("hh:search-choose", function (e) {
+    if (!e.detail || e.detail.layer !== "hazards" || !taskById(e.detail.id)) return;
+    e.preventDefault();
+    select(e.detail.id);
+  });
+
+  function select(id, fromHistory) {
     var t = taskById(id);
+    if (!fromHistory) remember(id);
     state.selected = id;
     state.selectedReady = false;
     var section = $("hh-task");
@@ -190,9 +218,10 @@
         label(config.categories, t.category)];
       if (t.grid) bits.push(t.grid);
       if (t.responsible_unit) bits.push(t.responsible_unit);
-      if (t.assignee) bits.push(t.assignee);
+      if (t.assignee) bits.push(person(t.assignee));
       bits.push(t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline);
       if (t.overdue_days > 0) bits.push(fmt(S.overdue, { n: t.overdue_days }));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) bits.push(workdaysText(t.workdays_left));
       $("hh-task-meta").textContent = bits.join(" · ");
       $("hh-task-description").textContent = t.description || "";
       map.setView([t.lat, t.lon], Math.max(map.getZoom(), 18));
@@ -206,17 +235,36 @@
       $("hh-step-result").textContent = S.failed + " " + error.message;
     });
   }
+  function pendingOf(id) {
+    var box = window.hehuachiOutbox;
+    return box ? box.list().then(function (entries) {
+      return entries.filter(function (e) { return e.kind === "step" && e.hazard === id; });
+    }).catch(function () { return []; }) : Promise.resolve([]);
+  }
   function loadTimeline(id) {
-    return request("GET", hazardUrl(id, "timeline")).then(function (data) {
+    return Promise.all([request("GET", hazardUrl(id, "timeline")).catch(function () {
+      return { events: [] };
+    }), pendingOf(id)]).then(function (both) {
+      var data = both[0];
       var list = $("hh-timeline");
       clear(list);
+      both[1].forEach(function (entry) {
+        var item = el("li", null, "hh-pending");
+        item.dataset.action = entry.body.action;
+        item.dataset.pending = String(entry.id);
+        item.appendChild(el("strong", config.actions[entry.body.action].label));
+        item.appendChild(el("span", " " + S.offline.pending, "hh-muted"));
+        if (entry.body.note) item.appendChild(el("p", entry.body.note));
+        list.appendChild(item);
+      });
       data.events.forEach(function (e) {
         var item = el("li");
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + e.user, "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + person(e.user), "hh-muted"));
         item.appendChild(head);
+        if (e.reason_zh) item.appendChild(el("p", config.lang === "en" ? e.reason_en : e.reason_zh, "hh-reason"));
         if (e.note) item.appendChild(el("p", e.note));
         if (e.photos.length) {
           var photos = el("div", null, "hh-photos");
@@ -238,11 +286,29 @@
       });
     });
   }
+  function predicted(data, pending) {
+    // After steps still in the outbox: the status they lead to, and the steps from there that
+    // this worker may take at all (the server decides when they are sent).
+    if (!pending.length) return data;
+    var status = data.status;
+    pending.forEach(function (e) { var a = config.actions[e.body.action]; if (a && a.target) status = a.target; });
+    var allowed = Object.keys(config.actions).filter(function (name) {
+      var a = config.actions[name];
+      return a.mine && a.sources.indexOf(status) >= 0;
+    }).map(function (name) { return { action: name }; });
+    return { status: status, version: data.version, allowed: allowed, predicted: true };
+  }
   function loadActions(id) {
-    return request("GET", hazardUrl(id, "transitions")).then(function (data) {
+    var t = taskById(id);
+    var fallback = { status: t ? t.status : "", version: t ? t.version : null, allowed: [] };
+    return Promise.all([request("GET", hazardUrl(id, "transitions")).catch(function () {
+      return fallback;
+    }), pendingOf(id)]).then(function (both) {
+      var data = predicted(both[0], both[1]);
       var box = $("hh-actions");
       clear(box);
       state.version = data.version;
+      state.predicted = !!data.predicted;
       if (!data.allowed.length) box.appendChild(el("p", S.noSteps, "hh-muted"));
       data.allowed.forEach(function (a) {
         var button = el("button", config.actions[a.action] ? config.actions[a.action].label : a.action, "hh-button hh-secondary");
@@ -273,9 +339,9 @@
       control = el("input");
       control.type = "text";
       if (input.kind === "hazard") control.inputMode = "numeric";
-    } else if (input.kind === "reason") {
+    } else if (input.kind === "reason" || input.kind === "return_reason") {
       control = el("select");
-      config.reasons.forEach(function (r) {
+      (input.kind === "reason" ? config.reasons : config.returnReasons).forEach(function (r) {
         var option = el("option", r.label);
         option.value = r.value;
         control.appendChild(option);
@@ -339,20 +405,54 @@
     var result = $("hh-step-result");
     result.className = "";
     result.textContent = files && files.length ? S.photosUploading : "";
-    uploadPhotos(id, files).then(function (ids) {
-      if (ids.length) body.photos = ids;
-      return request("POST", hazardUrl(id, "transitions"), body);
-    }).then(function () {
-      form.hidden = true;
-      return loadTasks().then(function () { return select(id); }).then(function () {
-        result.textContent = S.saved;
-        result.className = "hh-ok";
-      });
-    }).catch(function (error) {
-      result.textContent = S.failed + " " + error.message;
-      result.className = "hh-error";
-    }).then(function () { state.busy = false; });
+    // Into the outbox first (photos resized on the phone), then sent if there is a network.
+    var outbox = window.hehuachiOutbox;
+    var task = taskById(id);
+    outbox.addStep({ hazard: id, name: task ? task.name : "", body: body, version: state.version, files: files })
+      .then(function (entryId) {
+        return sendNow(entryId).then(function (outcome) {
+          if (outcome.error) {
+            result.textContent = S.failed + " " + outcome.error;
+            result.className = "hh-error";
+            return null;
+          }
+          form.hidden = true;
+          return loadTasks().then(function () { return select(id); }).then(function () {
+            result.textContent = outcome.sent ? S.saved : S.queued;
+            result.className = outcome.sent ? "hh-ok" : "hh-ok hh-queued";
+          });
+        });
+      }).catch(function (error) {
+        result.textContent = S.failed + " " + error.message;
+        result.className = "hh-error";
+      }).then(function () { state.busy = false; });
   });
+
+  /* Send the outbox now if the phone is online, and say what became of `entryId`: sent (with
+   * the server's answer), queued (kept for later, or a conflict shown in the outbox), or an
+   * error the worker can fix in the form (400: the entry is not kept, the form still is). */
+  function sendNow(entryId) {
+    var outbox = window.hehuachiOutbox;
+    if (!navigator.onLine) return Promise.resolve({ sent: false });
+    return outbox.sync({ live: entryId }).then(function (outcome) {
+      var mine = outcome.results[entryId];
+      if (!mine) return { sent: false };
+      if (mine.ok) return { sent: true, hazard: mine.hazard, data: mine.data };
+      if (mine.failure.kind === "refused" && mine.failure.status === 400) return { error: mine.failure.message };
+      return { sent: false };
+    });
+  }
+  state.reload = function () {
+    return loadTasks().then(function () { if (state.selected) return select(state.selected); });
+  };
+  if (window.hehuachiOutbox) {
+    window.hehuachiOutbox.onChange(function (info) {
+      // Something sent in the background (the network came back): show the server's state.
+      if (info.synced && info.synced.results && Object.keys(info.synced.results).length && !state.busy) {
+        state.reload();
+      }
+    });
+  }
 
   // --- report a new hazard ---------------------------------------------------------------
   function setReportPoint(lon, lat) {
@@ -397,11 +497,31 @@
     result.className = cls || "";
   }
 
+  function metres(a, b) {
+    var r = 6371008.8, rad = Math.PI / 180;
+    var dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * r * Math.asin(Math.sqrt(h));
+  }
+  function cachedDuplicates(p, category) {
+    // Offline: the open hazards this phone knows (the tasks), within the same radius.
+    var found = state.tasks.filter(function (t) { return t.category === category; }).map(function (t) {
+      return { id: t.id, name: t.name, status: t.status, distance_m: metres(p, t) };
+    }).filter(function (h) { return h.distance_m <= config.duplicateRadius; });
+    found.sort(function (a, b) { return a.distance_m - b.distance_m; });
+    return { radius_m: config.duplicateRadius, hazards: found, cached: true };
+  }
   function checkDuplicates() {
     var p = state.reportPoint;
+    var category = $("hh-r-category").value;
     var query = "?lon=" + encodeURIComponent(p.lon) + "&lat=" + encodeURIComponent(p.lat) +
-      "&category=" + encodeURIComponent($("hh-r-category").value);
-    return request("GET", config.urls.duplicates + query).then(function (data) {
+      "&category=" + encodeURIComponent(category);
+    var asked = navigator.onLine ? request("GET", config.urls.duplicates + query).catch(function (error) {
+      if (error.status) throw error;
+      return cachedDuplicates(p, category);
+    }) : Promise.resolve(cachedDuplicates(p, category));
+    return asked.then(function (data) {
       state.duplicates = data.hazards;
       var list = $("hh-dup-list");
       clear(list);
@@ -445,24 +565,24 @@
     state.busy = true;
     reportResult(files.length ? S.photosUploading : "");
     var created = null;
-    request("POST", config.urls.hazards, feature).then(function (data) {
-      created = data.id;
-      return uploadPhotos(created, files);
-    }).then(function (ids) {
-      var body = { action: "report" };
-      if (ids.length) body.photos = ids;
-      return request("POST", hazardUrl(created, "transitions"), body);
-    }).then(function () {
+    var seen = (state.duplicates || []).map(function (h) { return h.id; });
+    window.hehuachiOutbox.addReport({ feature: feature, files: files, seen: seen }).then(function (entryId) {
       $("hh-report-form").reset();
       $("hh-dup-warning").hidden = true;
       state.confirmed = false;
       state.reportPoint = null;
+      state.duplicates = [];
       $("hh-r-where").textContent = "";
       if (reportMarker) { map.removeLayer(reportMarker); reportMarker = null; }
+      return sendNow(entryId);
+    }).then(function (outcome) {
+      if (outcome.error) { reportResult(S.failed + " " + outcome.error, "hh-error"); return null; }
+      if (!outcome.sent) { reportResult(S.queued, "hh-ok hh-queued"); return null; }
+      created = outcome.hazard;
       state.lastReported = created;
-      return loadTasks().then(function () { return select(created); });
-    }).then(function () {
-      reportResult(fmt(S.reported, { id: created }), "hh-ok");
+      return loadTasks().then(function () { return select(created); }).then(function () {
+        reportResult(fmt(S.reported, { id: created }), "hh-ok");
+      });
     }).catch(function (error) {
       reportResult(S.failed + " " + error.message, "hh-error");
       if (created) loadTasks();
@@ -483,7 +603,21 @@
     });
   });
 
-  loadTasks().catch(function (error) {
+  (window.hehuachiOffline ? window.hehuachiOffline.opened || Promise.resolve() : Promise.resolve()).then(loadTasks).then(function () {
+    var id = hazardInUrl();
+    if (id !== null) {
+      window.history.replaceState({ hazard: id }, "", window.location.pathname + window.location.search);
+      var step = new URLSearchParams(window.location.search).get("step");
+      select(id, true).then(function () {
+        // A feature page's "steps you may take now" open the form of that step here.
+        if (!step || !/^[a-z_]{1,40}$/.test(step)) return;
+        var button = document.querySelector('#hh-actions [data-action="' + step + '"]');
+        if (button) button.click();
+      });
+      var section = $("hh-task");
+      if (section.scrollIntoView) section.scrollIntoView({ block: "start" });
+    }
+  }).catch(function (error) {
     $("hh-tasks").appendChild(el("li", S.failed + " " + error.message, "hh-error"));
   });
 })();

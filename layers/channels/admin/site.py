@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from layers.channels.admin.widgets import LocalMapWidget
 from layers.domain import registry
+from layers.domain.models import TimeLimit, WebhookDelivery, WebhookEndpoint
 from layers.services import editing
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
@@ -149,7 +150,7 @@ class StepForm(forms.Form):
     deadline = forms.DateField(
         label="整改期限 Deadline", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    reason = forms.ChoiceField(label="不予立案原因 Reason", required=False)
+    reason = forms.ChoiceField(label="原因 Reason", required=False)
     duplicate_of = forms.IntegerField(label="重复于隐患编号 Duplicate of (id)", required=False)
     until = forms.DateField(
         label="申请延期至 Extend until",
@@ -166,7 +167,12 @@ class StepForm(forms.Form):
         self.fields["step"].choices = [
             (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()
         ]
-        self.fields["reason"].choices = [("", "—"), *status.HAZARD_REJECT_REASON.choices]
+        # 不予立案 reasons for `reject`, 退回 reasons for `return` (the workflow checks which).
+        self.fields["reason"].choices = [
+            ("", "—"),
+            *status.HAZARD_REJECT_REASON.choices,
+            *status.HAZARD_RETURN_REASON.choices,
+        ]
 
     def step_data(self) -> dict:
         """The step's inputs as the workflow takes them (dates as YYYY-MM-DD, flags as text)."""
@@ -245,3 +251,95 @@ def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
 
 for _spec in registry.LAYERS:
     admin.site.register(_spec.model, admin_for(_spec))
+
+
+# -- Sign-in lockouts (layers/auth/lockout.py): editors see them and lift them ---------------
+def _lockout_admin():
+    from axes.admin import AccessAttemptAdmin
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    from layers.auth import lockout
+
+    class LockoutAdmin(AccessAttemptAdmin):
+        """axes' list of failed sign-ins (one row per user name, address and browser), with
+        when each paused pair may sign in again, and the editors' unlock action."""
+
+        actions = ["unlock"]
+        list_display = [
+            "username",
+            "ip_address",
+            "failures_since_start",
+            "attempt_time",
+            "paused_until",
+            "path_info",
+        ]
+
+        @admin.display(description="暂停至 · paused until")
+        def paused_until(self, obj):
+            ends = lockout.pause_ends(obj)
+            return timezone.localtime(ends).strftime("%H:%M") if ends else "—"
+
+        @admin.action(description="解除登录锁定 · Unlock sign-in", permissions=["delete"])
+        def unlock(self, request, queryset):
+            names = sorted({str(a.username or a.ip_address) for a in queryset})
+            removed = lockout.unlock(queryset)
+            self.message_user(
+                request,
+                f"已解除 · unlocked: {', '.join(names)} ({removed})",
+                messages.SUCCESS,
+            )
+
+    if admin.site.is_registered(AccessAttempt):
+        admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, LockoutAdmin)
+
+
+_lockout_admin()
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(admin.ModelAdmin):
+    """办理时限: editors keep the limits of the hazard loop here (working days)."""
+
+    list_display = (
+        "category",
+        "level",
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_editable = (
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_filter = ("level", "category")
+    ordering = ("level", "category")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Receivers of signed notices (docs/HAZARDS.md, Notifications)."""
+
+    list_display = ("name", "url", "active", "events")
+    list_filter = ("active",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only."""
+
+    list_display = ("created_at", "endpoint", "event", "key", "status", "attempts", "last_error")
+    list_filter = ("status", "endpoint", "event")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

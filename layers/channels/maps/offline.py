@@ -4,6 +4,10 @@ the tour, every stop page, their assets, the embedded data and the photos open w
 The worker precaches the pages and photos listed here; each page then sends it the same-origin
 files it loaded (scripts, styles, icons), which the worker caches too. Pages are network first
 (fresh when online), files cache first. file:// (the published tour) registers nothing.
+
+The worker keeps only public answers (not `Cache-Control: private`/`no-store`; varying by
+Cookie only when marked `public`), so a signed-in user's pages never reach the next user of the
+same device. The tour's own answers to anonymous callers are marked public (`anonymous_public`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
 from layers.compose.builder import script_json
@@ -29,6 +34,19 @@ def precache_urls() -> list[str]:
         if vp.photo:
             urls.append(vp.photo.url)
     return urls
+
+
+def anonymous_public(request, response):
+    """Mark an answer to an anonymous caller as the same for everyone (`public, no-cache`: any
+    cache may keep it, revalidating), so the tour's service worker may keep it. For a caller
+    with a session or Authorization header the security middleware makes it private again."""
+    # The published tour renders with a bare request (no middleware): it has no caller.
+    caller = getattr(request, "caller", None) or getattr(request, "user", None)
+    if getattr(caller, "is_authenticated", False) or request.headers.get("Authorization"):
+        return response
+    if getattr(request, "static_site", None) is None:
+        patch_cache_control(response, public=True, no_cache=True)
+    return response
 
 
 @require_GET

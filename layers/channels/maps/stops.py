@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
+from layers.channels.maps.offline import anonymous_public
 from layers.compose import builder
 from layers.domain import registry
 from layers.domain import vocabularies as status
@@ -77,7 +78,7 @@ def stop(request, n: int):
         },
     )
     path = reverse("tour-stop", args=[n])
-    return render(
+    response = render(
         request,
         "maps/stop.html",
         {
@@ -103,3 +104,4 @@ def stop(request, n: int):
             "other_language_file": static_site,
         },
     )
+    return anonymous_public(request, response)

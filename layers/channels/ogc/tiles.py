@@ -1,4 +1,5 @@
-"""OGC API - Tiles over the service's vector tiles (layers/channels/tiles/views.py, layers/query/mvt.py).
+"""OGC API - Tiles over the service's vector tiles (layers/channels/tiles/views.py,
+layers/query/mvt.py).
 
 One tile matrix set, WebMercatorQuad (the tiles are ST_TileEnvelope's, EPSG:3857); per
 collection one vector tileset whose tile URL template is the existing /tiles/<slug>/z/x/y.pbf

@@ -10,19 +10,20 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from layers.auth import pages
-from layers.channels.portal import nav
+from layers.channels.portal import field_app, nav, rates
 from layers.compose import builder
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
 from layers.query import dashboard as figures
+from layers.query import people
 from layers.services import workflow
 
 
@@ -34,7 +35,7 @@ def _terms(vocabulary) -> list[dict]:
 
 
 def _task(hazard, today) -> dict:
-    overdue_days = (today - hazard.deadline).days if hazard.is_overdue else 0
+    overdue_days = hazard.overdue_days(today)
     return {
         "id": hazard.pk,
         "name": hazard.name,
@@ -44,6 +45,7 @@ def _task(hazard, today) -> dict:
         "status": hazard.status,
         "deadline": hazard.deadline.isoformat() if hazard.deadline else None,
         "overdue_days": overdue_days,
+        "workdays_left": hazard.workdays_left,
         "supervised": hazard.supervised,
         "grid": hazard.grid_cell.code if hazard.grid_cell else None,
         "assignee": hazard.assignee.username if hazard.assignee else None,
@@ -60,7 +62,7 @@ def field_tasks(request):
     denied = pages.check(request, "field")
     if denied:
         return JsonResponse({"detail": "sign in"}, status=401)
-    today = timezone.localdate()
+    today = clock.today()
     return JsonResponse({"tasks": [_task(h, today) for h in workflow.tasks(request.user)]})
 
 
@@ -71,6 +73,9 @@ def _field_strings() -> dict:
         "overdue": _("overdue {n} d"),
         "deadline": _("deadline {d}"),
         "noDeadline": _("no deadline"),
+        "workdaysLeft": _("{n} working days left"),
+        "workdaysOver": _("overdue {n} working days"),
+        "dueToday": _("due today"),
         "supervised": _("formal supervision"),
         "timeline": _("Timeline"),
         "steps": _("Record a step"),
@@ -94,6 +99,40 @@ def _field_strings() -> dict:
         "noDuplicates": _("No open hazard of this category nearby."),
         "reportAnyway": _("It is a different hazard: report it"),
         "reported": _("Reported: hazard {id}."),
+        "queued": _("Saved on this phone: it is sent when the network returns."),
+        "offline": {
+            "lastSynced": _("Last synced: {t}"),
+            "neverSynced": _("Not saved for offline use yet."),
+            "measuring": _("Measuring what to save for offline use…"),
+            "size": _("Save for offline use: {size} ({n} files, the map down to zoom {z})."),
+            "saved": _("Saved for offline use: {n} files, {size}."),
+            "savedFailed": _("{n} could not be saved."),
+            "planFailed": _("Could not measure what to save."),
+            "offlineNow": _("Offline: showing what this phone saved."),
+            "noWorker": _("This browser cannot work offline:"),
+            "progress": _("{i} of {n}"),
+            "progressPhoto": _("{i} of {n}, photo {p} of {m}"),
+            "retrying": _("Not sent yet ({why}); trying again shortly."),
+            "allSent": _("Everything is sent."),
+            "entryStep": _("{action} on {name} ({n} photos)"),
+            "entryReport": _("New report: {name} ({n} photos)"),
+            "yours": _("Yours:"),
+            "yoursText": _("{action}, recorded on version {v}"),
+            "server": _("On the server now:"),
+            "serverText": _("{status}, version {v}; possible steps: {allowed}"),
+            "serverUnknown": _("not known (no network)"),
+            "dupAtSync": _("The server knows open hazards of this category nearby:"),
+            "reapply": _("Apply again"),
+            "reportAnyway": _("Report it anyway"),
+            "discard": _("Discard"),
+            "discardConfirm": _("Discard “{what}” for good?"),
+            "pending": _("waiting to be sent"),
+            "state": {
+                "pending": _("waiting to be sent"),
+                "conflict": _("conflict: your decision is needed"),
+                "failed": _("refused: your decision is needed"),
+            },
+        },
         "distance": _("{m} m"),
         "by": _("by"),
         "input": {
@@ -111,6 +150,25 @@ def _field_strings() -> dict:
     }
 
 
+def _tiled(configs: list[dict]) -> list[dict]:
+    """The reference layers drawn from /tiles/ (fixed URLs a service worker can keep)."""
+    for config in configs:
+        config["viewport"] = False
+        config["tiles"] = reverse("tile", args=[config["slug"], 0, 0, 0]).replace(
+            "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+        )
+    return configs
+
+
+def _probe_hazard(user, my_cells):
+    """A hazard in the worker's first cell, assigned to them: which steps they may take at
+    all (the offline page offers those; the server decides when the step is sent)."""
+    from layers.domain.models import SafetyHazard
+
+    cell = my_cells[0] if my_cells else None
+    return SafetyHazard(grid_cell=cell, assignee=user, level="general")
+
+
 @never_cache
 def field(request):
     """The grid worker's phone view: my tasks, a small map, the timeline, steps, reporting."""
@@ -125,31 +183,46 @@ def field(request):
         for c in cells
     ]
     lang = nav.lang()
+    probe = _probe_hazard(user, my_cells)
     actions = {
         name: {
             "label": a.en if lang == "en" else a.zh,
             "inputs": workflow.step_inputs(name),
+            # Offline, the page offers the steps of the status a pending step leads to.
+            "sources": list(a.sources),
+            "target": a.target,
+            "mine": a.may(user, probe) is None,
         }
         for name, a in workflow.ACTIONS.items()
     }
     config = {
         "lang": lang,
         # The offline basemap (reference layers) under the tasks, unless another basemap is set.
-        "basemap": builder.basemap_layers(user, embed=False)
+        # As vector tiles, so the field app can keep them for offline use (field_app.py).
+        "basemap": _tiled(builder.basemap_layers(user, embed=False))
         if builder.basemap_name() == "none"
         else [],
+        "mbtiles": builder.mbtiles_config() if builder.basemap_name() == "mbtiles" else None,
+        "userKey": field_app.user_key(user),
+        "duplicateRadius": settings.HAZARD_DUPLICATE_RADIUS_M,
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
+        # People by their names in the timeline and the tasks, never by their user names.
+        "people": people.names_by_username(),
         "urls": {
             "tasks": reverse("field-tasks"),
             "hazards": reverse("api:hazards-list"),
             "duplicates": reverse("api:hazards-duplicates"),
+            "page": reverse("field"),
+            "sw": reverse("field-sw"),
+            "offline": reverse("field-offline"),
         },
         "actions": actions,
         "statuses": _terms(status.HAZARD_STATUS),
         "levels": _terms(status.HAZARD_LEVEL),
         "categories": _terms(status.HAZARD_CATEGORY),
         "reasons": _terms(status.HAZARD_REJECT_REASON),
+        "returnReasons": _terms(status.HAZARD_RETURN_REASON),
         "cells": outlines,
         "strings": _field_strings(),
     }
@@ -171,13 +244,38 @@ def dashboard(request):
     if denied:
         return denied
     lang = nav.lang()
+    try:
+        kpi = rates.context(request.GET)
+    except rates.kpis.BadQuery as exc:
+        return HttpResponseBadRequest("; ".join(f"{k}: {v[0]}" for k, v in exc.errors.items()))
     data = figures.compute(lang)
+    for row in data["overdue"]:
+        row["url"] = rates.hazard_url(request.user, row["id"])
     context = {
         "page_title": nav.pick(("隐患看板", "Hazard dashboard")),
         "nav_active": "dashboard",
         "d": data,
+        "kpi": kpi,
         "ledger_url": reverse("api:hazards-ledger"),
-        "choropleth": figures.choropleth_svg(data["cells"]),
+        "choropleth": figures.choropleth_svg(data["cells"], link=reverse("dashboard-hazards")),
         "trend": figures.trend_svg(data["weeks"]),
     }
     return render(request, "hazards/dashboard.html", context)
+
+
+@never_cache
+def hazard_list(request):
+    """The hazards behind one number of the dashboard (layers/channels/portal/rates.py)."""
+    denied = pages.check(request, "dashboard")
+    if denied:
+        return denied
+    try:
+        found = rates.drill_context(request.user, request.GET)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    context = {
+        "page_title": nav.pick(("隐患清单", "Hazards")),
+        "nav_active": "dashboard",
+        **found,
+    }
+    return render(request, "hazards/list.html", context)

@@ -1,12 +1,12 @@
 """The editors' upload page /import/: choose a layer, upload a file, see and change the column
 mapping, run the import, read the report.
 
-It calls the same API as `manage.py import_layer` (layers/io). The uploaded file waits between
-the two steps in a private staging folder named by a random token kept in the session (removed
-when cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE).
-The run step records an "import_layer" job (layers/jobs/kinds/imports.py) and, in the same transaction,
-moves the staged folder into the job's own input folder; it answers 303 to the job page, where
-a progress bar shows the rows read, written and refused, then the report.
+It calls the same API as `manage.py import_layer` (layers/io). The uploaded file waits between the
+two steps in a private staging folder named by a random token kept in the session (removed when
+cancelled, and swept with the other import folders once older than IMPORT_TMP_MAX_AGE). The run
+step records an "import_layer" job (layers/jobs/kinds/imports.py) and, in the same transaction,
+moves the staged folder into the job's own input folder; it answers 303 to the job page, where a
+progress bar shows the rows read, written and refused, then the report.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -30,7 +30,7 @@ from layers.channels.portal import nav
 from layers.domain import registry, roles
 from layers.geo import files as io_crs
 from layers.io import importer, mapping, safety
-from layers.io.read import ReadError, check_layer_name
+from layers.io.read import ReadError, check_layer_name, scrub_paths
 from layers.jobs import engine as jobs
 from layers.jobs.kinds import imports as import_jobs
 from layers.query import access
@@ -93,17 +93,23 @@ def _stage(request):
     if upload is None:
         return _refuse(request, nav.pick(("file: 请选择文件。", "file: choose a file.")))
     sub_layer = (request.POST.get("sub_layer") or "").strip() or None
+    # Messages name the file as the user named it, never the staging folder (issue 27).
+    shown = Path(PureWindowsPath(upload.name).name).name[:MAX_NAME] or "upload"
     token = secrets.token_hex(16)
     folder = _folder(token)
     folder.mkdir(parents=True)
+    saved = None
     try:
-        local = safety.extract_or_keep(safety.save_upload(upload, folder), folder)
+        saved = safety.save_upload(upload, folder)
+        local = safety.extract_or_keep(saved, folder)
         if sub_layer is not None:
             check_layer_name(sub_layer)
-        report, spec, table, columns, _geoms = importer.prepare(slug, local, cad_layer=sub_layer)
+        report, spec, table, columns, _geoms = importer.prepare(
+            slug, local, cad_layer=sub_layer, source=shown
+        )
     except safety.UploadRefused as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return _refuse(request, f"file: {exc}")
+        return _refuse(request, f"file: {scrub_paths(str(exc), saved or folder, shown)}")
     except ReadError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _refuse(request, f"sub_layer: {exc}")
@@ -117,7 +123,7 @@ def _stage(request):
         "token": token,
         "layer": slug,
         "path": str(local.relative_to(folder)),
-        "filename": Path(upload.name).name[:MAX_NAME],
+        "filename": shown,
         "sub_layer": sub_layer,
         "columns": table.columns,
     }

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from layers.auth import lockout
 from layers.auth.tokens import ApiToken
 from layers.channels.portal import nav
 from layers.compose import builder
+from layers.compose.legend import legend
 from layers.domain import roles
 from layers.domain.pages import HOME
 from layers.domain.roles import EDITOR, roles_of
@@ -46,7 +53,60 @@ class SignInView(auth_views.LoginView):
         return safe_next(self.request, value) or ""
 
 
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's form; each wrong old password is counted per user (layers/auth/lockout.py)."""
+
+    def clean_old_password(self):
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            lockout.password_change_failed(self.user)
+            raise
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The password form, paused for a user after AXES_FAILURE_LIMIT wrong old passwords in
+    the cool-off window (429 with Retry-After and the time on the page), like sign-in."""
+
+    template_name = "registration/password_change.html"
+    form_class = ThrottledPasswordChangeForm
+
+    def post(self, request, *args, **kwargs):
+        paused = lockout.password_change_paused_until(request.user)
+        if paused is not None:
+            return self._paused(paused)
+        response = super().post(request, *args, **kwargs)
+        paused = lockout.password_change_paused_until(request.user)
+        if response.status_code == 200 and paused is not None:
+            return self._paused(paused)
+        return response
+
+    def form_valid(self, form):
+        lockout.password_change_succeeded(self.request.user)
+        return super().form_valid(form)
+
+    def _paused(self, until):
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+        context = self.get_context_data(
+            form=self.get_form_class()(self.request.user),
+            paused_until=timezone.localtime(until),
+            paused_minutes=max(1, math.ceil(wait / 60)),
+        )
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+
 class SignOutView(auth_views.LogoutView):
+    """Signing out also empties this site's caches and storage in the browser (the offline
+    tour's and field app's caches, the field outbox): the next user of the device starts clean.
+    The field page asks before signing out with unsent work (static/js/signout.js)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
+
     def get_redirect_url(self):
         value = self.request.POST.get(self.redirect_field_name) or self.request.GET.get(
             self.redirect_field_name
@@ -112,7 +172,11 @@ def _overview_map(user) -> dict | None:
     if user.is_authenticated:
         return None
     m = builder.build_map(HOME, user, extra={"lang": nav.lang()})
-    return {"title": nav.pick((HOME.title_zh, HOME.title_en)), "parts": builder.render_parts(m)}
+    return {
+        "title": nav.pick((HOME.title_zh, HOME.title_en)),
+        "parts": builder.render_parts(m),
+        "legend": legend(HOME, user, nav.lang()),
+    }
 
 
 @login_required

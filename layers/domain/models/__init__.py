@@ -16,7 +16,15 @@ from layers.domain.models.features import (
     ServicePoint,
 )
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
+from layers.domain.models.idempotency import IdempotencyKey
 from layers.domain.models.jobs import Job
+from layers.domain.models.limits import CalendarDay, TimeLimit
+from layers.domain.models.notifications import (
+    Notification,
+    NotificationSetting,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
 from layers.domain.models.reports import (
     PublicReport,
@@ -31,16 +39,20 @@ __all__ = [
     "AllManager",
     "ApiToken",
     "Building",
+    "CalendarDay",
     "Community",
     "CulturalViewpoint",
     "GridCell",
     "HazardEvent",
     "HazardPhoto",
+    "IdempotencyKey",
     "Job",
     "Landmark",
     "LayerFeature",
     "LiveManager",
     "LiveQuerySet",
+    "Notification",
+    "NotificationSetting",
     "PocketPark",
     "PublicReport",
     "ReferenceFeature",
@@ -52,6 +64,9 @@ __all__ = [
     "SafetyHazard",
     "ServicePoint",
     "Street",
+    "TimeLimit",
     "Waterway",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "_photo_path",
 ]

@@ -137,8 +137,8 @@ def import_job(job, params, progress):
         user=job.user,
         progress=lambda **numbers: progress(done=numbers.get("read", 0), **numbers),
         cad_layer=params["cad_layer"],
+        source=params["source"],
     )
-    report.source = params["source"]
     progress(
         done=report.rows_read, total=report.rows_read, read=report.rows_read,
         written=report.written, refused=report.refused, force=True,

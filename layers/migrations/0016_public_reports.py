@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('layers', '0007_layer_generation'),
+        ("layers", "0015_history_as_of"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
