@@ -240,6 +240,18 @@ def test_nearby_lists_open_reports_and_hazards_of_the_category_within_50_m():
     text = response.content.decode()
     assert "近处" not in text and sent.code not in text and "楼道充电" not in text
     assert set(items[0]) == {"ref", "status", "status_zh", "status_en", "distance_m", "people"}
+    from django.test import override_settings
+
+    with override_settings(REPORT_LOOKUPS_PER_MINUTE=2):
+        asks = [
+            Client().get(
+                "/report/nearby/",
+                {"category": "ebike", "lon": str(here.x), "lat": str(here.y)},
+                REMOTE_ADDR="192.0.2.77",
+            )
+            for _ in range(3)
+        ]
+    assert [a.status_code for a in asks] == [200, 200, 429]
 
 
 def test_me_too_counts_once_per_device_instead_of_a_new_report():

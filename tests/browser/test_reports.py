@@ -284,7 +284,7 @@ def _strings(value) -> set[str]:
 def test_a_sixth_report_is_429_and_the_status_page_reveals_no_internal_field(tab, report_app):
     base = report_app[0]
     lon, lat = place()
-    visitor = tab(None, viewport=PHONE)
+    visitor = tab(None, viewport=PHONE, permissions=["geolocation"])
     api = visitor.context.request
 
     def send(n: int):
@@ -299,6 +299,25 @@ def test_a_sixth_report_is_429_and_the_status_page_reveals_no_internal_field(tab
     assert [a.status for a in answers] == [201] * 5 + [429]
     assert int(answers[-1].headers["retry-after"]) >= 1
     code = answers[0].json()["code"]
+
+    # Someone else on the page sees those five as "already reported" and says "me too".
+    visitor.context.set_geolocation({"longitude": lon, "latitude": lat})
+    assert visitor.open("/report/").status == 200
+    page = visitor.page
+    page.wait_for_function("window.hehuachiReport && window.hehuachiReport.ready")
+    page.check('input[name=category][value="gas"]')
+    page.click("#hh-locate")
+    page.wait_for_function("window.hehuachiReport.point !== null")
+    page.fill("#hh-description", "楼道里有液化气罐")
+    page.click("#hh-submit")
+    page.locator("#hh-known").wait_for()
+    assert page.locator("#hh-known-list li").count() == 5
+    assert "燃气瓶" not in page.inner_text("#hh-known")  # public status only
+    page.locator("#hh-known-list .hh-metoo").first.click()
+    page.locator("#hh-known-list .hh-ok").wait_for()
+    assert page.locator("#hh-submit").is_hidden()
+    assert models.ReportSupport.objects.count() == 1
+    assert models.PublicReport.objects.filter(category="gas").count() == 5
 
     # Accepted by an editor, worked on with internal notes.
     editor = tab("demo-editor")

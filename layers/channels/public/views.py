@@ -174,7 +174,10 @@ def nearby(request):
             errors[name] = [exc.message]
     if errors:
         return JsonResponse({"errors": errors}, status=400)
-    found = reports.nearby(values["category"], values["lon"], values["lat"])
+    try:
+        found = reports.nearby(values["category"], values["lon"], values["lat"], sender(request))
+    except RateLimited as exc:
+        return too_many(exc)
     from django.conf import settings
 
     return JsonResponse({"radius_m": settings.REPORT_NEARBY_RADIUS_M, "items": found})

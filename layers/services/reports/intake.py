@@ -23,6 +23,7 @@ from layers.domain import vocabularies as status
 from layers.services import editing, features, workflow
 from layers.services.reports.errors import Forbidden, Invalid, NotFound, NotNow
 from layers.services.reports.loop import refresh
+from layers.services.workflow.inputs import NOTE_MAX as STEP_NOTE_MAX
 
 NAME_MAX = 200
 NOTE_MAX = 500
@@ -138,7 +139,7 @@ def accept(pk, user, data: dict):
             copies.append(_copy_photo(photo, hazard, user).pk)
         report.hazard = hazard
         _decided(report, user, "accepted", "accepted", {"hazard": hazard.pk})
-        note = f"群众随手拍 {report.code}：{report.description}"[: workflow.NOTE_MAX]
+        note = f"群众随手拍 {report.code}：{report.description}"[:STEP_NOTE_MAX]
         workflow.perform(hazard.pk, "report", user, {"note": note, "photos": copies})
         refresh(report)
     return hazard

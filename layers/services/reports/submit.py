@@ -271,14 +271,19 @@ def _cell_at(point):
 
 
 # -- already known nearby ---------------------------------------------------------------------
-def nearby(category: str, lon: float, lat: float) -> list[dict]:
+def nearby(category: str, lon: float, lat: float, sender: Sender | None = None) -> list[dict]:
     """Open reports and open hazards of `category` within REPORT_NEARBY_RADIUS_M, nearest first,
-    with their public status only (no name, no description, no internal field) and a `ref` to
-    send with "me too"."""
+    with their public status only (no name, no description, no internal field), the distance
+    rounded to 10 m, and a `ref` to send with "me too". Lookups count against the sender's
+    address like code lookups (the hazards layer is internal: no mapping it by repeated asks)."""
     from django.db.models import Count
 
     from layers.domain.models import PublicReport, SafetyHazard
 
+    if sender is not None:
+        limits.check(
+            "report-nearby", sender.address or "unknown", settings.REPORT_LOOKUPS_PER_MINUTE, 60
+        )
     radius = settings.REPORT_NEARBY_RADIUS_M
     open_hazards = SafetyHazard.objects.filter(
         category=category, status__in=status.HAZARD_OPEN_STATUSES
@@ -308,7 +313,7 @@ def _known(kind: str, pk: int, state: str, distance: float, people: int) -> dict
         "status": state,
         "status_zh": term.zh,
         "status_en": term.en,
-        "distance_m": round(distance),
+        "distance_m": int(round(distance / 10.0) * 10),
         "people": people,
     }
 
