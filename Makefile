@@ -16,18 +16,26 @@ STAMP := $(VENV)/.installed
 DEVDB := $(PYTHON) tools/devdb.py
 
 DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv fonts-noto-cjk
-TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis nginx openssl
+# nodejs: the GCJ-02 JS/Python parity test; redis-server: the shared tile cache test (under CI,
+# CI=true, a missing one fails its test instead of skipping it); nginx, openssl: the proxy
+# configuration's own check (nginx -t) with a certificate the test makes.
+TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis nodejs redis-server nginx openssl
 # Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
-test: DEBS += $(TEST_DEBS)
+test test-fast: DEBS += $(TEST_DEBS)
+# pytest-xdist workers, each on a database of its own (tests/conftest.py). The tests wait on
+# servers, browsers and PostgreSQL much of the time: 3 workers beat 2 on two cores (README).
+TEST_WORKERS ?= 3
+XDIST = -n $(TEST_WORKERS) --dist loadgroup
+FAST_TESTS := not browser and not gis and not cluster and not slow
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run dev test setup bench-peers deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
+.PHONY: help run dev test test-fast setup bench-peers deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # serve.py's tools/prepare.py migrates, loads the sample data and collects static files in one
 # process, each only when something changed: a restart serves within seconds.
@@ -37,8 +45,11 @@ run: deps venv db ## Set up, then serve as production (gunicorn + a job worker) 
 dev: setup ## Set up everything, then Django's auto-reloading development server on PORT
 	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup ## Set up everything (plus Chromium, CJK fonts), then pytest PYTEST_ARGS
-	$(VPY) -m pytest $(PYTEST_ARGS)
+test: setup ## Set up everything (plus Chromium, QGIS, Node.js, Redis), then every test on TEST_WORKERS (3) xdist workers: ~TBD min
+	$(VPY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: deps venv db ## The tests not marked browser, gis, cluster or slow, on TEST_WORKERS workers: ~TBD min
+	$(VPY) -m pytest $(XDIST) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
 setup: deps venv db migrate sample ## Everything but serving
 

@@ -1,6 +1,9 @@
 """Django settings for the Hehuachi map service; every deployment value comes from the environment.
 
 Development defaults are safe for a laptop; geo_service.settings_production hardens them.
+
+Long because every setting is read here, once, from the environment, each with the comment that
+says what it is for; splitting them would scatter one list an operator reads top to bottom.
 """
 
 from pathlib import Path
@@ -311,12 +314,28 @@ LOGGING = {
     "loggers": {"procrastinate": {"level": env("LOG_LEVEL_PROCRASTINATE", "WARNING")}},
 }
 
-# The hazard lifecycle (layers/services/workflow.py): the deadline a leader gets by default when
-# assigning, in days by level; photos per step and their limits.
-HAZARD_DEADLINE_DAYS = {
-    "general": int(env("HAZARD_DEADLINE_DAYS_GENERAL", "15")),
-    "major": int(env("HAZARD_DEADLINE_DAYS_MAJOR", "90")),
-}
+# The hazard lifecycle (layers/services/workflow/): its time limits are data (the TimeLimit
+# table, docs/HAZARDS.md); photos per step and their limits.
+# The service's clock (layers/domain/clock.py): SERVICE_TODAY=YYYY-MM-DD fixes today's date,
+# SERVICE_CLOCK_OFFSET=3d (or -36h, 90m, 3600) shifts the real clock. Both empty: the real one.
+# For tests and rehearsals: deadlines, reminders, overdue marks and rates read this clock.
+SERVICE_TODAY = env("SERVICE_TODAY", "")
+SERVICE_CLOCK_OFFSET = env("SERVICE_CLOCK_OFFSET", "")
+# Notifications (layers/services/notifications.py): mail when EMAIL_HOST is set (Django's
+# email settings from the environment); links in mails start with SITE_URL.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "荷花池地图服务 <noreply@hehuachi.invalid>")
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", "[荷花池] ")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# Signed webhooks: seconds to wait for a receiver, attempts before a delivery is failed.
+WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "5"))
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
 # Days an Idempotency-Key and its first answer are kept (layers/services/idempotency.py).
 IDEMPOTENCY_KEY_DAYS = int(env("IDEMPOTENCY_KEY_DAYS", "7"))
@@ -326,6 +345,8 @@ HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 HAZARD_PHOTO_MAX_SIDE = int(env("HAZARD_PHOTO_MAX_SIDE", "2560"))
 # Reporting a hazard lists open hazards of the same category within this many metres.
 HAZARD_DUPLICATE_RADIUS_M = float(env("HAZARD_DUPLICATE_RADIUS_M", "20"))
+# "Mark as duplicate" links to an open hazard, or one closed at most this many days ago.
+HAZARD_DUPLICATE_RECENT_DAYS = int(env("HAZARD_DUPLICATE_RECENT_DAYS", "30"))
 
 # Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
 # worker`
@@ -398,3 +419,6 @@ TRUSTED_PROXIES = trusted_proxies()
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /readyz fails when the job worker's last heartbeat is older than this (seconds).
 READY_WORKER_MAX_AGE = int(env("READY_WORKER_MAX_AGE", "120"))
+# The app's own readiness checks (each returns {"ok": ..., "warning": ...}): the holiday
+# calendar warns when today nears the last year it knows.
+READY_CHECKS = ("layers.domain.workdays.readiness",)

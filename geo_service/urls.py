@@ -9,7 +9,7 @@ from layers.channels.maps import offline, stops
 from layers.channels.maps import views as maps
 from layers.channels.metrics import views as metrics_views
 from layers.channels.ogc import views as ogc
-from layers.channels.portal import field_app, hazards, imports
+from layers.channels.portal import features, field_app, hazards, imports, inbox, reports
 from layers.channels.portal import jobs as job_pages
 from layers.channels.portal import views as portal
 from layers.channels.tiles import basemap
@@ -40,12 +40,19 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", job_pages.job_retry, name="job-retry"),
     path("tour/stops/<int:n>/", stops.stop, name="tour-stop"),
     path("tour/sw.js", offline.service_worker, name="tour-sw"),
+    path("features/<slug:slug>/<int:pk>/", features.feature, name="feature"),
     path("field/", hazards.field, name="field"),
     path("field/tasks/", hazards.field_tasks, name="field-tasks"),
     path("field/sw.js", field_app.service_worker, name="field-sw"),
     path("field/manifest.webmanifest", field_app.manifest, name="field-manifest"),
     path("field/offline.json", field_app.offline_plan, name="field-offline"),
     path("dashboard/", hazards.dashboard, name="dashboard"),
+    path("dashboard/hazards/", hazards.hazard_list, name="dashboard-hazards"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", inbox.read, name="inbox-read"),
+    path("inbox/read-all/", inbox.read_all, name="inbox-read-all"),
+    path("inbox/settings/", inbox.settings, name="inbox-settings"),
+    path("reports/progress/", reports.progress_page, name="progress-report"),
     path("import/", imports.import_page, name="import"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tiles/multi/<int:z>/<int:x>/<int:y>.pbf", tiles.multi_tile, name="tiles-multi"),

@@ -46,11 +46,163 @@ TEST_LIMITS = {
 }
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the sample data once per test session; each test runs in a rolled-back transaction."""
-    with django_db_blocker.unblock(), production_hashers():
+# --- the test databases ------------------------------------------------------------------------
+# One process: pytest-django creates test_<name> (migrations), then the sample data is loaded.
+# With pytest-xdist (make test): the controller prepares test_<name>_prepared once (migrations
+# and sample data), in a thread while the workers start and collect, and each worker's
+# test_<name>_gwN is a copy of it (CREATE DATABASE ... TEMPLATE: about a second, where
+# migrating and loading take most of a minute per worker).
+PREPARED = "hh_prepared_db"
+_prepared_key = pytest.StashKey["_PreparedDatabase"]()
+
+
+def _load_sample_data():
+    """load_sample_data(password=PASSWORD) with the production hasher, hashing the password
+    once: the users it creates would each cost a deliberately slow hash (~0.7 s, 20 users)."""
+    import json
+
+    from django.contrib.auth.hashers import make_password
+
+    from layers.services.sample import fixtures_dir
+
+    users = get_user_model()
+    names = [row["username"] for row in json.loads((fixtures_dir() / "users.json").read_text())]
+    with production_hashers():
+        encoded = make_password(PASSWORD)
+        have = set(users.objects.filter(username__in=names).values_list("username", flat=True))
+        missing = [users(username=n, password=encoded) for n in names if n not in have]
+        users.objects.bulk_create(missing)
         load_sample_data(password=PASSWORD)
+
+
+class _PreparedDatabase:
+    """xdist controller: makes test_<name>_prepared in a thread; `done` then holds "ok" or
+    the error, for the workers (which wait for it before copying)."""
+
+    def __init__(self, config):
+        import tempfile
+        import threading
+        from pathlib import Path
+
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
+
+        self.blocker = config.stash[blocking_manager_key]
+        self.old_name = connection.settings_dict["NAME"]
+        self.name = connection.creation._get_test_db_name() + "_prepared"
+        self.folder = Path(tempfile.mkdtemp(prefix="hh-prepared-db-"))
+        self.done = self.folder / "done"
+        self.created = False
+        self.thread = threading.Thread(target=self._make, name="prepare test database")
+        self.thread.start()
+
+    def _make(self):
+        import traceback
+
+        from django.db import connection
+
+        try:
+            with self.blocker.unblock():
+                connection.settings_dict.setdefault("TEST", {})["NAME"] = self.name
+                try:
+                    connection.creation.create_test_db(
+                        verbosity=0, autoclobber=True, serialize=False
+                    )
+                    self.created = True
+                    _load_sample_data()
+                finally:
+                    connection.close()  # a template must have no session when it is copied
+            result = "ok"
+        except BaseException:  # noqa: BLE001 (reported to every worker)
+            result = traceback.format_exc()
+        ready = self.done.with_suffix(".tmp")
+        ready.write_text(result)
+        ready.replace(self.done)
+
+    def drop(self):
+        import shutil
+
+        from django.db import connection
+
+        self.thread.join()
+        if self.created:
+            with self.blocker.unblock():
+                connection.creation.destroy_test_db(self.old_name, verbosity=0)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession") and not config.getoption("reuse_db"):
+        config.stash[_prepared_key] = _PreparedDatabase(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: tell each worker which database to copy, and where to wait for it."""
+    prepared = node.config.stash.get(_prepared_key, None)
+    if prepared:
+        node.workerinput[PREPARED] = [prepared.name, str(prepared.done)]
+
+
+def pytest_sessionfinish(session):
+    prepared = session.config.stash.get(_prepared_key, None)
+    if prepared:
+        prepared.drop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """xdist worker: its test database (test_<name>_gwN) is created as a copy of the prepared
+    one; Django's migrate then finds nothing to do."""
+    prepared = getattr(request.config, "workerinput", {}).get(PREPARED)
+    if prepared:
+        import time
+        from pathlib import Path
+
+        from django.conf import settings
+
+        name, done = prepared[0], Path(prepared[1])
+        deadline = time.monotonic() + 1800
+        while not done.exists():
+            assert time.monotonic() < deadline, "the prepared test database never came"
+            time.sleep(0.2)
+        result = done.read_text()
+        if result != "ok":
+            raise RuntimeError(f"preparing the test database {name} failed:\n{result}")
+        settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = name
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """The sample data, once per test session (copied with the prepared database under xdist);
+    each test runs in a rolled-back transaction."""
+    if not getattr(request.config, "workerinput", {}).get(PREPARED):
+        with django_db_blocker.unblock():
+            _load_sample_data()
+    yield
+    # Every server and worker of the session has stopped and waited for its sessions. What is
+    # left is this process's own: Django keeps a connection per context, and Playwright's
+    # greenlets are contexts of their own. PostgreSQL will not drop a database that has
+    # sessions; end them, or the drop fails (and waited first).
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def missing_tool(reason: str):
+    """A tool some checks need is not installed: skip locally, but fail under CI (CI=true), where
+    `make test` installs it and a skip would silently drop the check (docs/OPERATIONS.md)."""
+    import os
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true, so this is a failure, not a skip (make test installs it)")
+    pytest.skip(reason)
 
 
 def production_hashers():
@@ -102,6 +254,7 @@ def start_server(django_db_blocker, **extra_env):
     Yields the base URL; stops the server afterwards.
     """
     import os
+    import signal
     import socket
     import subprocess
     import sys
@@ -117,8 +270,11 @@ def start_server(django_db_blocker, **extra_env):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Its database sessions carry this name (libpq's PGAPPNAME): the stop below waits for
+    # these, not for the sessions of other servers still running on the same database.
+    app_name = f"hh-test-server-{port}"
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
-    env.update(extra_env)
+    env.update(PGAPPNAME=app_name, **extra_env)
     root = Path(__file__).resolve().parent.parent
     # The server logs every request: to a file, never to a pipe nobody drains (a full pipe
     # blocks the server's threads once 64 KiB of log lines have piled up).
@@ -133,6 +289,7 @@ def start_server(django_db_blocker, **extra_env):
         env=env,
         stdout=log,
         stderr=log,
+        start_new_session=True,  # its own process group: the master and its workers
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -142,13 +299,16 @@ def start_server(django_db_blocker, **extra_env):
             break
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=10)
                 log.seek(0)
                 raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
             time.sleep(0.3)
     yield base
-    server.terminate()
+    # Nothing is in flight once the tests are done, and gunicorn's own stop takes seconds (its
+    # workers' interpreters wind down; a graceful stop also waits for idle keep-alive
+    # connections): the whole process group goes at once. Its sockets close with it.
+    os.killpg(server.pid, signal.SIGKILL)
     server.wait(timeout=10)
     log.close()
     # Let PostgreSQL notice the server's connections are gone before the test database is
@@ -157,9 +317,7 @@ def start_server(django_db_blocker, **extra_env):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         for _ in range(150):
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [db["NAME"]],
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [app_name]
             )
             if cursor.fetchone()[0] == 0:
                 break

@@ -184,6 +184,7 @@ FUZZ = settings(
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_api_conforms_to_its_schema_anonymous(case):
     case.call_and_validate(
         headers=PLAIN, excluded_checks=EXCLUDED, additional_checks=[consistently_fast]
@@ -193,6 +194,7 @@ def test_api_conforms_to_its_schema_anonymous(case):
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_api_conforms_to_its_schema_as_editor(case, editor_token):
     case.call_and_validate(
         headers={"Authorization": f"Token {editor_token}", **PLAIN},
@@ -204,6 +206,7 @@ def test_api_conforms_to_its_schema_as_editor(case, editor_token):
 @pytest.mark.django_db
 @ogc_schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_ogc_conforms_to_its_schema_anonymous(case):
     case.call_and_validate(
         headers=PLAIN, excluded_checks=EXCLUDED, additional_checks=[consistently_fast]
@@ -213,6 +216,7 @@ def test_ogc_conforms_to_its_schema_anonymous(case):
 @pytest.mark.django_db
 @ogc_schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_ogc_conforms_to_its_schema_as_editor(case, editor_token):
     case.call_and_validate(
         headers={"Authorization": f"Token {editor_token}", **PLAIN},

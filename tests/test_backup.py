@@ -15,6 +15,8 @@ from layers.domain import registry
 from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# Its own cluster, made once for the module (on one xdist worker).
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("test_backup")]
 
 
 def _env(url: str, media: Path, private: Path) -> dict:
@@ -59,6 +61,7 @@ from PIL import Image
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from layers.services import photos
+from layers import photos
 from layers.domain.models import SafetyHazard
 hazard = SafetyHazard.objects.filter(status="found").order_by("pk").first()
 user = get_user_model().objects.get(username="demo-inspector")

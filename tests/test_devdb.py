@@ -11,6 +11,8 @@ import pytest
 from tests.pgcluster import Cluster
 from tools import devdb
 
+# Its own cluster, made once for the module (on one xdist worker).
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("test_devdb")]
 FIRST, SECOND, THIRD = Path("/srv/checkout-a"), Path("/srv/checkout-b"), Path("/srv/checkout-c")
 
 

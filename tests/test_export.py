@@ -62,6 +62,7 @@ def subset(spec, n: int = 6):
 
 
 @pytest.mark.parametrize("spec", registry.LAYERS, ids=lambda s: s.slug)
+@pytest.mark.slow
 def test_round_trip_of_every_layer(tmp_path, user, spec):
     """Export, empty the table, import: geometries within 1 cm, attributes identical."""
     layer_index = registry.LAYERS.index(spec)

@@ -20,6 +20,8 @@ import pytest
 from tests.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+# The cluster and the server on it are made once for the module (on one xdist worker).
+pytestmark = pytest.mark.xdist_group("test_faults")
 
 
 def _get(url: str):
@@ -30,6 +32,7 @@ def _get(url: str):
         return exc.code, dict(exc.headers), exc.read()
 
 
+@pytest.mark.slow
 def test_healthz_and_readyz(client, db, tmp_path):
     from tests.test_jobs import Worker
 
@@ -121,6 +124,7 @@ PATHS = [
 ]
 
 
+@pytest.mark.cluster
 def test_database_restart_gives_503_then_recovers_by_itself(server_on_own_cluster):
     cluster, base, log = server_on_own_cluster
     for path in PATHS:
@@ -156,6 +160,7 @@ def test_database_restart_gives_503_then_recovers_by_itself(server_on_own_cluste
     assert b"Traceback" not in log.read()
 
 
+@pytest.mark.cluster
 def test_a_worker_killed_mid_write_leaves_no_partial_feature(own_cluster):
     """A process creating a feature (row, derived links, history) is killed with SIGKILL
     inside its transaction: afterwards neither the feature nor its history exists."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from layers.geo import gcj02 as g
+from tests.conftest import missing_tool
 
 JS_FILE = Path(__file__).resolve().parent.parent / "static" / "js" / "gcj02.js"
 NODE = shutil.which("node") or ("/usr/bin/node" if Path("/usr/bin/node").exists() else None)
@@ -242,8 +243,9 @@ def run_node(request: dict) -> dict:
     return json.loads(done.stdout)
 
 
-@pytest.mark.skipif(NODE is None, reason="Node.js (node / /usr/bin/node) is not installed")
 def test_javascript_matches_python():
+    if NODE is None:
+        missing_tool("Node.js (node / /usr/bin/node; Debian package nodejs) is not installed")
     points = grid(10, 5)  # 50 points around Changzhou
     calls = [(name, *given) for name, given, _, _ in VECTORS]
     for lon, lat in points:

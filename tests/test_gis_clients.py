@@ -14,7 +14,7 @@ import pytest
 from layers.domain import models, registry
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.gis]
 PUBLIC = [s.slug for s in registry.LAYERS if s.is_public]
 PLANNER = "demo-planner"
 QGIS_SCRIPT = Path(__file__).parent / "clients" / "qgis_oapif.py"

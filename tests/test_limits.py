@@ -208,7 +208,9 @@ def test_wrong_tokens_are_throttled_and_valid_ones_never_are(client, db, path):
     # One wrong key sent again and again (a field app with a revoked token): per prefix.
     for _ in range(3):
         response = client.get(path, HTTP_AUTHORIZATION="Token stalekey-0123")
+        # A wrong token is refused (never read as anonymous), with the challenge.
         assert response.status_code == 401, response.status_code
+        assert "Token" in response["WWW-Authenticate"]
     _assert_429(client.get(path, HTTP_AUTHORIZATION="Token stalekey-0123"))
     # A valid token from the same address is never refused because of others' bad ones ...
     assert client.get(path, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200

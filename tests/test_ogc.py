@@ -208,6 +208,7 @@ def feature_counts(ogrinfo_output: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.gis
 def test_ogrinfo_lists_what_each_caller_may_see(live_app, live_token):
     anonymous = feature_counts(ogr("ogrinfo", "-ro", "-so", "-al", f"OAPIF:{live_app}/ogc"))
     assert anonymous == {s: registry.get(s).model.objects.count() for s in PUBLIC}
@@ -217,6 +218,7 @@ def test_ogrinfo_lists_what_each_caller_may_see(live_app, live_token):
     assert editor == {s.slug: s.model.objects.count() for s in registry.LAYERS}
 
 
+@pytest.mark.gis
 def test_ogr2ogr_downloads_every_public_collection_unchanged(live_app, tmp_path):
     import pyogrio
     import shapely

@@ -246,6 +246,7 @@ def test_bbox_is_a_finite_lon_lat_polygon_or_refused(raw, crs):
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from([c for c in crs_table.SUPPORTED if not c.geographic]), st.data())
+@pytest.mark.slow
 def test_a_projected_bbox_inside_the_area_of_use_is_transformed(crs, data):
     minx, miny, maxx, maxy = crs.bounds
     xs = sorted(data.draw(st.lists(st.floats(minx, maxx), min_size=2, max_size=2)))

@@ -182,3 +182,39 @@ def test_a_3d_feature_is_loaded_in_2d():
     upsert_features(spec, [feature], "test")
     stored = models.SafetyHazard.objects.get(ref="Z-TEST-1").geom
     assert not stored.hasz and stored.coords == (x, y)
+
+
+def test_sample_hazards_have_a_past():
+    """The sample hazards were walked through the lifecycle over the months before the
+    reference date: closed ones across at least three months, closed at their re-inspection
+    (never at the load time), some on time, some late, some reworked, some returned."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from layers.domain.models import HazardEvent, SafetyHazard
+    from layers.services import sample_history
+
+    closed = list(SafetyHazard.objects.filter(status="closed", ref__startswith="HZ-"))
+    assert closed
+    loaded = timezone.now() - dt.timedelta(hours=6)
+    stamps = []
+    for hazard in closed:
+        events = list(hazard.events.order_by("at", "pk"))
+        times = [e.at for e in events]
+        assert times == sorted(times)
+        assert events[-1].action in ("pass", "fix_on_spot")
+        assert hazard.closed_at == events[-1].at
+        assert hazard.closed_at < loaded  # never the load time
+        assert hazard.closed_at.date() < sample_history.REFERENCE
+        rectifiers = [e.actor_id for e in events if e.action == "rectify"]
+        if events[-1].action == "pass":
+            assert events[-1].actor_id != rectifiers[-1]
+        stamps += times
+    assert (max(stamps) - min(stamps)).days >= 90
+    late = [h for h in closed if h.deadline and timezone.localdate(h.closed_at) > h.deadline]
+    assert 0 < len(late) < len(closed)
+    assert HazardEvent.objects.filter(action="fail", hazard__in=closed).exists()
+    assert HazardEvent.objects.filter(action="return").exists()
+    open_ = SafetyHazard.objects.filter(status__in=("assigned", "rectifying", "reinspection"))
+    assert all(h.events.filter(action="assign").exists() for h in open_)

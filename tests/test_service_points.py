@@ -291,6 +291,7 @@ def test_anonymous_home_page_has_the_public_overview_map(client):
     assert 'id="hh-overview"' not in client.get("/").content.decode()
 
 
+@pytest.mark.slow
 def test_published_tour_carries_the_layer_without_a_server_search(tmp_path):
     out = tmp_path / "tour"
     call_command("publish_tour", "--out", str(out))

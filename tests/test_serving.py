@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a gunicorn server process
+
 
 @pytest.fixture
 def connection(live_app):

@@ -14,6 +14,7 @@ import pytest
 from geo_service.env import database_from_url
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # each test runs manage.py in a new process
 
 
 def run_manage(*args, **env):

@@ -26,6 +26,7 @@ def decode_pages(pdf, folder) -> list[list[str]]:
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_each_sign_decodes_to_its_stop_url(tmp_path):
     out = tmp_path / "signs.pdf"
     call_command("tour_signs", "--base-url=https://tour.example.cn/hehuachi/", f"--out={out}")

@@ -8,6 +8,7 @@ from django.db import connection
 
 from layers.domain import models, registry
 from layers.query import tilecache
+from tests.conftest import missing_tool
 from tests.test_tiles import tile_of
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def redis_url(tmp_path):
 
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server (Debian package) is not installed")
+        missing_tool("redis-server (Debian package) is not installed")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -118,6 +119,7 @@ def redis_url(tmp_path):
     server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_tiles_are_shared_through_redis(redis_url, editor_api):
     """With REDIS_URL the tile cache is Redis: what one node stored another reads, and an edit
     still shows at once (the key changes with the generation)."""

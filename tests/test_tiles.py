@@ -139,6 +139,7 @@ def test_multi_layer_tile_and_tilejson(editor_client):
     assert tilejson["vector_layers"][0]["id"] == "buildings"
 
 
+@pytest.mark.gis
 def test_gdal_mvt_driver_reads_a_tile_we_serve(live_app, tmp_path):
     z = 16
     x, y = tile_of(*QU_QIUBAI, z)

@@ -84,6 +84,7 @@ def test_deleted_stops_have_no_page(client):
     assert 'href="/tour/stops/1/"' in html  # previous skips the deleted stop
 
 
+@pytest.mark.slow
 def test_published_site_has_every_stop_page_in_both_languages(tmp_path):
     call_command("publish_tour", "--out", str(tmp_path / "site"))
     site = tmp_path / "site"

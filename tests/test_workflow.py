@@ -20,7 +20,7 @@ from layers.domain import vocabularies as status
 from layers.domain.models import GridCell, HazardEvent, HazardPhoto, SafetyHazard
 from layers.domain.roles import EDITOR, INSPECTOR, PLANNER
 from layers.services import photos, workflow
-from tests.conftest import make_user
+from tests.conftest import make_user, missing_tool
 from tests.factories import make, resave
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,7 @@ MAY = {
     "fix_on_spot": {"leader", "inspector", "worker"},
     "reject": {"leader"},
     "mark_duplicate": {"leader", "inspector", "worker"},
+    "return": {"assignee"},
     "set_deadline": {"leader"},
     "request_extension": {"inspector", "worker", "assignee"},
     "decide_extension": {"leader"},
@@ -123,7 +124,18 @@ LEADS_TO = {
     "fix_on_spot": "closed",
     "reject": "rejected",
     "mark_duplicate": "rejected",
+    "return": "reported",
 }
+# After dispatch, marking a duplicate is a leader's decision.
+DISPATCHED = ("assigned", "rectifying", "reinspection")
+
+
+def may(action: str, current: str) -> set[str]:
+    if action == "mark_duplicate" and current in DISPATCHED:
+        return {"leader"}
+    return MAY[action]
+
+
 STATUSES = status.HAZARD_STATUS.values
 
 
@@ -136,6 +148,7 @@ def step_body(action: str, hazard, original) -> dict:
             "fail": {"note": "仍有杂物"},
             "reject": {"reason": "not_hazard", "note": "经核实为正常堆放"},
             "mark_duplicate": {"duplicate_of": original.pk},
+            "return": {"reason": "incomplete"},
             "set_deadline": {"deadline": "2027-01-15"},
             "request_extension": {"until": "2027-03-01", "note": "需协调物业"},
             "decide_extension": {"approve": True},
@@ -187,7 +200,7 @@ def test_every_step_for_every_role_from_every_status(people, action, role):
             assert response.status_code == 409, where
             assert "allowed" in response.json(), where
             assert hazard.status == current
-        elif role not in MAY[action]:
+        elif role not in may(action, current):
             assert response.status_code == 403, where
             assert hazard.status == current, where
         else:
@@ -221,7 +234,7 @@ def test_the_whole_lifecycle_through_the_api_with_its_timeline(people):
     assigned = step(leader, action="assign", responsible_unit="物业", assignee="w-own")
     assert assigned["status"] == "assigned"
     hazard = SafetyHazard.objects.get(pk=pk)
-    assert hazard.deadline == workflow.default_deadline("general")
+    assert hazard.deadline == workflow.default_deadline(hazard)
     step(worker, action="start")
     photo = client_for(worker).post(
         f"{URL}{pk}/photos/",
@@ -433,19 +446,34 @@ def test_a_grid_worker_edits_only_their_grid_or_their_assignments(people):
 # --- deadlines and overdue --------------------------------------------------------------------
 
 
-@time_machine.travel(dt.datetime(2026, 12, 10, 10, tzinfo=dt.UTC), tick=False)
-def test_default_deadlines_by_level(people, settings):
-    settings.HAZARD_DEADLINE_DAYS = {"general": 15, "major": 90}
-    for level, days in (("general", 15), ("major", 90)):
-        hazard = hazard_in(people["_cell"], status="reported", level=level)
+def test_default_deadlines_come_from_the_time_limits_in_working_days(people, settings):
+    """Dispatched on Tuesday 2026-09-29, a general blocked escape route (3 working days) is due
+    on 2026-10-09: the Mid-Autumn/National Day holiday (10-01 to 10-07) does not count; a
+    major one 20 working days later; an editor's change of the table changes the default."""
+    from layers.domain import workdays
+    from layers.domain.models import TimeLimit
+
+    settings.SERVICE_TODAY = "2026-09-29"
+    found = dt.datetime(2026, 9, 28, 9, tzinfo=dt.UTC)
+    expected = {"general": dt.date(2026, 10, 9), "major": workdays.add(dt.date(2026, 9, 29), 20)}
+    for level in ("general", "major"):
+        hazard = hazard_in(people["_cell"], status="reported", level=level, found_at=found)
         response = client_for(people["leader"]).post(
             f"{URL}{hazard.pk}/transitions/",
             {"action": "assign", "responsible_unit": "物业", "assignee": "w-own"},
             format="json",
         )
-        assert response.status_code == 200
+        assert response.status_code == 200, response.content
         hazard.refresh_from_db()
-        assert hazard.deadline == dt.date(2026, 12, 10) + dt.timedelta(days=days)
+        assert hazard.deadline == expected[level]
+        assert hazard.due_date == hazard.deadline
+    TimeLimit.objects.filter(category="escape_route", level="general").update(rectify_days=1)
+    hazard = hazard_in(people["_cell"], status="reported", level="general", found_at=found)
+    workflow.perform(
+        hazard.pk, "assign", people["leader"], {"responsible_unit": "物业", "assignee": "w-own"}
+    )
+    hazard.refresh_from_db()
+    assert hazard.deadline == dt.date(2026, 9, 30)
 
 
 @pytest.mark.parametrize(
@@ -580,7 +608,10 @@ def test_gps_exif_suggests_the_place_and_all_metadata_is_stripped(people):
 
 
 def test_png_and_heic_are_accepted(people):
-    pillow_heif = pytest.importorskip("pillow_heif")
+    try:
+        import pillow_heif
+    except ImportError:
+        missing_tool("pillow_heif (requirements.txt) is not installed")
     hazard = hazard_in(people["_cell"])
     client = client_for(people["worker"])
     assert upload(client, hazard, "p.png", jpeg(fmt="PNG"), "image/png").status_code == 201

@@ -2,7 +2,10 @@
 
 /healthz: the process answers (touches nothing else), for liveness.
 /readyz: the database and PostGIS answer, every migration is applied and the job worker was
-seen recently (or none is configured): 200 when ready, else 503 with the failing check.
+seen recently (or none is configured): 200 when ready, else 503 with the failing check. The
+app adds its own checks through settings.READY_CHECKS (dotted paths of functions returning
+{"ok": bool, ...}; a "warning" key is reported without failing), so this module imports
+nothing of the app's.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -67,12 +71,16 @@ def readyz(request):
         checks["database"] = _database()
         checks["migrations"] = _migrations()
         checks["worker"] = _worker()
+        for path in getattr(settings, "READY_CHECKS", ()):
+            checks[path.rsplit(".", 2)[-2]] = import_string(path)()
     except UNAVAILABLE as exc:
         checks["database"] = {"ok": False, "detail": type(exc).__name__}
     ready = all(check["ok"] for check in checks.values())
-    response = _answer(
-        {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
-    )
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    warnings = [f"{name}: {c['warning']}" for name, c in checks.items() if c.get("warning")]
+    if warnings:
+        body["warnings"] = warnings
+    response = _answer(body, 200 if ready else 503)
     if not ready:
         response["Retry-After"] = str(settings.DB_RETRY_AFTER)
     return response

@@ -31,6 +31,16 @@ def sync_roles(**kwargs) -> None:
                 wanted |= {f"add_{model_name}", f"change_{model_name}", f"delete_{model_name}"}
             group.permissions.add(*(perms[c] for c in wanted if c in perms))
             group.permissions.remove(*(p for c, p in perms.items() if c not in wanted))
+    # Editors keep the time limits of the hazard loop (办理时限); every role may read them.
+    limits = {
+        p.codename: p
+        for p in Permission.objects.filter(content_type__app_label="layers")
+        if p.codename.endswith(("_timelimit", "_webhookendpoint", "_webhookdelivery"))
+    }
+    groups[EDITOR].permissions.add(*limits.values())
+    for role, group in groups.items():
+        if role != EDITOR and "view_timelimit" in limits:  # receivers are editors' only
+            group.permissions.add(limits["view_timelimit"])
     # Editors see and lift sign-in lockouts in the admin (django-axes' access attempts:
     # deleting one unlocks that user or address).
     lockouts = Permission.objects.filter(

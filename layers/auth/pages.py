@@ -26,6 +26,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "inspection": maps.INSPECTION.roles,
     "field": (INSPECTOR, EDITOR),
     "dashboard": STAFF,
+    "progress": (PLANNER, EDITOR),
     "api-docs": STAFF,
     "jobs": STAFF,
     "tokens": (SIGNED_IN,),

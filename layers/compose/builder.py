@@ -7,6 +7,7 @@ a small script calling hehuachi-map.js with a JSON config, escaped for a <script
 from __future__ import annotations
 
 import json
+import re
 
 import folium
 from branca.element import MacroElement
@@ -19,11 +20,11 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from layers.compose.assets import asset_url, use_vendored_assets
-from layers.domain import registry
+from layers.domain import labels, registry
 from layers.domain.pages import MapLayer, MapPage
 from layers.geo import geometry as geo
 from layers.io import mbtiles as basemap
-from layers.query import access, encode
+from layers.query import access, encode, people
 
 WALKING_M_PER_MIN = 75  # 4.5 km/h
 
@@ -87,17 +88,50 @@ class RegistryLayer(MacroElement):
 
 
 def _field_labels(spec, names) -> list[dict]:
+    """Popup rows: labels in both languages, and how a value reads: a linked feature by its
+    name (with its page), a person by their name (never an id or a user name)."""
+    from django.contrib.auth import get_user_model
+
     out = []
     for name in names:
         if name in spec.computed_labels:
-            zh, en, _kind = spec.computed_labels[name]
-            out.append({"name": name, "zh": zh, "en": en})
+            zh, en, kind = spec.computed_labels[name]
+            out.append({"name": name, "zh": zh, "en": en, "kind": kind})
             continue
         field = spec.model._meta.get_field(name)
-        out.append(
-            {"name": name, "zh": str(field.verbose_name), "en": name.replace("_", " ").capitalize()}
-        )
+        row = {
+            "name": name,
+            "zh": labels.field_label(spec.model, name, "zh"),
+            "en": labels.field_label(spec.model, name, "en"),
+        }
+        if field.many_to_one and field.related_model is get_user_model():
+            row["user"] = True
+        elif field.many_to_one and field.related_model in registry.MODELS:
+            row["link"] = registry.for_model(field.related_model).slug
+        out.append(row)
     return out
+
+
+# Layers small enough that every page may carry their names (popups name a linked feature).
+NAMED_LAYERS = ("communities", "grid-cells", "renovation-sites")
+
+
+def page_links(user, lang: str) -> dict:
+    """What popups need to name and link features: the feature page and API URL templates,
+    the names of the small layers the user may read and, for roles, people's names."""
+    names = {}
+    for slug in NAMED_LAYERS:
+        spec = registry.get(slug)
+        if not access.can_read(user, spec) or "name" not in access.output_fields(user, spec):
+            continue
+        rows = spec.model.objects.values_list("pk", "name", "name_en")
+        names[slug] = {pk: (en or zh) if lang == "en" else zh for pk, zh, en in rows}
+    return {
+        "feature_url": reverse("feature", args=["SLUG", 1]).replace("/SLUG/1/", "/{slug}/{id}/"),
+        "api_url": reverse("api:layers").replace("/layers/", "/{slug}/{id}/"),
+        "names": names,
+        "users": people.names_by_username() if access.is_staff_reader(user) else {},
+    }
 
 
 def layer_config(layer: MapLayer, user) -> dict:
@@ -302,6 +336,7 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
             "page": page.slug,
             "shift": base == "amap",
             "basemap_tiles": package if package and package["vector"] else None,
+            **page_links(user, (extra or {}).get("lang", "zh")),
             **(extra or {}),
         },
         cluster=any(layer.cluster for layer in page.layers),
@@ -323,12 +358,17 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
     return m
 
 
+# folium's map template adds a second viewport tag that forbids zooming the page (maximum-scale,
+# user-scalable=no): our base template has the one viewport tag, which allows it (WCAG 1.4.4).
+_FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+
+
 def render_parts(m: folium.Map) -> dict[str, str]:
     """folium's header, body and script, to place into our own page template."""
     root = m.get_root()
     root.render()
     return {
-        "header": root.header.render(),
+        "header": _FOLIUM_VIEWPORT.sub("", root.header.render()),
         "html": root.html.render(),
         "script": root.script.render(),
     }

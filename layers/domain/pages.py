@@ -66,6 +66,8 @@ class MapPage:
     # The reference layers (the offline basemap) embedded in the page (small public pages and
     # the published tour) instead of requested for the visible bbox.
     embed_basemap: bool = False
+    # A date control: the page's layers as they were on a day (as_of, from history).
+    history: bool = False
 
 
 PLANNING = MapPage(
@@ -89,6 +91,7 @@ PLANNING = MapPage(
     filters=(("renovation-sites", "phase"), ("renovation-sites", "kind")),
     measure=True,
     printable=True,
+    history=True,
 )
 
 INSPECTION = MapPage(
@@ -106,6 +109,7 @@ INSPECTION = MapPage(
     measure=True,
     locate=True,
     printable=True,
+    history=True,
     nearest=(
         Nearest("hazards", ("最近的未销号隐患", "Nearest open hazards"), k=10),
         Nearest(
@@ -175,3 +179,15 @@ HOME = MapPage(
 )
 
 PAGES = {page.slug: page for page in (PLANNING, INSPECTION, TOUR, STOP, HOME)}
+
+# The small map of a feature's own page (/features/<layer>/<id>/): the offline basemap and the
+# feature itself, drawn from the page's configuration (no layer of its own).
+FEATURE = MapPage(
+    slug="feature",
+    title_zh="要素",
+    title_en="Feature",
+    roles=(),
+    layers=(),
+    zoom=17,
+    embed_basemap=True,
+)

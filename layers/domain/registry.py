@@ -2,6 +2,7 @@
 
 The admin, sample-data loading and `manage.py layers` are generated from it; the API, OGC API,
 tiles, maps and import/export read the same specs. Slugs are a public contract (used in URLs).
+Long because the LayerSpec and one declaration per layer are read together.
 """
 
 from __future__ import annotations
@@ -256,6 +257,7 @@ LAYERS: tuple[LayerSpec, ...] = (
             "level",
             "status",
             "deadline",
+            "workdays_left",
             "responsible_unit",
             "assignee",
             "grid_cell",
@@ -265,8 +267,15 @@ LAYERS: tuple[LayerSpec, ...] = (
         filter_fields={"category": status.HAZARD_CATEGORY, "level": status.HAZARD_LEVEL},
         search_fields=("description", "responsible_unit"),
         edit_roles=(INSPECTOR, EDITOR),
-        computed_properties=lambda: {"overdue": models.SafetyHazard.overdue_expression()},
-        computed_labels={"overdue": ("逾期", "Overdue", "boolean")},
+        computed_properties=lambda: {
+            "overdue": models.SafetyHazard.overdue_expression(),
+            "workdays_left": models.SafetyHazard.workdays_left_expression(),
+        },
+        # workdays_left: working days to the current step's limit; negative: overdue by so many.
+        computed_labels={
+            "overdue": ("逾期", "Overdue", "boolean"),
+            "workdays_left": ("剩余工作日", "Working days left", "integer"),
+        },
         workflow="layers.services.workflow",
         nearest_statuses=status.HAZARD_OPEN_STATUSES,
         min_zoom=14,
@@ -384,6 +393,7 @@ LAYERS: tuple[LayerSpec, ...] = (
 
 _BY_SLUG = {spec.slug: spec for spec in LAYERS}
 _BY_MODEL = {spec.model: spec for spec in LAYERS}
+MODELS = frozenset(_BY_MODEL)
 
 
 def get(slug: str) -> LayerSpec:

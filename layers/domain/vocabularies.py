@@ -282,7 +282,7 @@ HAZARD_STATUS = Vocabulary(
     transitions={
         "found": ("reported", "closed", "rejected"),
         "reported": ("assigned", "rejected"),
-        "assigned": ("rectifying", "rejected"),
+        "assigned": ("rectifying", "reported", "rejected"),
         "rectifying": ("reinspection", "rejected"),
         "reinspection": ("closed", "rectifying", "rejected"),
     },
@@ -297,6 +297,34 @@ HAZARD_REJECT_REASON = Vocabulary(
     (
         Term("not_hazard", "经核实不构成隐患", "Not a hazard"),
         Term("duplicate", "重复上报", "Duplicate"),
+    ),
+)
+
+# 退回: why the assigned unit sends a hazard back to the dispatch queue ("other" needs a note).
+HAZARD_RETURN_REASON = Vocabulary(
+    "hazard_return_reason",
+    "退回原因",
+    "Reason for returning",
+    (
+        Term("not_our_duty", "不属于本单位职责", "Not our unit's responsibility"),
+        Term("incomplete", "信息不全", "Information incomplete"),
+        Term("wrong_location", "位置有误", "Wrong location"),
+        Term("other", "其他", "Other (explain in the note)"),
+    ),
+)
+
+# What a notice is about (layers/services/notifications.py); each user chooses which reach them.
+NOTICE_EVENT = Vocabulary(
+    "notice_event",
+    "通知事件",
+    "Notice event",
+    (
+        Term("assigned", "交办给我", "Assigned to me"),
+        Term("returned", "被退回", "Returned by the unit"),
+        Term("reminder", "期限将至", "Limit near"),
+        Term("overdue", "已超期", "Overdue"),
+        Term("escalated", "挂牌督办", "Put under formal supervision"),
+        Term("reinspection_failed", "复查不通过", "Failed re-inspection"),
     ),
 )
 

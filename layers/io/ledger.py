@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.io.cells import neutralise
 
@@ -34,8 +35,11 @@ HEADERS = (
     "销号时间",
     "逾期天数",
     "挂牌督办",
+    "剩余工作日",
 )
-WIDTHS = (12, 28, 12, 14, 16, 10, 17, 20, 12, 12, 36, 17, 17, 17, 9, 9)
+# 剩余工作日: working days to the current step's limit (negative: overdue by so many working
+# days), on the Chinese calendar; empty for closed hazards and those without a limit.
+WIDTHS = (12, 28, 12, 14, 16, 10, 17, 20, 12, 12, 36, 17, 17, 17, 9, 9, 11)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -47,8 +51,11 @@ def with_rectification(queryset):
     latest = HazardEvent.objects.filter(hazard=OuterRef("pk"), action="rectify").order_by(
         "-at", "-pk"
     )
+    from layers.domain.models import SafetyHazard
+
     return queryset.select_related("grid_cell", "community").annotate(
-        rectification_note=Subquery(latest.values("note")[:1])
+        rectification_note=Subquery(latest.values("note")[:1]),
+        left_workdays=SafetyHazard.workdays_left_expression(),
     )
 
 
@@ -73,14 +80,15 @@ def row(hazard, today: dt.date) -> list:
         _local(hazard.rectified_at),
         _local(hazard.reinspected_at),
         _local(hazard.closed_at) if hazard.status == "closed" else None,
-        (today - hazard.deadline).days if overdue else 0,
+        hazard.overdue_days(today) if overdue else 0,
         "是" if hazard.supervised else "否",
+        hazard.left_workdays,
     ]
 
 
 def workbook_bytes(queryset) -> bytes:
     """The ledger of `queryset` (hazards) as XLSX bytes."""
-    today = timezone.localdate()
+    today = clock.today()
     book = Workbook()
     sheet = book.active
     sheet.title = "隐患台账"

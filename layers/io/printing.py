@@ -13,6 +13,9 @@ ToUnicode map, so the text stays searchable and extractable (pdftotext finds the
 
 `render` is also the "render_map" job kind (layers/jobs/kinds/printing.py): the print
 action on the map pages and `manage.py render_map` share `clean_params` and `render`.
+
+Long because the sheet is one drawing: frame, layers, street labels, legend, scale bar and north
+arrow share one set of axes, units and fonts; split, each part would take them all as arguments.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
+from django.db.models import Q
 
 from layers.domain import pages, registry
 from layers.geo import geometry as geo
@@ -39,8 +43,9 @@ CRS_NOTE = "CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)"
 PAPERS_MM = {"A4": (210, 297), "A3": (297, 420)}
 FORMATS = ("png", "pdf")
 ORIENTATIONS = ("landscape", "portrait")
-EXTENTS = ("bbox", "community", "grid")
+EXTENTS = ("bbox", "community", "grid", "site")
 MAX_PNG_SIDE = 8000
+UNSAFE_IN_NAMES = set('\\/:*?"<>|')
 PNG_DPI = 150
 # A sheet covers at most the service area and this margin around it (degrees).
 BBOX_MARGIN = 0.01
@@ -61,7 +66,7 @@ def clean_params(raw: dict, user=None) -> dict:
     out: dict = {"layers": p.choices("layers", raw_layers, allowed)}
     given = [name for name in EXTENTS if raw.get(name) not in (None, "")]
     if len(given) != 1:
-        raise p.ParamError("bbox", "give exactly one of bbox, community or grid")
+        raise p.ParamError("bbox", "give exactly one of bbox, community, grid or site")
     name = given[0]
     if name == "bbox":
         box = spatial.bbox("bbox", _text("bbox", raw["bbox"]))
@@ -75,6 +80,8 @@ def clean_params(raw: dict, user=None) -> dict:
         minx, miny = max(minx, sx0 - m), max(miny, sy0 - m)
         maxx, maxy = min(maxx, sx1 + m), min(maxy, sy1 + m)
         out["bbox"] = [minx, miny, maxx, maxy]
+    elif name == "site":
+        out["site"] = _site(_text("site", raw["site"]), user).pk
     else:
         found = filters.boundary(name, _text(name, raw[name]))
         out[name] = found.code
@@ -98,6 +105,41 @@ def clean_params(raw: dict, user=None) -> dict:
     return out
 
 
+def _site(raw: str, user=None):
+    """A renovation site by id, reference or exact name (zh or en), that `user` may read."""
+    spec = registry.get("renovation-sites")
+    if user is not None and not access.can_read(user, spec):
+        raise p.ParamError("site", "renovation sites are not for you")
+    pk = p.identifier("site", raw)
+    query = Q(ref=raw) | Q(name=raw) | Q(name_en=raw) | (Q(pk=pk) if pk else Q(pk__in=[]))
+    found = spec.model.objects.filter(query).order_by("pk").first()
+    if found is None:
+        raise p.ParamError("site", f"no renovation site with id, reference or name {raw!r}")
+    return found
+
+
+def area_name(params: dict, lang: str = "zh") -> str:
+    """The area a sheet shows, as a reader names it: a community, a grid cell or a site by
+    name; "" for a drawn extent."""
+    found = None
+    if "site" in params:
+        found = registry.get("renovation-sites").model.objects.filter(pk=params["site"]).first()
+    for name in ("community", "grid"):
+        if name in params:
+            found = filters.boundary(name, params[name])
+    if found is None:
+        return ""
+    return (found.name_en or found.name) if lang == "en" else found.name
+
+
+def file_name(params: dict, today: date | None = None) -> str:
+    """规划项目图-荷花池社区-2026-12-07.pdf: the title, the area and the day, safe for a disk."""
+    parts = [params["title"], area_name(params), (today or date.today()).isoformat()]
+    text = "-".join(part for part in parts if part)
+    text = "".join("-" if ch in UNSAFE_IN_NAMES or ord(ch) < 32 else ch for ch in text)
+    return f"{text.replace(' ', '-')[:120]}.{params['format']}"
+
+
 def _text(name: str, value) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
@@ -114,6 +156,9 @@ def extent_of(params: dict) -> tuple[Polygon, str]:
         box = Polygon.from_bbox(tuple(params["bbox"]))
         box.srid = geo.STORAGE_SRID
         return box, "bbox " + ", ".join(f"{v:.5f}" for v in params["bbox"])
+    if "site" in params:
+        site = registry.get("renovation-sites").model.objects.get(pk=params["site"])
+        return site.geom, f"改造项目 {site.ref or site.pk} {site.name}"
     name = "community" if "community" in params else "grid"
     found = filters.boundary(name, params[name])
     label = "社区" if name == "community" else "网格"
@@ -159,6 +204,92 @@ def _frame(spec, area: Polygon):
         values.append(value)
     frame = gpd.GeoDataFrame({"value": values}, geometry=geoms, crs=geo.STORAGE_SRID)
     return frame.to_crs(PRINT_SRID)
+
+
+def _reference_frame(slug: str, area: Polygon):
+    """A reference layer's live features near the area (its envelope and a margin), in
+    EPSG:4549, with their names."""
+    import geopandas as gpd
+    import shapely
+
+    spec = registry.get(slug)
+    near = area.envelope.buffer(0.003)
+    rows = spec.model.objects.filter(geom__intersects=near).values_list("geom", "name")
+    geoms, names = [], []
+    for geom, name in rows:
+        geoms.append(shapely.from_wkb(bytes(geom.wkb)))
+        names.append(name)
+    frame = gpd.GeoDataFrame({"name": names}, geometry=geoms, crs=geo.STORAGE_SRID)
+    return frame.to_crs(PRINT_SRID)
+
+
+def _draw_reference(ax, area: Polygon) -> dict:
+    """The offline basemap under the layers: water, streets (white on a paper ground) and
+    landmarks; returns what to name once the sheet's extent is known."""
+    water = _reference_frame("water", area)
+    if len(water):
+        water.plot(ax=ax, color="#aad3df", edgecolor="#9cc6d3", linewidth=0.3, zorder=0.2)
+    streets = _reference_frame("streets", area)
+    if len(streets):
+        streets.plot(ax=ax, color="#9e9e9e", linewidth=2.6, zorder=0.3)
+        streets.plot(ax=ax, color="#ffffff", linewidth=1.8, zorder=0.4)
+    landmarks = _reference_frame("landmarks", area)
+    if len(landmarks):
+        landmarks.plot(ax=ax, color="#8d6e63", markersize=10, zorder=30)
+    ax.set_facecolor("#f3f0ea")
+    return {
+        "streets": list(zip(streets["name"], streets.geometry, strict=True)),
+        "landmarks": list(zip(landmarks["name"], landmarks.geometry, strict=True)),
+    }
+
+
+def _label_reference(ax, found: dict) -> None:
+    """Street names along their longest segment inside the sheet, landmark names beside their
+    dots; only those inside the map frame (the lists keep what was named)."""
+    import shapely
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    frame = shapely.box(x0, y0, x1, y1)
+    # A light box, not a path-effect halo: path effects turn text into outlines, and the
+    # names must stay text in the PDF (searchable; pdftotext reads them).
+    halo = {"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.6}
+    named = []
+    for name, line in found["streets"]:
+        part = line.intersection(frame)
+        if not name or part.is_empty:
+            continue
+        best = None
+        for piece in getattr(part, "geoms", [part]):
+            coords = list(getattr(piece, "coords", []))
+            for a, b in zip(coords, coords[1:], strict=False):
+                if best is None or math.dist(a, b) > best[0]:
+                    best = (math.dist(a, b), a, b)
+        if best is None or best[0] < (x1 - x0) * 0.04:
+            continue
+        _, a, b = best
+        angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+        if angle > 90:
+            angle -= 180
+        elif angle < -90:
+            angle += 180
+        ax.text(
+            (a[0] + b[0]) / 2, (a[1] + b[1]) / 2, name, rotation=angle, rotation_mode="anchor",
+            ha="center", va="center", fontsize=6, color="#5d5548", zorder=31,
+            bbox=halo, clip_on=True,
+        )  # fmt: skip
+        named.append(name)
+    found["streets"] = named
+    marks = []
+    for name, point in found["landmarks"]:
+        if not name or not frame.contains(point):
+            continue
+        ax.text(
+            point.x, point.y, "  " + name, ha="left", va="center", fontsize=6, style="italic",
+            color="#5d4037", zorder=31, bbox=halo, clip_on=True,
+        )  # fmt: skip
+        marks.append(name)
+    found["landmarks"] = marks
 
 
 def _nice_length(span_m: float) -> float:
@@ -247,6 +378,8 @@ def render(params: dict, out: Path, progress=None) -> dict:
                     )
         progress(done=i + 1, message=f"drew {spec.slug}")
 
+    named = _draw_reference(ax, area)
+
     # The extent, padded and widened to the map frame's shape (equal metres on both axes).
     pad = 0.03 * max(maxx - minx, maxy - miny)
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
@@ -310,9 +443,13 @@ def render(params: dict, out: Path, progress=None) -> dict:
         zorder=52,
     )
 
+    _label_reference(ax, named)  # once the extent is known: only names inside the frame
     fig.text(0.04, 0.95, params["title"], fontsize=18, fontweight="bold", va="top")
-    if params["subtitle"]:
-        fig.text(0.04, 0.905, params["subtitle"], fontsize=11, va="top", color="#333333")
+    # Default subtitle: the area's name and the day.
+    subtitle = params["subtitle"] or " · ".join(
+        x for x in (area_name(params), date.today().isoformat()) if x
+    )
+    fig.text(0.04, 0.905, subtitle, fontsize=11, va="top", color="#333333")
     legend = fig.legend(
         handles=handles,
         loc="upper left",
@@ -339,7 +476,16 @@ def render(params: dict, out: Path, progress=None) -> dict:
     fig.savefig(out, format=params["format"], dpi=dpi, metadata=_metadata(params))
     plt.close(fig)
     progress(done=total, force=True)
+    title_line = " · ".join(x for x in (params["title"], area_name(params)) if x)
+    sheet = "横向" if params["orientation"] == "landscape" else "纵向"
+    drawn = "，".join(f"{registry.get(s).title_zh} {n} 个" for s, n in counts.items() if n)
     report = {
+        "lines": [
+            f"{title_line}：{params['paper']} {sheet} {params['format'].upper()}",
+            f"图上要素：{drawn or '无'}",
+            f"标注街巷 {len(named['streets'])} 条、地标 {len(named['landmarks'])} 处",
+        ],
+        "file_name": file_name(params),
         "format": params["format"],
         "features": counts,
         "legend": [h.get_label().strip() for h in legend.legend_handles if h.get_label()],

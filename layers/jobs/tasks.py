@@ -2,6 +2,8 @@
 
 One task runs every kind of job (layers/jobs/engine.py); a periodic task retries the jobs of workers
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
+Another delivers signed webhooks (with retries), and a periodic one runs the hazard loop's
+reminder pass.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import sync_to_async
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
+from layers.services import notifications, reminders, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +23,32 @@ log = logging.getLogger(__name__)
 @app.task(name=jobs.RUN_TASK, queue=jobs.QUEUE, pass_context=True)
 def run_job(context, job_id: int) -> None:
     jobs.execute(job_id, context.job.id)
+
+
+@app.task(
+    name="layers.deliver_webhook",
+    queue=jobs.QUEUE,
+    retry=RetryStrategy(
+        max_attempts=5, exponential_wait=10, retry_exceptions={webhooks.DeliveryFailed}
+    ),
+)
+def deliver_webhook(delivery_id: int) -> None:
+    """One signed POST of a notice (layers/services/webhooks.py); a failure is retried with
+    growing waits (10 s, 20 s, 40 s, …)."""
+    webhooks.deliver(delivery_id)
+
+
+# The notification service queues its deliveries through this task (it imports no job code).
+notifications.register_webhook_dispatcher(lambda pk: deliver_webhook.defer(delivery_id=pk))
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="remind")
+@app.task(name="layers.remind", queue=jobs.QUEUE, queueing_lock="remind")
+def remind(timestamp: int) -> None:
+    """The reminder pass (layers/services/reminders.py), every ten minutes; its notices are
+    keyed, so running it often sends nothing twice."""
+    for line in reminders.run():
+        log.info("remind: %s", line)
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")

@@ -9,6 +9,7 @@ in the trend counts 销号 (status closed) by the week of closed_at.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -16,6 +17,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import SafetyHazard
 
@@ -88,7 +90,7 @@ def _extent() -> tuple[float, float, float, float] | None:
 
 def weeks(today: dt.date | None = None, count: int = TREND_WEEKS) -> list[dict]:
     """Found and closed hazards per week, the last `count` weeks up to this one."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     this_monday = today - dt.timedelta(days=today.weekday())
     first = this_monday - dt.timedelta(weeks=count - 1)
     start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
@@ -112,7 +114,7 @@ def weeks(today: dt.date | None = None, count: int = TREND_WEEKS) -> list[dict]:
 
 
 def overdue_list() -> list[dict]:
-    today = timezone.localdate()
+    today = clock.today()
     rows = (
         SafetyHazard.objects.filter(SafetyHazard.overdue_q())
         .select_related("grid_cell", "assignee")
@@ -126,7 +128,7 @@ def overdue_list() -> list[dict]:
             "level": h.level,
             "status": h.status,
             "deadline": h.deadline,
-            "days": (today - h.deadline).days,
+            "days": h.overdue_days(today),
             "supervised": h.supervised,
             "unit": h.responsible_unit,
             "assignee": h.assignee.username if h.assignee else "",
@@ -166,8 +168,9 @@ def colour(count: int) -> str:
     return CLASSES[-1][1]
 
 
-def choropleth_svg(rows: list[dict], width: int = 360) -> str:
-    """Grid cells coloured by their open hazards, each with its code and count (escaped)."""
+def choropleth_svg(rows: list[dict], width: int = 360, link: str | None = None) -> str:
+    """Grid cells coloured by their open hazards, each with its code and count (escaped);
+    with `link`, each cell links to `link?grid=CODE` (its open hazards)."""
     extent = _extent()
     if extent is None or not rows:
         return ""
@@ -175,16 +178,31 @@ def choropleth_svg(rows: list[dict], width: int = 360) -> str:
     pad = max(maxx - minx, maxy - miny) * 0.02
     w, h = maxx - minx + 2 * pad, maxy - miny + 2 * pad
     height = round(width * h / w)
-    shapes = format_html_join(
-        "",
+    path = (
         '<path d="{}" fill="{}" stroke="#334155" stroke-width="{}" data-code="{}" '
-        'data-open="{}"><title>{} {} · {}</title></path>',
-        (
-            (r["path"], colour(r["open"]), round(w / 400, 2), r["code"], r["open"])
-            + (r["code"], r["name"], r["open"])
-            for r in rows
-        ),
+        'data-open="{}"><title>{} {} · {}</title></path>'
     )
+    stroke = round(w / 400, 2)
+    if link:
+        shapes = format_html_join(
+            "",
+            '<a href="{}">' + path + "</a>",
+            (
+                (f"{link}?{urlencode({'grid': r['code']})}", r["path"], colour(r["open"]), stroke)
+                + (r["code"], r["open"], r["code"], r["name"], r["open"])
+                for r in rows
+            ),
+        )
+    else:
+        shapes = format_html_join(
+            "",
+            path,
+            (
+                (r["path"], colour(r["open"]), stroke, r["code"], r["open"])
+                + (r["code"], r["name"], r["open"])
+                for r in rows
+            ),
+        )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" id="hh-choropleth" width="{}" height="{}" '
         'viewBox="{} {} {} {}" role="img">{}</svg>',

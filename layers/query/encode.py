@@ -60,17 +60,17 @@ def property_expressions(
     return out
 
 
-def _feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=True):
+def _feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=True, key="pk"):
     properties = property_expressions(spec, fields, computed)
     properties.update(extra or {})
     return queryset.annotate(
         _geojson=geometry if geometry is not None else AsGeoJSON("geom", precision=PRECISION),
         _props=JSONBuildObject(**properties),
-    ).values_list("pk", "_geojson", "_props")
+    ).values_list(key, "_geojson", "_props")
 
 
 _FEATURE = (
-    "json_build_object('type', 'Feature', 'id', t.pk, "
+    "json_build_object('type', 'Feature', 'id', t.{key}, "
     "'geometry', t._geojson::json, 'properties', t._props)"
 )
 
@@ -81,16 +81,18 @@ def encode_features(queryset, spec, fields, extra=None) -> str:
 
 
 def encode_page(
-    queryset, spec, fields, extra=None, geometry=None, computed=True
+    queryset, spec, fields, extra=None, geometry=None, computed=True, key="pk"
 ) -> tuple[str, int]:
     """The features (JSON array text) and how many there are, in one statement.
 
-    `geometry` replaces the default ST_AsGeoJSON(geom) (e.g. transformed for OGC's crs=).
+    `geometry` replaces the default ST_AsGeoJSON(geom) (e.g. transformed for OGC's crs=);
+    `key` names the feature id's column ("id" for a history queryset, query/asof.py).
     """
-    rows = _feature_rows(queryset, spec, fields, extra, geometry, computed)
+    rows = _feature_rows(queryset, spec, fields, extra, geometry, computed, key)
     sql, params = rows.query.sql_with_params()
+    feature = _FEATURE.format(key=key)
     # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
-    wrapped = f"SELECT COALESCE(json_agg({_FEATURE}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
+    wrapped = f"SELECT COALESCE(json_agg({feature}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
     # The queryset's database: the replica when a router sends reads there.
     with connections[rows.db].cursor() as cursor:
         cursor.execute(wrapped, params)
@@ -103,6 +105,6 @@ def encode_feature(queryset, spec, fields, extra=None, geometry=None, computed=T
     rows = _feature_rows(queryset[:1], spec, fields, extra, geometry, computed)
     sql, params = rows.query.sql_with_params()
     with connections[rows.db].cursor() as cursor:
-        cursor.execute(f"SELECT {_FEATURE}::text FROM ({sql}) t", params)  # noqa: S608
+        cursor.execute(f"SELECT {_FEATURE.format(key='pk')}::text FROM ({sql}) t", params)  # noqa: S608
         row = cursor.fetchone()
     return row[0] if row else None

@@ -74,9 +74,20 @@ def search_text(name: str, raw: str) -> str:
     return p.text(name, raw, max_length=p.MAX_TEXT_LENGTH).strip()[:MAX_QUERY_TEXT]
 
 
+def text_fields(spec: registry.LayerSpec) -> tuple[str, ...]:
+    """What `q` searches: the names, the 编号 (ref) and code where the layer has them, and the
+    spec's search_fields. Each has a trigram index (migration 0011)."""
+    names = {f.name for f in spec.model._meta.concrete_fields}
+    return tuple(
+        dict.fromkeys(
+            f for f in ("name", "name_en", "ref", "code", *spec.search_fields) if f in names
+        )
+    )
+
+
 def by_text(queryset, spec: registry.LayerSpec, text: str):
     condition = Q()
-    for field in ("name", "name_en", *spec.search_fields):
+    for field in text_fields(spec):
         condition |= Q(**{f"{field}__icontains": text})
     return queryset.filter(condition)
 

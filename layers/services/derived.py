@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain.vocabularies import HAZARD_CLOSED_STATUSES
 from layers.geo.geometry import STORAGE_SRID, metric_area
 
@@ -170,7 +171,7 @@ def apply_own(obj) -> None:
         obj.area_m2 = round(metric_area(obj.geom), 2) if obj.geom else None
     if _has_field(obj, "closed_at"):
         if obj.status in HAZARD_CLOSED_STATUSES:
-            obj.closed_at = obj.closed_at or timezone.now()
+            obj.closed_at = obj.closed_at or clock.now()
         else:
             obj.closed_at = None
 

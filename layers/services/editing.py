@@ -151,6 +151,24 @@ def check_edit(spec: registry.LayerSpec, obj, user) -> None:
         raise Refused(refused)
 
 
+def update_as(spec: registry.LayerSpec, obj, values: dict, user):
+    """Edit `obj` as `user` would through any channel (REST, OGC Part 4): the lifecycle
+    decides whether the user may edit it, and, when the geometry moves, whether the user may
+    place it where it lands (a grid worker stays in their cells, as when creating). Refused
+    after the write: roll the transaction back."""
+    check_edit(spec, obj, user)
+    before = obj.geom.clone() if getattr(obj, "geom", None) is not None else None
+    obj = update(obj, values, user)
+    wf = spec.workflow_module
+    moved = "geom" in values and (before is None or not before.equals_exact(obj.geom, 0))
+    if wf is not None and moved:
+        refused = wf.may_move_to(user, obj)
+        if refused:
+            raise Refused(refused)
+    check_edit(spec, obj, user)
+    return obj
+
+
 def update(obj, values: dict, user):
     for name, value in values.items():
         setattr(obj, name, value)

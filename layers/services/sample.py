@@ -12,7 +12,7 @@ from django.db import transaction
 
 from layers.domain import registry
 from layers.domain.roles import ALL_ROLES
-from layers.services import derived
+from layers.services import derived, sample_history
 from layers.services.loading import LoadError, LoadResult, read_feature_collection, upsert_features
 
 
@@ -63,4 +63,6 @@ def load_sample_data(password: str | None = None) -> dict[str, LoadResult]:
             path = spec.sample_path
             features = read_feature_collection(path)
             results[spec.slug] = upsert_features(spec, features, path.name, path.parent)
+    # The sample hazards' past: timelines over the months before the reference date.
+    sample_history.apply()
     return results

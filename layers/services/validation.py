@@ -31,6 +31,7 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"body": ["expected a GeoJSON Feature object"]})
+        self._refuse_lifecycle_fields(data)
         if data.get("type", "Feature") != "Feature":
             raise serializers.ValidationError({"type": ['expected "Feature"']})
         if "properties" in data and not isinstance(data["properties"], dict):
@@ -52,6 +53,29 @@ class LayerWriteSerializer(GeoFeatureModelSerializer):
                     {name: ["read-only or unknown property"] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+    def _refuse_lifecycle_fields(self, data: dict) -> None:
+        """A layer with a lifecycle changes its status (and who, when, the deadline) only
+        through a step: sent in a plain write, in either form, it is refused, never ignored."""
+        spec = self.spec
+        if spec.workflow is None:
+            return
+        sent = set(data) | set(
+            data["properties"] if isinstance(data.get("properties"), dict) else ()
+        )
+        record = {spec.status_field, *spec.workflow_module.RECORD_FIELDS}
+        steps = f"POST /api/v1/{spec.slug}/{{id}}/transitions/"
+        errors = {
+            name: [
+                f"read-only: changed only by a lifecycle step, {steps} with an action "
+                "(GET it for the steps you may take)"
+                if name == spec.status_field
+                else f"read-only: set by the lifecycle's steps ({steps}), not by an edit"
+            ]
+            for name in sorted(sent & record)
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def validate(self, attrs):
         attrs.pop("version", None)

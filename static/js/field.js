@@ -32,6 +32,7 @@
   });
   function when(iso) { return clock.format(new Date(iso)); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function person(username) { return (config.people || {})[username] || username; }
 
   // --- requests --------------------------------------------------------------------------
   function request(method, url, body, isForm) {
@@ -132,8 +133,16 @@
       state.tasks = data.tasks;
       renderTasks();
       drawTasks();
+      // A link from the inbox (/field/?hazard=ID) opens that hazard once.
+      var wanted = Number(new URLSearchParams(window.location.search).get("hazard"));
+      if (!state.loaded && wanted && taskById(wanted)) select(wanted);
       state.loaded = (state.loaded || 0) + 1;
     });
+  }
+  function workdaysText(n) {
+    if (n < 0) return fmt(S.workdaysOver, { n: -n });
+    if (n === 0) return S.dueToday;
+    return fmt(S.workdaysLeft, { n: n });
   }
   function renderTasks() {
     var list = $("hh-tasks");
@@ -154,6 +163,9 @@
       meta.appendChild(el("span", label(config.categories, t.category)));
       meta.appendChild(el("span", t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline));
       if (t.overdue_days > 0) meta.appendChild(el("span", fmt(S.overdue, { n: t.overdue_days }), "hh-alert"));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) {
+        meta.appendChild(el("span", workdaysText(t.workdays_left), t.workdays_left < 0 ? "hh-alert hh-workdays" : "hh-workdays"));
+      }
       if (t.supervised) meta.appendChild(el("span", S.supervised, "hh-alert"));
       button.appendChild(meta);
       button.addEventListener("click", function () { select(t.id); });
@@ -167,8 +179,32 @@
   }
 
   // --- one task: map, timeline, steps ----------------------------------------------------
-  function select(id) {
+  /* Each hazard has an address of its own (?hazard=<id>): bookmarked, shared, and Back goes
+   * to the one before. */
+  function hazardInUrl() {
+    var raw = new URLSearchParams(window.location.search).get("hazard");
+    return raw && /^[0-9]{1,18}$/.test(raw) ? parseInt(raw, 10) : null;
+  }
+  function remember(id) {
+    if (hazardInUrl() === id) return;
+    var url = new URL(window.location.href);
+    url.searchParams.set("hazard", String(id));
+    window.history.pushState({ hazard: id }, "", url.pathname + url.search);
+  }
+  window.addEventListener("popstate", function () {
+    var id = hazardInUrl();
+    if (id !== null) select(id, true);
+    else { $("hh-task").hidden = true; state.selected = null; }
+  });
+  document.addEventListener("hh:search-choose", function (e) {
+    if (!e.detail || e.detail.layer !== "hazards" || !taskById(e.detail.id)) return;
+    e.preventDefault();
+    select(e.detail.id);
+  });
+
+  function select(id, fromHistory) {
     var t = taskById(id);
+    if (!fromHistory) remember(id);
     state.selected = id;
     state.selectedReady = false;
     var section = $("hh-task");
@@ -182,9 +218,10 @@
         label(config.categories, t.category)];
       if (t.grid) bits.push(t.grid);
       if (t.responsible_unit) bits.push(t.responsible_unit);
-      if (t.assignee) bits.push(t.assignee);
+      if (t.assignee) bits.push(person(t.assignee));
       bits.push(t.deadline ? fmt(S.deadline, { d: t.deadline }) : S.noDeadline);
       if (t.overdue_days > 0) bits.push(fmt(S.overdue, { n: t.overdue_days }));
+      if (t.workdays_left !== null && t.workdays_left !== undefined) bits.push(workdaysText(t.workdays_left));
       $("hh-task-meta").textContent = bits.join(" · ");
       $("hh-task-description").textContent = t.description || "";
       map.setView([t.lat, t.lon], Math.max(map.getZoom(), 18));
@@ -225,8 +262,9 @@
         item.dataset.action = e.action;
         var head = el("div", null, "hh-event-head");
         head.appendChild(el("strong", config.lang === "en" ? e.label_en : e.label_zh));
-        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + e.user, "hh-muted"));
+        head.appendChild(el("span", " " + when(e.at) + " " + S.by + " " + person(e.user), "hh-muted"));
         item.appendChild(head);
+        if (e.reason_zh) item.appendChild(el("p", config.lang === "en" ? e.reason_en : e.reason_zh, "hh-reason"));
         if (e.note) item.appendChild(el("p", e.note));
         if (e.photos.length) {
           var photos = el("div", null, "hh-photos");
@@ -301,9 +339,9 @@
       control = el("input");
       control.type = "text";
       if (input.kind === "hazard") control.inputMode = "numeric";
-    } else if (input.kind === "reason") {
+    } else if (input.kind === "reason" || input.kind === "return_reason") {
       control = el("select");
-      config.reasons.forEach(function (r) {
+      (input.kind === "reason" ? config.reasons : config.returnReasons).forEach(function (r) {
         var option = el("option", r.label);
         option.value = r.value;
         control.appendChild(option);
@@ -565,7 +603,21 @@
     });
   });
 
-  (window.hehuachiOffline ? window.hehuachiOffline.opened || Promise.resolve() : Promise.resolve()).then(loadTasks).catch(function (error) {
+  (window.hehuachiOffline ? window.hehuachiOffline.opened || Promise.resolve() : Promise.resolve()).then(loadTasks).then(function () {
+    var id = hazardInUrl();
+    if (id !== null) {
+      window.history.replaceState({ hazard: id }, "", window.location.pathname + window.location.search);
+      var step = new URLSearchParams(window.location.search).get("step");
+      select(id, true).then(function () {
+        // A feature page's "steps you may take now" open the form of that step here.
+        if (!step || !/^[a-z_]{1,40}$/.test(step)) return;
+        var button = document.querySelector('#hh-actions [data-action="' + step + '"]');
+        if (button) button.click();
+      });
+      var section = $("hh-task");
+      if (section.scrollIntoView) section.scrollIntoView({ block: "start" });
+    }
+  }).catch(function (error) {
     $("hh-tasks").appendChild(el("li", S.failed + " " + error.message, "hh-error"));
   });
 })();

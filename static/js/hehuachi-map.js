@@ -31,25 +31,73 @@
     return fallback || "#555";
   }
 
+  /* Working days left (negative: overdue), in words. */
+  function workdaysText(n) {
+    var en = state.lang === "en";
+    if (n < 0) return en ? "overdue " + -n + " working days" : "超期 " + -n + " 个工作日";
+    if (n === 0) return en ? "due today" : "今日到期";
+    return en ? n + " working days left" : "剩余 " + n + " 个工作日";
+  }
+
   /* A popup as DOM: title plus one row per configured field. */
+  /* URLs of a feature's own page and of its API representation (config templates). */
+  function featurePage(slug, id) {
+    var c = state.config || {};
+    if (!c.feature_url || c.static_site) return null;
+    return c.feature_url.replace("{slug}", slug).replace("{id}", encodeURIComponent(id));
+  }
+  function featureApi(slug, id) {
+    var c = state.config || {};
+    return (c.api_url || "/api/v1/{slug}/{id}/").replace("{slug}", slug).replace("{id}", encodeURIComponent(id));
+  }
+  state.featurePage = featurePage;
+  state.featureApi = featureApi;
+
+  /* A value as a reader sees it: a linked feature by its name (a link to its page), a person
+   * by their name, a vocabulary term by its label, a yes/no as a mark. */
+  function cellFor(cfg, f, p) {
+    var value = p[f.name];
+    var c = state.config || {};
+    if (f.link) {
+      var names = (c.names || {})[f.link] || {};
+      var text = names[String(value)] || (state.lang === "en" ? "View" : "查看");
+      var href = featurePage(f.link, value);
+      if (!href) return el("td", names[String(value)] || "");
+      var td = el("td");
+      var a = el("a", text);
+      a.href = href;
+      td.appendChild(a);
+      return td;
+    }
+    if (f.name === "workdays_left") return el("td", workdaysText(value));
+    if (f.user) return el("td", (c.users || {})[value] || value);
+    if (state.lang === "en" && typeof p[f.name + "_en"] === "string" && p[f.name + "_en"]) value = p[f.name + "_en"];
+    if (cfg.vocabularies[f.name]) {
+      var vocab = cfg.vocabularies[f.name];
+      value = Array.isArray(value) ? value.map(function (v) { return label(vocab, v); }) : label(vocab, value);
+    }
+    if (Array.isArray(value)) value = value.join(state.lang === "en" ? ", " : "、");
+    if (typeof value === "boolean") value = value ? (state.lang === "en" ? "yes" : "是") : (state.lang === "en" ? "no" : "否");
+    return el("td", value);
+  }
+
+  /* A popup as DOM: the name in the page's language, one row per configured field (the
+   * other language's copies left out), and a link to the feature's own page. */
   function popup(cfg, feature) {
     var p = feature.properties || {};
     var box = el("div", null, "hh-popup");
+    box.setAttribute("data-layer", cfg.slug);
+    box.setAttribute("data-id", String(feature.id));
     var title = state.lang === "en" && p.name_en ? p.name_en : p.name;
     box.appendChild(el("strong", title));
     var table = el("table");
     cfg.popup.forEach(function (f) {
-      if (!(f.name in p) || p[f.name] === null || p[f.name] === "" || f.name === "name") return;
-      var value = p[f.name];
-      if (cfg.vocabularies[f.name]) {
-        var vocab = cfg.vocabularies[f.name];
-        value = Array.isArray(value) ? value.map(function (v) { return label(vocab, v); }) : label(vocab, value);
-      }
-      if (Array.isArray(value)) value = value.join("、");
-      if (typeof value === "boolean") value = value ? "✓" : "✗";
+      if (/_en$/.test(f.name) || f.name === "name") return;
+      if (!(f.name in p) || p[f.name] === null || p[f.name] === "") return;
+      if (Array.isArray(p[f.name]) && !p[f.name].length) return;
       var row = el("tr");
       row.appendChild(el("th", state.lang === "en" ? f.en : f.zh));
-      row.appendChild(el("td", value));
+      row.appendChild(cellFor(cfg, f, p));
       table.appendChild(row);
     });
     if (typeof p.distance_m === "number") {
@@ -59,18 +107,38 @@
       table.appendChild(r);
     }
     box.appendChild(table);
+    var links = el("p", null, "hh-popup-links");
     if (cfg.numbered && state.config && state.config.stop_url) {
       var more = el("a", state.lang === "en" ? "About this stop" : "站点详情", "hh-stop-link");
       more.href = state.config.stop_url.replace("{n}", String(p[cfg.numbered]));
-      box.appendChild(more);
+      links.appendChild(more);
+    } else if (!cfg.basemap) {
+      var page = featurePage(cfg.slug, feature.id);
+      if (page) {
+        var open = el("a", state.lang === "en" ? "Open its page" : "查看详情页", "hh-feature-link");
+        open.href = page;
+        links.appendChild(open);
+      }
     }
     if (cfg.detail_url) {
-      var a = el("a", state.lang === "en" ? "Details / edit" : "详情 / 编辑");
+      var a = el("a", state.lang === "en" ? "Edit" : "编辑", "hh-edit-link");
       a.href = cfg.detail_url.replace("{id}", encodeURIComponent(feature.id));
-      box.appendChild(a);
+      if (links.firstChild) links.appendChild(document.createTextNode(" · "));
+      links.appendChild(a);
     }
+    if (links.firstChild) box.appendChild(links);
     return box;
   }
+
+  /* A popup of its own (not bound to the feature's layer): it stays open when the layer is
+   * redrawn under it (a pan that refetches the bbox, a filter, a refresh). */
+  function openPopup(map, latlng, content) {
+    var pop = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(content);
+    pop.openOn(map);
+    state.openPopup = pop;
+    return pop;
+  }
+  state.openPopupAt = openPopup;
 
   /* The fill: the colour of the feature's term in the layer's colour field (default status). */
   function fillFor(cfg, p) {
@@ -124,7 +192,11 @@
       style: function (f) { return styleFor(cfg, f); },
       pointToLayer: function (f, latlng) { return pointLayer(cfg, f, latlng); },
       onEachFeature: function (f, layer) {
-        layer.bindPopup(function () { return popup(cfg, f); });
+        layer.on("click", function (e) {
+          var map = layer._map || state.map;
+          var at = layer.getLatLng ? layer.getLatLng() : e.latlng;
+          openPopup(map, at, popup(cfg, f));
+        });
         if (f.properties && f.properties.name) {
           layer.bindTooltip(function () {
             return el("span", state.lang === "en" && f.properties.name_en ? f.properties.name_en : f.properties.name);
@@ -168,6 +240,7 @@
         params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","));
       }
     }
+    if (state.asOf && !cfg.basemap) params.set("as_of", state.asOf);
     params.set("page_size", "1000");
     return cfg.url + "?" + params.toString();
   }
@@ -212,11 +285,13 @@
           state.tintVocab[cfg.slug] = cfg.vocabularies[cfg.status_field];
         }
         state.ready[cfg.slug] = true;
+        state.loads[cfg.slug] = (state.loads[cfg.slug] || 0) + 1;
         document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
       })
       .catch(function (err) { console.warn(err.message); state.ready[cfg.slug] = true; });
   }
   state.tokens = {};
+  state.loads = {};
 
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
@@ -262,7 +337,7 @@
           return r.json();
         })
         .then(function (feature) {
-          L.popup().setLatLng(e.latlng).setContent(popup(cfg, feature)).openOn(map);
+          openPopup(map, e.latlng, popup(cfg, feature));
         })
         .catch(function (err) { console.warn(err.message); });
     });
@@ -433,6 +508,27 @@
 
   state.tileState = function (slug) { return state.layers[slug].target.holder.tileState(); };
 
+  /* The page's layers as they were on a day (YYYY-MM-DD, from history), or now (""). The
+   * offline basemap stays as it is. */
+  state.setAsOf = function (value) {
+    state.asOf = value || null;
+    document.body.classList.toggle("hh-in-the-past", !!state.asOf);
+    var waits = [];
+    Object.keys(state.layers).forEach(function (slug) {
+      var entry = state.layers[slug];
+      if (entry.cfg.basemap || entry.cfg.data) return;
+      if (entry.cfg.tiles) {
+        var url = entry.cfg.tiles + (state.asOf ? "?as_of=" + encodeURIComponent(state.asOf) : "");
+        entry.target.holder.setUrl(url);
+        return;
+      }
+      if (entry.target.reload) waits.push(entry.target.reload());
+    });
+    return Promise.all(waits).then(function () {
+      document.dispatchEvent(new CustomEvent("hh:as-of", { detail: state.asOf }));
+    });
+  };
+
   state.reload = function (slug) {
     var entry = state.layers[slug];
     if (entry && entry.target.reload) return entry.target.reload();
@@ -490,14 +586,98 @@
       base.addTo(map);
       state.basemapTiles = base;
     }
-    if (cfg.fit) map.fitBounds(cfg.fit);
+    if (cfg.highlight) {
+      /* A feature's own page: the feature itself over the basemap, in its status colour. */
+      var colourOf = cfg.highlight_color || "#1a4f8b";
+      var shown = L.geoJSON(cfg.highlight, {
+        style: function () { return { color: colourOf, weight: 3, fillColor: colourOf, fillOpacity: 0.35 }; },
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { radius: 9, color: "#1d2733", weight: 2, fillColor: colourOf, fillOpacity: 0.9 });
+        }
+      }).addTo(map);
+      state.highlight = shown;
+      state.counts.highlight = 1;
+    }
+    if (cfg.fit) {
+      var fit = L.latLngBounds(cfg.fit);
+      if (fit.getSouthWest().equals(fit.getNorthEast())) map.setView(fit.getCenter(), 18);
+      else map.fitBounds(fit, { maxZoom: 18, padding: [20, 20] });
+    }
     if (cfg.centre) map.setView(cfg.centre, map.getZoom());
   };
+
+  /* Fly to a feature (a search result) and open it: its popup from the API (the layer's
+   * own popup when the page draws the layer, else its name and a link to its page). */
+  state.showFeature = function (slug, id, bbox) {
+    var map = state.map;
+    var sw = [bbox[1], bbox[0]], ne = [bbox[3], bbox[2]];
+    if (state.shift) {
+      var a = state.shift(bbox[0], bbox[1]), b = state.shift(bbox[2], bbox[3]);
+      sw = [a[1], a[0]]; ne = [b[1], b[0]];
+    }
+    var bounds = L.latLngBounds(sw, ne);
+    var point = bounds.getSouthWest().equals(bounds.getNorthEast());
+    if (point) map.setView(bounds.getCenter(), Math.max(map.getZoom(), 18), { animate: false });
+    else map.fitBounds(bounds, { maxZoom: 18, padding: [30, 30], animate: false });
+    var entry = state.layers[slug];
+    if (entry && !entry.cfg.basemap && !map.hasLayer(entry.target.holder)) entry.target.holder.addTo(map);
+    state.shown = { layer: slug, id: id, open: false };
+    return fetch(state.featureApi(slug, id), { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error(slug + "/" + id + " → " + r.status);
+        return r.json();
+      })
+      .then(function (feature) {
+        var content;
+        if (entry && !entry.cfg.basemap) {
+          content = state.popup(entry.cfg, feature);
+        } else {
+          content = state.popup({ slug: slug, popup: [], vocabularies: {} }, feature);
+        }
+        var at = feature.geometry && feature.geometry.type === "Point"
+          ? L.latLng(sw[0], sw[1]) : bounds.getCenter();
+        state.openPopupAt(map, at, content);
+        state.shown.open = true;
+      })
+      .catch(function (err) { console.warn(err.message); });
+  };
+
+  document.addEventListener("hh:search-choose", function (e) {
+    if (!state.map || !e.detail || !e.detail.bbox) return;
+    e.preventDefault();
+    state.showFeature(e.detail.layer, e.detail.id, e.detail.bbox);
+  });
 
   state.setFilter = function (slug, field, value) {
     state.filters[slug] = state.filters[slug] || {};
     state.filters[slug][field] = value;
     return state.reload(slug);
+  };
+
+  /* After a filter: zoom to what is left. A layer loaded whole is fitted to what it drew; a
+   * viewport layer asks for its filtered features without the bbox (one page) to find them. */
+  state.fitTo = function (slug) {
+    var entry = state.layers[slug];
+    if (!entry) return Promise.resolve();
+    var fit = function (bounds) {
+      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { maxZoom: 17, padding: [20, 20] });
+      state.fitted = (state.fitted || 0) + 1;
+    };
+    if (!entry.cfg.viewport) {
+      fit(entry.target.holder.getBounds ? entry.target.holder.getBounds() : null);
+      return Promise.resolve();
+    }
+    var params = new URLSearchParams(entry.cfg.params || {});
+    var filters = state.filters[slug] || {};
+    Object.keys(filters).forEach(function (k) { if (filters[k]) params.set(k, filters[k]); });
+    if (state.asOf) params.set("as_of", state.asOf);
+    params.set("page_size", "1000");
+    return fetch(entry.cfg.url + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (body) {
+        var shown = L.geoJSON(state.shift ? window.GCJ02.transformGeoJSON(body, state.shift) : body);
+        fit(body.features.length ? shown.getBounds() : null);
+      });
   };
 
   /* The page's "nearest" panel (config.nearest, from the page declaration): the k nearest
@@ -554,7 +734,7 @@
           state.map.setView(latlng, 18);
           if (entry) {
             if (!state.map.hasLayer(entry.target.holder)) entry.target.holder.addTo(state.map);
-            L.popup().setLatLng(latlng).setContent(state.popup(entry.cfg, f)).openOn(state.map);
+            state.openPopupAt(state.map, latlng, state.popup(entry.cfg, f));
           }
         });
         item.appendChild(open);

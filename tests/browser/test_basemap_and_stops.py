@@ -15,7 +15,11 @@ from tests import mbtiles_sample
 from tests.browser.conftest import ARTIFACTS, Visit, _polled
 from tests.conftest import start_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_basemap_and_stops"),  # module-scoped browser, servers
+]
 
 AXE = Path(__file__).resolve().parent.parent / "vendor" / "axe-core" / "4.14.1" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}

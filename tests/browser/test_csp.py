@@ -9,6 +9,11 @@ import pytest
 from layers.channels.portal import nav
 from layers.domain import registry
 
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("browser/test_csp"),  # module-scoped browser
+]
+
 LISTENER = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (e) {

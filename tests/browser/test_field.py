@@ -21,7 +21,11 @@ from layers.domain import models
 from layers.domain import vocabularies as status
 from layers.query import dashboard
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_field"),  # module-scoped browser, servers
+]
 
 MARK = "浏览器测试"
 PHONE = {"width": 390, "height": 844}

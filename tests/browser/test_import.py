@@ -8,7 +8,11 @@ import pytest
 
 from tests import io_files as f
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_import"),  # module-scoped browser, servers
+]
 
 PREFIX = "BR"
 NAMES_ON_MAP = """() => {

@@ -13,7 +13,11 @@ from layers.domain import models, registry
 from layers.domain import vocabularies as status
 from tests.conftest import PASSWORD, production_hashers
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_journeys"),  # module-scoped browser, servers
+]
 
 
 def figure(tab, card: str, n: int = 1) -> int:

@@ -10,7 +10,11 @@ import pytest
 
 from layers.domain import models, registry
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_ogc_pages"),  # module-scoped browser, servers
+]
 
 
 def test_planner_browses_collections_items_and_one_item(visit, live_app):

@@ -12,7 +12,11 @@ from django.db import connection
 from layers.domain import models
 from tests.factories import make
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_pages"),  # module-scoped browser, servers
+]
 
 
 def same_origin(tab) -> list[str]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.xdist_group("browser/test_service_points"),  # module-scoped browser, servers
+]
 
 
 def nearest_open(kind: str, lon: float, lat: float, k: int) -> list[tuple[int, str, float]]:

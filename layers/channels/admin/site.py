@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from layers.channels.admin.widgets import LocalMapWidget
 from layers.domain import registry
+from layers.domain.models import TimeLimit, WebhookDelivery, WebhookEndpoint
 from layers.services import editing
 
 admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
@@ -149,7 +150,7 @@ class StepForm(forms.Form):
     deadline = forms.DateField(
         label="整改期限 Deadline", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    reason = forms.ChoiceField(label="不予立案原因 Reason", required=False)
+    reason = forms.ChoiceField(label="原因 Reason", required=False)
     duplicate_of = forms.IntegerField(label="重复于隐患编号 Duplicate of (id)", required=False)
     until = forms.DateField(
         label="申请延期至 Extend until",
@@ -166,7 +167,12 @@ class StepForm(forms.Form):
         self.fields["step"].choices = [
             (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()
         ]
-        self.fields["reason"].choices = [("", "—"), *status.HAZARD_REJECT_REASON.choices]
+        # 不予立案 reasons for `reject`, 退回 reasons for `return` (the workflow checks which).
+        self.fields["reason"].choices = [
+            ("", "—"),
+            *status.HAZARD_REJECT_REASON.choices,
+            *status.HAZARD_RETURN_REASON.choices,
+        ]
 
     def step_data(self) -> dict:
         """The step's inputs as the workflow takes them (dates as YYYY-MM-DD, flags as text)."""
@@ -290,3 +296,50 @@ def _lockout_admin():
 
 
 _lockout_admin()
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(admin.ModelAdmin):
+    """办理时限: editors keep the limits of the hazard loop here (working days)."""
+
+    list_display = (
+        "category",
+        "level",
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_editable = (
+        "dispatch_days",
+        "rectify_days",
+        "reinspect_days",
+        "accept_days",
+        "escalate_days",
+    )
+    list_filter = ("level", "category")
+    ordering = ("level", "category")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Receivers of signed notices (docs/HAZARDS.md, Notifications)."""
+
+    list_display = ("name", "url", "active", "events")
+    list_filter = ("active",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only."""
+
+    list_display = ("created_at", "endpoint", "event", "key", "status", "attempts", "last_error")
+    list_filter = ("status", "endpoint", "event")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -143,6 +143,8 @@ def output_properties(spec: registry.LayerSpec) -> dict:
         for computed in spec.computed_properties():
             zh, en, kind = spec.computed_labels.get(computed, (computed, computed, "boolean"))
             props[computed] = {"type": kind, "readOnly": True, "description": f"{zh} ({en})"}
+            if kind != "boolean":
+                props[computed]["nullable"] = True
     props["distance_m"] = {
         "type": "number",
         "readOnly": True,
@@ -276,6 +278,12 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
         ),
         OpenApiParameter(
             "updated_since", OpenApiTypes.DATETIME, description="ISO date or date-time"
+        ),
+        OpenApiParameter(
+            "as_of",
+            str,
+            description="roles only: the layer as it was at this date (as that day ended) or "
+            "date-time, from its history, deleted features included; never the future",
         ),
         OpenApiParameter("ordering", str, description="field[,-field]; `distance` with near"),
         OpenApiParameter("deleted", bool, description="list soft-deleted features (editors)"),

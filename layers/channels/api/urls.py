@@ -5,7 +5,9 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from layers.channels.api.notifications import NotificationListView, NotificationReadView
 from layers.channels.api.overview import LayerIndexView, StatsView
+from layers.channels.api.search import SearchView
 from layers.channels.api.views import viewset_for
 from layers.domain import registry
 
@@ -33,6 +35,13 @@ for spec in registry.LAYERS:
 urlpatterns = [
     path("layers/", LayerIndexView.as_view(), name="layers"),
     path("stats/", StatsView.as_view(), name="stats"),
+    path("notifications/", NotificationListView.as_view(), name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path("search/", SearchView.as_view(), name="search"),
     path(
         "hazards/ledger.xlsx",
         viewsets["hazards"].as_view({"get": "ledger"}),

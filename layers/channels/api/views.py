@@ -22,7 +22,7 @@ from layers.channels.api.permissions import LayerAccess
 from layers.channels.api.schema import LayerAutoSchema
 from layers.domain import registry
 from layers.geo import geometry as geo
-from layers.query import access, counting, encode, spatial, versions
+from layers.query import access, asof, counting, encode, spatial, versions
 from layers.query import filters as qf
 from layers.query import params as p
 from layers.query.versions import etag_for
@@ -127,19 +127,28 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     def list(self, request):
         fields = self._fields()
         params = request.query_params
+        # as_of: the layer as it was then, from its history (query/asof.py); roles only.
+        at, params = _as_of(request, params)
         queryset, query = filters.apply_filters(
-            self._base(),
+            asof.features(self.spec, at) if at else self._base(),
             self.spec,
             params,
             fields,
             may_see_deleted=access.can_see_deleted(request.user),
             staff=access.is_staff_reader(request.user),
         )
+        if at:
+            queryset = queryset.order_by(*asof.ordering(query.ordering))
         page, size = filters.paging(params)
         offset = (page - 1) * size
         extra = spatial.distance_property() if query.near else None
         features, returned = encode.encode_page(
-            queryset[offset : offset + size], self.spec, fields, extra
+            queryset[offset : offset + size],
+            self.spec,
+            fields,
+            extra,
+            computed=at is None,
+            key="id" if at else "pk",
         )
         # Exact up to API_EXACT_COUNT; above it the planner's estimate (count_exact: false),
         # so that counting a large match never costs more than the page (docs/API.md).
@@ -304,6 +313,18 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     def _written(self, obj, status: int) -> HttpResponse:
         text = encode.encode_feature(self._base().filter(pk=obj.pk), self.spec, self._fields())
         return geojson_response(text, status=status, ETag=etag_for(obj.version))
+
+
+def _as_of(request, params):
+    """(instant or None, the other parameters): `as_of` is for readers with a role."""
+    raw = p.single(params, "as_of")
+    if raw is None:
+        return None, params
+    if not access.is_staff_reader(request.user):
+        raise p.ParamError("as_of", "the history is for signed-in roles")
+    rest = params.copy()
+    rest.pop("as_of")
+    return asof.parse("as_of", raw), rest
 
 
 def parse_pk(raw) -> int:

@@ -8,7 +8,8 @@ from django.contrib.gis.geos import Point
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,9 +19,9 @@ from layers.channels.api import filters
 from layers.channels.api.schema import _errors
 from layers.domain import registry
 from layers.geo import geometry as geo
-from layers.query import access
+from layers.query import access, kpis
 from layers.query import params as p
-from layers.services import photos
+from layers.services import photos, workflow
 
 OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -81,7 +82,12 @@ class WorkflowMixin:
         methods=["POST"],
         operation_id="hazards_transitions_create",
         summary="Take one step of the lifecycle (409 names the steps allowed from here)",
-        request={"application/json": OBJECT},
+        # One body per step (layers/services/workflow/inputs.py), told apart by `action`.
+        request=PolymorphicProxySerializer(
+            component_name="HazardStepBody",
+            serializers=workflow.SERIALIZERS,
+            resource_type_field_name="action",
+        ),
         responses={200: OBJECT, **_errors(400, 401, 403, 404, 409, 412, 415)},
     )
     @action(detail=True, methods=["get", "post"])
@@ -203,6 +209,30 @@ class WorkflowMixin:
         response["Content-Disposition"] = f'attachment; filename="hazard-ledger-{stamp}.xlsx"'
         patch_cache_control(response, private=True, no_store=True)
         return response
+
+    @extend_schema(
+        summary="The rates per grid cell, unit, person or month (docs/HAZARDS.md)",
+        description="Reported, dispatched, closed, on time / late (销号时间 on or before the "
+        "整改期限), on-time rate, re-inspected / reworked and rework rate, returned, mean "
+        "working days from found to closed, overdue now; each figure one SQL statement.",
+        parameters=[
+            OpenApiParameter("by", str, enum=list(kpis.GROUPINGS), description="default month"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="default: 6 months back"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="default: today"),
+        ],
+        responses={200: OBJECT, **_errors(400, 401, 403)},
+    )
+    @action(detail=False, methods=["get"])
+    def kpis(self, request):
+        if not access.output_fields(request.user, self.spec) or not access.is_staff_reader(
+            request.user
+        ):
+            self._deny(request)
+        try:
+            by, start, end = kpis.parse(request.query_params)
+        except kpis.BadQuery as exc:
+            raise exceptions.ValidationError(exc.errors) from None
+        return Response(kpis.compute(by, start, end))
 
     @extend_schema(
         summary="Open hazards of a category within a radius (metres) of a point",

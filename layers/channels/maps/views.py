@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -10,6 +12,7 @@ from django.utils.translation import gettext as _
 from layers.auth import pages
 from layers.channels.maps import offline
 from layers.compose import builder
+from layers.compose.legend import legend
 from layers.domain import registry
 from layers.domain.models import GridCell
 from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
@@ -23,37 +26,6 @@ def current_lang() -> str:
 
 def _pick(zh: str, en: str, lang: str) -> str:
     return en if lang == "en" else zh
-
-
-def legend(page: MapPage, user, lang: str) -> list[dict]:
-    """Per layer, the status vocabulary (and ring vocabulary) with colours, for the side panel."""
-    out = []
-    for layer in page.layers:
-        spec = registry.get(layer.slug)
-        if layer.outline or not access.can_read(user, spec):
-            continue
-        # A tinted layer is coloured by the other layer's statuses (its legend shows them).
-        vocabularies = [] if layer.tint else [spec.vocabularies()[spec.color_by]]
-        if layer.ring_field:
-            vocabularies.append(spec.vocabularies()[layer.ring_field])
-        entry = {
-            "slug": spec.slug,
-            "title": _pick(*layer.title, lang) if layer.title else spec.title(lang),
-            "vocabularies": [
-                {
-                    "name": v.name,
-                    "terms": [
-                        {"value": t.value, "color": t.color, "label": _pick(t.zh, t.en, lang)}
-                        for t in v.terms
-                    ],
-                }
-                for v in vocabularies
-            ],
-        }
-        if layer.tint:
-            entry["tinted_by"] = registry.get(layer.tint["layer"]).title(lang)
-        out.append(entry)
-    return out
 
 
 def filters(page: MapPage, lang: str) -> list[dict]:
@@ -71,6 +43,28 @@ def filters(page: MapPage, lang: str) -> list[dict]:
     return out
 
 
+def print_areas(user, lang: str) -> list[dict]:
+    """What the print form may print besides the current view: communities, grid cells and
+    renovation sites the user may read, by name (value "community:<code>", ...)."""
+    out = []
+    for slug, kind, key in (
+        ("communities", "community", "code"),
+        ("grid-cells", "grid", "code"),
+        ("renovation-sites", "site", "pk"),
+    ):
+        spec = registry.get(slug)
+        if not access.can_read(user, spec):
+            continue
+        rows = spec.model.objects.order_by("name").values_list(key, "name", "name_en")
+        out.append(
+            {
+                "label": spec.title(lang),
+                "options": [(f"{kind}:{k}", _pick(zh, en or zh, lang)) for k, zh, en in rows],
+            }
+        )
+    return out
+
+
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
     denied = pages.check(request, page.slug)
     if denied:
@@ -80,7 +74,10 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     static_site = getattr(request, "static_site", None) is not None
     nearest = [] if static_site else builder.nearest_config(page, request.user, lang)
     m = builder.build_map(
-        page, request.user, extra={"lang": lang, "nearest": nearest, **(extra or {})}
+        page,
+        request.user,
+        # The published tour has no feature pages: its popups link to none.
+        extra={"lang": lang, "nearest": nearest, "static_site": static_site, **(extra or {})},
     )
     response = render(
         request,
@@ -98,6 +95,7 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
             "static_site": static_site,
             "nearest": nearest,
             "other_language_file": getattr(request, "static_site", None),
+            "print_areas": print_areas(request.user, lang) if page.printable else [],
             **context,
         },
     )
@@ -118,7 +116,11 @@ def inspection(request):
     extra = {}
     if my_grids:
         minx, miny, maxx, maxy = my_grids[0].geom.extent
-        extra["my_grid"] = {"code": my_grids[0].code, "bounds": [[miny, minx], [maxy, maxx]]}
+        extra["my_grid"] = {
+            "code": my_grids[0].code,
+            "bounds": [[miny, minx], [maxy, maxx]],
+            "geojson": json.loads(my_grids[0].geom.geojson),  # highlighted when chosen
+        }
     return _page(
         request, INSPECTION, extra=extra, template="maps/inspection.html", my_grids=my_grids
     )

@@ -32,7 +32,7 @@ from layers.channels.ogc.common import (
     wants_html,
 )
 from layers.geo import crs as ogc_crs
-from layers.query import access, counting, cql, encode, spatial, times
+from layers.query import access, asof, counting, cql, encode, spatial, times
 from layers.query import filters as qf
 from layers.query import params as p
 
@@ -79,6 +79,8 @@ def item_params(spec, *, staff: bool = True) -> set[str]:
     OGC API Features Core requires, stays: when a public feature changed is not a secret)."""
     names = {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f"}
     names |= {"filter", "filter-lang", "filter-crs", "sortby", "properties"}
+    if staff:
+        names.add("as_of")  # the collection as it was then (query/asof.py): roles only
     return names | set(qf.filterable_vocabularies(spec, staff=staff))
 
 
@@ -105,7 +107,13 @@ def _geometry(out: ogc_crs.Crs):
 def _filter_params(request, spec, params):
     """The queryset filtered by bbox, datetime, vocabularies and a CQL2 `filter`."""
     user = request.caller
-    queryset = spec.model.objects.all()
+    raw_as_of = p.single(params, "as_of")
+    if raw_as_of is not None:
+        queryset = asof.features(spec, asof.parse("as_of", raw_as_of)).filter(
+            deleted_at__isnull=True
+        )
+    else:
+        queryset = spec.model.objects.all()
     box = _bbox_filter(params)
     if box is not None:
         queryset = queryset.filter(geom__intersects=box)
@@ -190,7 +198,11 @@ def items(request, collection_id: str):
         out = _output_crs(params)
         limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int_param(params, "offset", 0, 0, MAX_OFFSET)
-        queryset = _filter_params(request, spec, params).order_by(*_sortby(request, spec, params))
+        order = _sortby(request, spec, params)
+        past = "as_of" in params
+        queryset = _filter_params(request, spec, params).order_by(
+            *(asof.ordering(order) if past else order)
+        )
         fields, computed = _properties(request, spec, params)
     except p.ParamError as exc:
         return bad_parameter(exc)
@@ -199,7 +211,8 @@ def items(request, collection_id: str):
         spec,
         fields,
         geometry=_geometry(out),
-        computed=computed,
+        computed=computed and not past,
+        key="id" if past else "pk",
     )
     matched = _bounded_count(queryset, offset, limit, returned)
     base = base_url(request)

@@ -51,6 +51,12 @@ COMMON = {
         "datetime", {"type": "string"}, "update time: instant, interval a/b, open ends '..'"
     ),
     "f": _param("f", {"type": "string", "enum": ["json", "html"]}, "format (default: JSON)"),
+    "as_of": _param(
+        "as_of",
+        {"type": "string"},
+        "roles only: the collection as it was at this date (as that day ended) or date-time, "
+        "from its history; never the future",
+    ),
     "filter": _param(
         "filter",
         {"type": "string"},

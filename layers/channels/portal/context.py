@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.functional import SimpleLazyObject
 
 from layers.channels.portal import nav
+from layers.services import notifications
 
 
 def site(request):
@@ -16,4 +17,5 @@ def site(request):
         "site_nav": SimpleLazyObject(lambda: nav.destinations_for(user, header=True)),
         "site_roles": SimpleLazyObject(lambda: nav.role_labels(user)),
         "site_user_name": SimpleLazyObject(lambda: nav.display_name(user)),
+        "site_unread": SimpleLazyObject(lambda: notifications.unread_count(user)),
     }

@@ -10,19 +10,20 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from layers.auth import pages
-from layers.channels.portal import field_app, nav
+from layers.channels.portal import field_app, nav, rates
 from layers.compose import builder
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
 from layers.query import dashboard as figures
+from layers.query import people
 from layers.services import workflow
 
 
@@ -34,7 +35,7 @@ def _terms(vocabulary) -> list[dict]:
 
 
 def _task(hazard, today) -> dict:
-    overdue_days = (today - hazard.deadline).days if hazard.is_overdue else 0
+    overdue_days = hazard.overdue_days(today)
     return {
         "id": hazard.pk,
         "name": hazard.name,
@@ -44,6 +45,7 @@ def _task(hazard, today) -> dict:
         "status": hazard.status,
         "deadline": hazard.deadline.isoformat() if hazard.deadline else None,
         "overdue_days": overdue_days,
+        "workdays_left": hazard.workdays_left,
         "supervised": hazard.supervised,
         "grid": hazard.grid_cell.code if hazard.grid_cell else None,
         "assignee": hazard.assignee.username if hazard.assignee else None,
@@ -60,7 +62,7 @@ def field_tasks(request):
     denied = pages.check(request, "field")
     if denied:
         return JsonResponse({"detail": "sign in"}, status=401)
-    today = timezone.localdate()
+    today = clock.today()
     return JsonResponse({"tasks": [_task(h, today) for h in workflow.tasks(request.user)]})
 
 
@@ -71,6 +73,9 @@ def _field_strings() -> dict:
         "overdue": _("overdue {n} d"),
         "deadline": _("deadline {d}"),
         "noDeadline": _("no deadline"),
+        "workdaysLeft": _("{n} working days left"),
+        "workdaysOver": _("overdue {n} working days"),
+        "dueToday": _("due today"),
         "supervised": _("formal supervision"),
         "timeline": _("Timeline"),
         "steps": _("Record a step"),
@@ -202,6 +207,8 @@ def field(request):
         "duplicateRadius": settings.HAZARD_DUPLICATE_RADIUS_M,
         "timeZone": settings.TIME_ZONE,
         "user": user.get_username(),
+        # People by their names in the timeline and the tasks, never by their user names.
+        "people": people.names_by_username(),
         "urls": {
             "tasks": reverse("field-tasks"),
             "hazards": reverse("api:hazards-list"),
@@ -215,6 +222,7 @@ def field(request):
         "levels": _terms(status.HAZARD_LEVEL),
         "categories": _terms(status.HAZARD_CATEGORY),
         "reasons": _terms(status.HAZARD_REJECT_REASON),
+        "returnReasons": _terms(status.HAZARD_RETURN_REASON),
         "cells": outlines,
         "strings": _field_strings(),
     }
@@ -236,13 +244,38 @@ def dashboard(request):
     if denied:
         return denied
     lang = nav.lang()
+    try:
+        kpi = rates.context(request.GET)
+    except rates.kpis.BadQuery as exc:
+        return HttpResponseBadRequest("; ".join(f"{k}: {v[0]}" for k, v in exc.errors.items()))
     data = figures.compute(lang)
+    for row in data["overdue"]:
+        row["url"] = rates.hazard_url(request.user, row["id"])
     context = {
         "page_title": nav.pick(("隐患看板", "Hazard dashboard")),
         "nav_active": "dashboard",
         "d": data,
+        "kpi": kpi,
         "ledger_url": reverse("api:hazards-ledger"),
-        "choropleth": figures.choropleth_svg(data["cells"]),
+        "choropleth": figures.choropleth_svg(data["cells"], link=reverse("dashboard-hazards")),
         "trend": figures.trend_svg(data["weeks"]),
     }
     return render(request, "hazards/dashboard.html", context)
+
+
+@never_cache
+def hazard_list(request):
+    """The hazards behind one number of the dashboard (layers/channels/portal/rates.py)."""
+    denied = pages.check(request, "dashboard")
+    if denied:
+        return denied
+    try:
+        found = rates.drill_context(request.user, request.GET)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    context = {
+        "page_title": nav.pick(("隐患清单", "Hazards")),
+        "nav_active": "dashboard",
+        **found,
+    }
+    return render(request, "hazards/list.html", context)

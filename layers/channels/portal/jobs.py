@@ -111,7 +111,8 @@ def job_output(request, pk: int):
     path = jobs.output_path(job)
     if path is None or not path.is_file():
         raise Http404("This job has no output file.")
-    name = f"{job.kind}-{job.pk}{path.suffix}"
+    # A name the reader recognises (a printed map's: 规划项目图-荷花池社区-2026-12-07.pdf).
+    name = (job.report or {}).get("file_name") or f"{job.kind}-{job.pk}{path.suffix}"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
 
 
@@ -144,12 +145,20 @@ def print_map(request, slug: str):
     raw |= {name: request.POST.get(name, "") for name in ("orientation", "title", "subtitle")}
     raw["layers"] = layers
     if not raw["title"]:
-        raw["title"] = f"{page.title_zh} {page.title_en}"
+        raw["title"] = pick((page.title_zh, page.title_en))
+    # The area: the current view (bbox), or a community, grid cell or site chosen by name.
+    area = request.POST.get("area", "view") or "view"
+    kind, _, key = area.partition(":")
+    if kind in ("community", "grid", "site") and key:
+        raw[kind] = key
+        raw["bbox"] = ""
+    elif kind != "view":
+        return _bad(ParamError("area", "choose the current view, a community, a grid or a site"))
     for name in ("format", "paper", "orientation"):
         if not raw[name]:
             raw.pop(name)
     try:
-        if not raw["bbox"]:
+        if not any(raw.get(k) for k in ("bbox", "community", "grid", "site")):
             raise ParamError("bbox", "the map's extent is missing")
         job = jobs.start_job("render_map", request.user, raw)
     except ParamError as exc:

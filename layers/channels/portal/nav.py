@@ -182,6 +182,17 @@ DESTINATIONS: tuple[Destination, ...] = (
         figures=_dashboard_figures,
     ),
     Destination(
+        "progress",
+        "progress-report",
+        ("改造项目进度报告", "Renovation progress report"),
+        (
+            "任选两个日期，对比每个改造项目的阶段、进度和户数，导出 XLSX 或 A4 PDF。",
+            "Two dates side by side: each site's stage, progress and households, and the "
+            "change; XLSX or an A4 PDF.",
+        ),
+        in_header=False,
+    ),
+    Destination(
         "api-docs",
         "api:swagger-ui",
         ("API 文档", "API documentation"),

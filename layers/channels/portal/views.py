@@ -24,6 +24,7 @@ from layers.auth import lockout
 from layers.auth.tokens import ApiToken
 from layers.channels.portal import nav
 from layers.compose import builder
+from layers.compose.legend import legend
 from layers.domain import roles
 from layers.domain.pages import HOME
 from layers.domain.roles import EDITOR, roles_of
@@ -171,7 +172,11 @@ def _overview_map(user) -> dict | None:
     if user.is_authenticated:
         return None
     m = builder.build_map(HOME, user, extra={"lang": nav.lang()})
-    return {"title": nav.pick((HOME.title_zh, HOME.title_en)), "parts": builder.render_parts(m)}
+    return {
+        "title": nav.pick((HOME.title_zh, HOME.title_en)),
+        "parts": builder.render_parts(m),
+        "legend": legend(HOME, user, nav.lang()),
+    }
 
 
 @login_required

@@ -17,7 +17,7 @@ from geo_service.middleware.compression import etag_matches
 from layers.auth.caller import gis_auth
 from layers.auth.machine import unauthorized
 from layers.domain import registry
-from layers.query import access, params, tilecache
+from layers.query import access, asof, params, tilecache
 from layers.query.mvt import render_tile, tile_properties
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -68,7 +68,24 @@ def _readable(request, slugs: list[str]):
     return user, specs
 
 
+def _past_tile(request, user, specs, z, x, y) -> HttpResponse:
+    """A tile of the layers as they were (?as_of=, roles only): from history, not cached."""
+    try:
+        if not access.is_staff_reader(user):
+            raise params.ParamError("as_of", "the history is for signed-in roles")
+        at = asof.parse("as_of", params.single(request.GET, "as_of"))
+    except params.ParamError as exc:
+        return _bad_param(exc)
+    data = render_tile(specs, user, z, x, y, at=at)
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
+    if not data:
+        return HttpResponse(status=204, headers=headers)
+    return HttpResponse(data, content_type=MVT, headers=headers)
+
+
 def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
+    if "as_of" in request.GET:
+        return _past_tile(request, user, specs, z, x, y)
     public = all(spec.is_public for spec in specs)
     names = [list(tile_properties(spec, user, z)) for spec in specs]
     cache_key = tilecache.key(

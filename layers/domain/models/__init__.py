@@ -18,6 +18,13 @@ from layers.domain.models.features import (
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
 from layers.domain.models.idempotency import IdempotencyKey
 from layers.domain.models.jobs import Job
+from layers.domain.models.limits import CalendarDay, TimeLimit
+from layers.domain.models.notifications import (
+    Notification,
+    NotificationSetting,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from layers.domain.models.reference import Landmark, ReferenceFeature, Street, Waterway
 from layers.domain.models.tokens import ApiToken
 
@@ -25,6 +32,7 @@ __all__ = [
     "AllManager",
     "ApiToken",
     "Building",
+    "CalendarDay",
     "Community",
     "CulturalViewpoint",
     "GridCell",
@@ -36,12 +44,17 @@ __all__ = [
     "LayerFeature",
     "LiveManager",
     "LiveQuerySet",
+    "Notification",
+    "NotificationSetting",
     "PocketPark",
     "ReferenceFeature",
     "RenovationSite",
     "SafetyHazard",
     "ServicePoint",
     "Street",
+    "TimeLimit",
     "Waterway",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "_photo_path",
 ]

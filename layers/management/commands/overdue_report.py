@@ -3,8 +3,8 @@
 import csv
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell, SafetyHazard
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             if cell is None:
                 raise CommandError(f"no grid cell with code {grid!r}")
             hazards = hazards.filter(grid_cell=cell)
-        today = timezone.localdate()
+        today = clock.today()
         rows = [
             {
                 "ref": h.ref,
@@ -35,8 +35,9 @@ class Command(BaseCommand):
                 "grid": h.grid_cell.code if h.grid_cell else "",
                 "responsible_unit": h.responsible_unit,
                 "assignee": h.assignee.username if h.assignee else "",
-                "deadline": h.deadline.isoformat(),
-                "days_overdue": (today - h.deadline).days,
+                # The 整改期限, or the current step's limit (dispatch) when there is none yet.
+                "deadline": (h.deadline or h.due_date).isoformat(),
+                "days_overdue": h.overdue_days(today),
                 "supervised": "挂牌督办" if h.supervised else "",
             }
             for h in hazards.order_by("deadline", "pk")
