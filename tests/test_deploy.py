@@ -332,6 +332,34 @@ def _fake_backup(folder: Path, name: str, complete: bool = True) -> Path:
     return path
 
 
+def test_two_rounds_in_one_second_keep_both(tmp_path, monkeypatch):
+    """A round that fails never removes a folder it did not make (same-second names)."""
+    made = []
+
+    def fake_backup(out: Path) -> Path:
+        out.mkdir(parents=True, exist_ok=False)
+        if made:
+            raise backups.Refused("pg_dump failed: the second one")
+        (out / backups.MANIFEST).write_text("{}")
+        made.append(out)
+        return out
+
+    monkeypatch.setattr(backups, "backup", fake_backup)
+    frozen = datetime(2026, 12, 10, 18, 30, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(backups, "datetime", Clock)
+    first = backups.daily_once(tmp_path, keep=5)
+    with pytest.raises(backups.Refused):
+        backups.daily_once(tmp_path, keep=5)
+    assert first.exists() and (first / backups.MANIFEST).exists()
+    assert [p.name for p in tmp_path.glob("daily-*")] == [first.name]
+
+
 def test_prune_keeps_the_newest_complete_daily_backups_only(tmp_path):
     days = [f"daily-202612{d:02d}T023000Z" for d in range(1, 8)]
     for name in days:
@@ -372,7 +400,7 @@ def test_one_daily_round_backs_up_prunes_and_reports(tmp_path):
     )
     assert ok.returncode == 0, ok.stderr
     daily = sorted(p.name for p in folder.glob("daily-*"))
-    assert len(daily) == 2 and daily[0] == "daily-20000103T000000Z"
+    assert len(daily) == 2 and daily[0] == "daily-20000103T000000Z", (daily, ok.stdout)
     newest = folder / daily[1]
     assert json.loads((newest / backups.MANIFEST).read_text())["database"] == db["NAME"]
     status = json.loads((folder / "status.json").read_text())
@@ -383,8 +411,8 @@ def test_one_daily_round_backs_up_prunes_and_reports(tmp_path):
     failed = subprocess.run(
         [*command, "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
-    assert failed.returncode != 0 and "pg_dump failed" in failed.stderr
-    assert sorted(p.name for p in folder.glob("daily-*")) == daily
+    assert failed.returncode != 0 and "pg_dump failed" in failed.stderr, failed.stderr
+    assert sorted(p.name for p in folder.glob("daily-*")) == daily, failed.stderr
     assert "pg_dump failed" in healthcheck.backup(folder)
 
 

@@ -224,10 +224,14 @@ def write_status(folder: Path, **values) -> None:
 def daily_once(folder: Path, keep: int) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = folder / f"{DAILY_PREFIX}{stamp}"
+    for n in range(1, 100):  # two rounds in one second: never touch the other one's folder
+        if not out.exists():
+            break
+        out = folder / f"{DAILY_PREFIX}{stamp}-{n}"
     try:
         backup(out)
     except (Refused, OSError) as exc:
-        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)  # ours: it did not exist before
         write_status(
             folder, last_error=str(exc), last_error_at=datetime.now(UTC).isoformat(), ok=False
         )

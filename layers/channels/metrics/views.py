@@ -18,13 +18,13 @@ import math
 
 from django.db import connection
 from django.http import HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily
 
 from geo_service.middleware.metrics import exposition, may_read_metrics
+from layers.domain import clock
 from layers.domain.models import SafetyHazard
 from layers.domain.vocabularies import HAZARD_OPEN_STATUSES
 
@@ -35,7 +35,7 @@ class DatabaseCollector:
     """Gauges computed from the database when Prometheus scrapes."""
 
     def collect(self):
-        now = timezone.now()
+        now = clock.now()  # the service's clock (SERVICE_CLOCK_OFFSET moves it)
         jobs = GaugeMetricFamily(
             "hehuachi_jobs", "Background jobs by queue and state.", labels=["queue", "status"]
         )
