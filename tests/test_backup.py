@@ -61,7 +61,6 @@ from PIL import Image
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from layers.services import photos
-from layers import photos
 from layers.domain.models import SafetyHazard
 hazard = SafetyHazard.objects.filter(status="found").order_by("pk").first()
 user = get_user_model().objects.get(username="demo-inspector")
