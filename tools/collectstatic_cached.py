@@ -19,6 +19,7 @@ Prints one line saying what it did; exit status is collectstatic's.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -79,7 +80,17 @@ def recorded() -> str | None:
 
 
 def run(force: bool = False) -> str:
-    """Collect if needed; returns "skipped" or "collected"."""
+    """Collect if needed; returns "skipped" or "collected". Two starts at once (two servers on
+    one checkout) take turns on a lock beside STATIC_ROOT; the second then finds the output
+    current and skips."""
+    marker = sources_file()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with open(marker.with_name(marker.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _collect_if_needed(force)
+
+
+def _collect_if_needed(force: bool) -> str:
     from django.core.management import call_command
 
     digest, count = fingerprint()
@@ -88,7 +99,6 @@ def run(force: bool = False) -> str:
     marker = sources_file()
     marker.unlink(missing_ok=True)
     call_command("collectstatic", interactive=False, verbosity=0)
-    marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(
         json.dumps(
             {

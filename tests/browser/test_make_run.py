@@ -22,7 +22,8 @@ import pytest
 from tests.browser.conftest import Visit
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+# One worker runs this module: one `make run` server (its first start collects the static files).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db, pytest.mark.xdist_group("make_run")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -48,6 +49,9 @@ def make_run(django_db_setup, django_db_blocker):
         DATABASE_URL=url,
         SECRET_KEY=secrets.token_urlsafe(64),
         WEB_ACCESS_LOG="-",
+        # libpq names its sessions so: the stop below waits for this server's own sessions,
+        # not for those of the other servers this worker runs on the same test database.
+        PGAPPNAME=f"hh-make-run-{port}",
     )
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below): never a pipe nobody drains
     server = subprocess.Popen(
@@ -73,49 +77,40 @@ def make_run(django_db_setup, django_db_blocker):
                 raise RuntimeError(log.read().decode(errors="replace")[-3000:]) from None
             time.sleep(0.5)
     yield base
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=60)
+    try:
+        # The server's sessions carry the name (the job worker holds its LISTEN session once
+        # it has started): else the wait below could see nothing and prove nothing.
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            for _ in range(300):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    [env["PGAPPNAME"]],
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"no session named {env['PGAPPNAME']}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
     log.seek(0)
     output = log.read().decode(errors="replace")
     log.close()
     assert "Traceback" not in output, output[-3000:]
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        own = own_ports()  # this process's connections (the test's own) do not count
         for _ in range(150):  # the server's sessions end before the test database is dropped
             cursor.execute(
-                "SELECT application_name, state, query, client_port FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [db["NAME"]],
+                "SELECT application_name, state, query FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name = %s",
+                [db["NAME"], env["PGAPPNAME"]],
             )
-            left = [row for row in cursor.fetchall() if row[3] not in own]
+            left = cursor.fetchall()
             if not left:
                 break
             time.sleep(0.1)
         else:
             raise AssertionError(f"sessions left after make run stopped: {left}")
-
-
-def own_ports() -> set[int]:
-    """Local TCP ports of this process's sockets (from /proc: Linux)."""
-    inodes = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[9] in inodes:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 class Recorder:
