@@ -193,3 +193,16 @@ def fresh_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@contextmanager
+def clock_moved(**delta):
+    """The service clock (layers/domain/clock.py) moved by a timedelta's worth from the real
+    one, for what runs inside: never sleep for a window or a limit."""
+    import datetime as dt
+
+    from django.test import override_settings
+
+    seconds = int(dt.timedelta(**delta).total_seconds())
+    with override_settings(SERVICE_CLOCK_OFFSET=str(seconds), SERVICE_TODAY=""):
+        yield

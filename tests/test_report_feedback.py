@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.test import Client
 
 from layers.domain.models import (
@@ -18,6 +17,7 @@ from layers.domain.models import (
 from layers.query import reports as kpi
 from layers.services import reports, workflow
 from tests.report_helpers import (  # noqa: F401 (fixtures: photos_removed, fresh_limits)
+    clock_moved,
     fresh_limits,
     metadata_segments,
     photo,
@@ -43,7 +43,7 @@ def test_not_fixed_within_seven_days_reopens_to_reinspection_and_counts_as_rewor
     # No photo, no note: refused, naming both.
     refused = client.post(f"/report/{report.code}/not-fixed/", {}, HTTP_ACCEPT="application/json")
     assert refused.status_code == 400 and set(refused.json()["errors"]) == {"note", "photo"}
-    with time_machine.travel(closed_at + dt.timedelta(days=6, hours=23)):
+    with clock_moved(days=6, hours=23):  # the service clock: the window's last hour
         response = client.post(
             f"/report/{report.code}/not-fixed/",
             {"note": "车又停回来了", "photo": photo("again.jpg")},
@@ -59,13 +59,16 @@ def test_not_fixed_within_seven_days_reopens_to_reinspection_and_counts_as_rewor
         and "车又停回来了" in reopen.note
     )
     assert reopen.photos.count() == 1
+    # Both timelines are written at the service clock's time.
+    late = closed_at + dt.timedelta(days=6, hours=23)
+    assert reopen.at >= late and report.events.get(kind="not_fixed").at >= late
     assert kpi.rework() == rework + 1
     report.refresh_from_db()
     assert report.public_status == "handling" and report.closed_at is None
     assert steps_of(report)[-2:] == ["fixed", "handling"]
     assert reports.public_view(report)["steps"][-1]["note"]["en"].startswith("You said")
     # Closed again by an inspector (the next day): fixed again, and a new window opens.
-    with time_machine.travel(closed_at + dt.timedelta(days=8)):
+    with clock_moved(days=8):
         workflow.perform(hazard.pk, "pass", user("demo-inspector"), {})
     report.refresh_from_db()
     assert report.closed_at > closed_at + dt.timedelta(days=7)
@@ -77,7 +80,7 @@ def test_feedback_after_seven_days_is_refused():
     hazard = reports.accept(report.pk, user("demo-editor"), {})
     run_to_closed(hazard.pk, closing_photo=False)
     report.refresh_from_db()
-    with time_machine.travel(report.closed_at + dt.timedelta(days=7, minutes=1)):
+    with clock_moved(days=7, minutes=1):
         with pytest.raises(reports.NotNow):
             reports.rate(report.code, 5, reports.Sender("192.0.2.11"))
         response = Client().post(
