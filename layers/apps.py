@@ -20,7 +20,9 @@ class LayersConfig(AppConfig):
         import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
         import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)
         from layers.io import mbtiles as basemap  # noqa: F401 (registers the MBTiles system check)
-        from layers.services import reports, workflow
+        from layers.services import reports, sms, workflow
 
         # Public reports follow their hazard: told after every lifecycle step.
         workflow.after_step(reports.hazard_stepped)
+        # Their reporters' text messages are written when the job engine sends them.
+        sms.register_composer("report", reports.text_message)

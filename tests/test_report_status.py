@@ -37,7 +37,7 @@ def test_the_public_status_follows_the_lifecycle_and_the_reporter_is_emailed(
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=port,
-            PUBLIC_BASE_URL="https://map.example.org",
+            SITE_URL="https://map.example.org",
         ),
     ):
         with django_capture_on_commit_callbacks(execute=True):
