@@ -206,3 +206,14 @@ def clock_moved(**delta):
     seconds = int(dt.timedelta(**delta).total_seconds())
     with override_settings(SERVICE_CLOCK_OFFSET=str(seconds), SERVICE_TODAY=""):
         yield
+
+
+def rates(by: str = "grid") -> dict:
+    """The KPIs as leaders read them (layers/query/kpis.py, the default period): each group's
+    figures by its key, and the total under None."""
+    from layers.query import kpis
+
+    data = kpis.compute(by, *kpis.default_period())
+    out = {group["key"]: group for group in data["groups"]}
+    out[None] = data["total"]
+    return out

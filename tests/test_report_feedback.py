@@ -5,16 +5,15 @@ satisfaction rate; `reopen` is a lifecycle step of leaders and the public accoun
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
 
 from layers.domain.models import (
-    GridCell,
     HazardEvent,
     SafetyHazard,
 )
-from layers.query import reports as kpi
 from layers.services import reports, workflow
 from tests.report_helpers import (  # noqa: F401 (fixtures: photos_removed, fresh_limits)
     clock_moved,
@@ -22,6 +21,7 @@ from tests.report_helpers import (  # noqa: F401 (fixtures: photos_removed, fres
     metadata_segments,
     photo,
     photos_removed,
+    rates,
     run_to_closed,
     sent,
     smtp_server,
@@ -38,7 +38,7 @@ def test_not_fixed_within_seven_days_reopens_to_reinspection_and_counts_as_rewor
     run_to_closed(hazard.pk)
     report.refresh_from_db()
     closed_at = report.closed_at
-    rework = kpi.rework()
+    reopened = rates()[None]["reopened"]
     client = Client()
     # No photo, no note: refused, naming both.
     refused = client.post(f"/report/{report.code}/not-fixed/", {}, HTTP_ACCEPT="application/json")
@@ -62,7 +62,8 @@ def test_not_fixed_within_seven_days_reopens_to_reinspection_and_counts_as_rewor
     # Both timelines are written at the service clock's time.
     late = closed_at + dt.timedelta(days=6, hours=23)
     assert reopen.at >= late and report.events.get(kind="not_fixed").at >= late
-    assert kpi.rework() == rework + 1
+    with clock_moved(days=7):  # the rates up to the service clock's today
+        assert rates()[None]["reopened"] == reopened + 1  # the rework residents caused
     report.refresh_from_db()
     assert report.public_status == "handling" and report.closed_at is None
     assert steps_of(report)[-2:] == ["fixed", "handling"]
@@ -98,14 +99,13 @@ def test_feedback_after_seven_days_is_refused():
         reports.rate(sent().code, 5, reports.Sender("192.0.2.11"))
 
 
-def test_ratings_move_the_satisfaction_rate_of_the_grid_cell():
-    cell = GridCell.objects.get(code="HHC-01-02")
-    before = kpi.satisfaction(cell)
-    elsewhere = kpi.satisfaction(GridCell.objects.get(code="HHC-01-01"))
-    ratings = []
+def test_ratings_move_the_satisfaction_rate_of_the_grid_cell_where_leaders_read_it():
+    before = rates()
+    hazards = []
     for rating in (5, 2):
         report = sent()
         hazard = reports.accept(report.pk, user("demo-editor"), {})
+        hazards.append(hazard.pk)
         run_to_closed(hazard.pk, closing_photo=False)
         client = Client()
         bad = client.post(
@@ -118,13 +118,34 @@ def test_ratings_move_the_satisfaction_rate_of_the_grid_cell():
             f"/report/{report.code}/rate/", {"rating": "1"}, HTTP_ACCEPT="application/json"
         )
         assert again.status_code == 409
-        ratings.append(rating)
-    after = kpi.satisfaction(cell)
-    assert after["rated"] == before["rated"] + 2
-    assert after["satisfied"] == before["satisfied"] + 1
-    assert after["rate"] == pytest.approx(after["satisfied"] / after["rated"])
-    assert kpi.satisfaction(GridCell.objects.get(code="HHC-01-01")) == elsewhere
-    assert kpi.satisfaction_by_cell()[cell.pk] == after
+    after = rates()
+    mine, was = after["HHC-01-02"], before.get("HHC-01-02", {})
+    assert mine["rated"] == was.get("rated", 0) + 2
+    assert mine["satisfied"] == was.get("satisfied", 0) + 1  # 5 is satisfied, 2 is not
+    assert mine["satisfaction_rate"] == round(mine["satisfied"] / mine["rated"], 4)
+    assert after.get("HHC-01-01") == before.get("HHC-01-01")  # another cell: unchanged
+    assert after[None]["rated"] == before[None]["rated"] + 2
+    # Where a leader reads the rates: the dashboard's table and the KPI API, per grid cell.
+    leader = Client()
+    leader.force_login(user("demo-editor"))
+    page = leader.get("/dashboard/", {"by": "grid"}).content.decode()
+    row = re.search(r'<tr data-key="HHC-01-02">.*?</tr>', page, re.S)
+    assert row, "the grid cell's row of the rates"
+    shown = re.search(r'data-col="satisfaction_rate">([^<]*)<', row.group(0)).group(1)
+    assert shown == f"{mine['satisfaction_rate'] * 100:.0f}%"
+    api = leader.get("/api/v1/hazards/kpis/", {"by": "grid"}).json()
+    (group,) = [g for g in api["groups"] if g["key"] == "HHC-01-02"]
+    assert (group["rated"], group["satisfaction_rate"]) == (
+        mine["rated"],
+        mine["satisfaction_rate"],
+    )
+    # Every number opens what it counts: the hazards of the satisfied ratings.
+    listed = leader.get(
+        "/dashboard/hazards/", {"number": "satisfied", "by": "grid", "key": "HHC-01-02"}
+    )
+    assert listed.status_code == 200
+    assert f'data-id="{hazards[0]}"' in listed.content.decode()  # rated 5
+    assert f'data-id="{hazards[1]}"' not in listed.content.decode()  # rated 2
 
 
 def test_reopen_is_a_lifecycle_step_for_leaders_and_the_public_account_only():

@@ -1,6 +1,6 @@
 """Closing the loop: the report follows its hazard, the reporter is told when its public status
 changes, and after the fix they may say "not fixed" (the hazard reopens to re-inspection) or
-rate the handling from 1 to 5 (the satisfaction rate, layers/query/reports.py).
+rate the handling from 1 to 5 (the satisfaction rate of the KPIs, layers/query/kpis.py).
 
 `public_status_changed` is the one place a change of public status is announced, once per
 change, through the case loop's notification service: a signed webhook event `report_status`
