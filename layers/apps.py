@@ -16,6 +16,7 @@ class LayersConfig(AppConfig):
         post_migrate.connect(sync_roles, sender=self)
 
         import geo_service.checks  # noqa: F401 (registers the serving checks)
+        import layers.channels.admin.reports  # noqa: F401 (the public reports, for the record)
         import layers.channels.admin.site  # noqa: F401 (registers every layer's ModelAdmin)
         import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
         import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)
