@@ -89,6 +89,14 @@ def test_an_unanswered_report_is_reminded_marked_late_and_escalated_once_each(se
     late = Notification.objects.filter(key__startswith=f"report_overdue:r{report.pk}:")
     assert "grid-02" in {n.recipient.username for n in late}
     assert _mine(reminders.run(), report) == []
+    # Those who take it in see the limit and the mark: the intake page and the API's queue.
+    editor = Client()
+    editor.force_login(user("demo-editor"))
+    queue = editor.get("/api/v1/reports/", {"status": "new"}).json()["results"]
+    (item,) = [i for i in queue if i["code"] == report.code]
+    assert (item["accept_due"], item["overdue_since"]) == ("2026-10-08", "2026-10-09")
+    intake = editor.get("/reports/intake/").content.decode()
+    assert 'data-accept-due="2026-10-08" class="hh-alert"' in intake
     # The intake card counts it past the answer time on the service clock's today.
     assert _late_on_the_card() == "1"
     settings.SERVICE_TODAY = "2026-10-08"

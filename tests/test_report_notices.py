@@ -107,7 +107,7 @@ def gateway(settings):
     notifications.register_sms_dispatcher(keys.append)
     with Receiver(200) as receiver:
         settings.SMS_GATEWAY_URL = receiver.url
-        settings.SMS_GATEWAY_SECRET = "gateway-secret"
+        settings.SMS_GATEWAY_SECRET = "gateway-secret-2026"
         yield receiver, keys
     notifications._sms_dispatchers.remove(keys.append)
 
@@ -128,7 +128,7 @@ def test_the_reporter_gets_one_text_message_per_change_through_the_gateway(
         headers = _headers(request)
         assert headers["x-hehuachi-event"] == "sms"
         assert webhooks.verify(
-            "gateway-secret",
+            "gateway-secret-2026",
             headers["x-hehuachi-timestamp"],
             request["body"],
             headers["x-hehuachi-signature"],
@@ -181,3 +181,21 @@ def test_no_gateway_no_text_message_and_email_only_contacts_get_none(
         assert len(keys) == 1  # the phone only
     finally:
         notifications._sms_dispatchers.remove(keys.append)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "ids"),
+    [
+        ("", "", []),
+        ("https://sms.example.org/send", "k" * 16, []),
+        ("ftp://sms.example.org/send", "k" * 16, ["geo_service.E002"]),
+        ("https://operator@sms.example.org/send", "k" * 16, ["geo_service.E002"]),
+        ("https://sms.example.org/send", "short", ["geo_service.E003"]),
+        ("sms.example.org", "", ["geo_service.E002", "geo_service.E003"]),
+    ],
+)
+def test_the_gateway_settings_are_checked_before_serving(settings, url, secret, ids):
+    from geo_service.checks import sms_gateway_configured
+
+    settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_SECRET = url, secret
+    assert [error.id for error in sms_gateway_configured(None)] == ids
