@@ -322,7 +322,8 @@ LOGGING = {
 SERVICE_TODAY = env("SERVICE_TODAY", "")
 SERVICE_CLOCK_OFFSET = env("SERVICE_CLOCK_OFFSET", "")
 # Notifications (layers/services/notifications.py): mail when EMAIL_HOST is set (Django's
-# email settings from the environment); links in mails start with SITE_URL.
+# email settings from the environment). SITE_URL is the service's address as its users and
+# residents reach it (no trailing slash): links in mails, SMS and webhook payloads start with it.
 EMAIL_HOST = env("EMAIL_HOST", "")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
@@ -333,6 +334,10 @@ EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "荷花池地图服务 <noreply@hehuachi.invalid>")
 EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", "[荷花池] ")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# Text messages (layers/services/sms.py): the operator's SMS gateway, which takes a signed JSON
+# POST per message (HMAC-SHA256 with SMS_GATEWAY_SECRET, as webhooks). Empty: no SMS is sent.
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_SECRET = env("SMS_GATEWAY_SECRET", "")
 # Signed webhooks: seconds to wait for a receiver, attempts before a delivery is failed.
 WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "5"))
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "5"))
@@ -371,11 +376,9 @@ REPORT_NEARBY_RADIUS_M = float(env("REPORT_NEARBY_RADIUS_M", "50"))
 REPORT_FEEDBACK_DAYS = int(env("REPORT_FEEDBACK_DAYS", "7"))
 # Days after closing when the reporter's phone or email is erased (a periodic job).
 REPORT_CONTACT_RETENTION_DAYS = int(env("REPORT_CONTACT_RETENTION_DAYS", "90"))
-# The acceptance time limit promised to the reporter, in working days (Mon–Fri).
-REPORT_ACCEPT_WORKING_DAYS = int(env("REPORT_ACCEPT_WORKING_DAYS", "1"))
-# The address of the service as residents reach it, for links in emails (no trailing slash).
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-# Email to reporters uses the notification settings above (EMAIL_HOST empty: nothing sent).
+# The acceptance limit (受理时限) is TimeLimit.accept_days (the time-limit table, working days).
+# Email to reporters uses the notification settings above (EMAIL_HOST empty: nothing sent);
+# links in it start with SITE_URL.
 
 # Background jobs (layers/jobs/engine.py) run on procrastinate workers: `manage.py procrastinate
 # worker` (make run starts one). The queue lives in this database; workers may run on any

@@ -16,11 +16,14 @@ class LayersConfig(AppConfig):
         post_migrate.connect(sync_roles, sender=self)
 
         import geo_service.checks  # noqa: F401 (registers the serving checks)
+        import layers.channels.admin.reports  # noqa: F401 (the public reports, for the record)
         import layers.channels.admin.site  # noqa: F401 (registers every layer's ModelAdmin)
         import layers.io.mbtiles  # noqa: F401 (registers the MBTiles system check)
         import layers.jobs.kinds  # noqa: F401 (registers every job kind with the engine)
         from layers.io import mbtiles as basemap  # noqa: F401 (registers the MBTiles system check)
-        from layers.services import reports, workflow
+        from layers.services import reports, sms, workflow
 
         # Public reports follow their hazard: told after every lifecycle step.
         workflow.after_step(reports.hazard_stepped)
+        # Their reporters' text messages are written when the job engine sends them.
+        sms.register_composer("report", reports.text_message)

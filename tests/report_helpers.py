@@ -9,6 +9,7 @@ import socket
 from contextlib import contextmanager
 from email import policy
 
+import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
@@ -118,3 +119,101 @@ def new_files_removed(root):
             for path in root.rglob("*"):
                 if path.is_file() and path not in before:
                     path.unlink()
+
+
+# -- the journey of a report, as the sample users take it (in-process tests) ------------------
+def user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=name)
+
+
+def photo(name="p.jpg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, phone_jpeg((640, 480)), content_type="image/jpeg")
+
+
+def sent(contact="", cell="HHC-01-02", category="ebike", photos_=1, address="192.0.2.10"):
+    """A report sent through the reports service from a place inside `cell`."""
+    from layers.domain.models import GridCell
+    from layers.services import reports
+
+    p = GridCell.objects.get(code=cell).geom.point_on_surface
+    data = {
+        "category": category,
+        "description": "楼道里有人飞线充电",
+        "lon": str(p.x),
+        "lat": str(p.y),
+    }
+    if contact:
+        data["contact"] = contact
+    return reports.submit(data, [photo() for _ in range(photos_)], reports.Sender(address))
+
+
+def steps_of(report) -> list[str]:
+    from layers.services import reports
+
+    report.refresh_from_db()
+    return [s["value"] for s in reports.public_view(report)["steps"]]
+
+
+def run_to_closed(hazard_pk, *, closing_photo=True):
+    """assign → start → rectify → pass, as the sample users would."""
+    from layers.domain.models import SafetyHazard
+    from layers.services import photos, workflow
+
+    editor, worker, inspector = user("demo-editor"), user("grid-02"), user("demo-inspector")
+    workflow.perform(
+        hazard_pk, "assign", editor, {"responsible_unit": "北大街物业", "assignee": "grid-02"}
+    )
+    workflow.perform(hazard_pk, "start", worker, {"note": "内部：联系了物业王经理"})
+    workflow.perform(hazard_pk, "rectify", worker, {"note": "已清理，王经理签字"})
+    ids = []
+    if closing_photo:
+        hazard = SafetyHazard.objects.get(pk=hazard_pk)
+        ids = [photos.store(hazard, photo("fixed.jpg"), inspector)[0].pk]
+    workflow.perform(hazard_pk, "pass", inspector, {"photos": ids, "note": "复查合格"})
+
+
+@pytest.fixture(scope="module")
+def photos_removed():
+    """Photos the module's tests store in the private media are removed after it."""
+    from django.conf import settings
+
+    with new_files_removed(settings.PRIVATE_MEDIA_ROOT):
+        yield
+
+
+@pytest.fixture
+def fresh_limits():
+    """The limits count in the default cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@contextmanager
+def clock_moved(**delta):
+    """The service clock (layers/domain/clock.py) moved by a timedelta's worth from the real
+    one, for what runs inside: never sleep for a window or a limit."""
+    import datetime as dt
+
+    from django.test import override_settings
+
+    seconds = int(dt.timedelta(**delta).total_seconds())
+    with override_settings(SERVICE_CLOCK_OFFSET=str(seconds), SERVICE_TODAY=""):
+        yield
+
+
+def rates(by: str = "grid") -> dict:
+    """The KPIs as leaders read them (layers/query/kpis.py, the default period): each group's
+    figures by its key, and the total under None."""
+    from layers.query import kpis
+
+    data = kpis.compute(by, *kpis.default_period())
+    out = {group["key"]: group for group in data["groups"]}
+    out[None] = data["total"]
+    return out

@@ -112,7 +112,8 @@ MAY = {
     "request_extension": {"inspector", "worker", "assignee"},
     "decide_extension": {"leader"},
     "supervise": {"leader"},
-    # A leader (a 12345 call); residents reopen through their report (tests/test_report_loop.py).
+    # A leader (a 12345 call); residents reopen through their report
+    # (tests/test_report_feedback.py).
     "reopen": {"leader"},
 }
 # The status each step leads to (None: unchanged).

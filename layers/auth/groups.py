@@ -41,6 +41,19 @@ def sync_roles(**kwargs) -> None:
     for role, group in groups.items():
         if role != EDITOR and "view_timelimit" in limits:  # receivers are editors' only
             group.permissions.add(limits["view_timelimit"])
+    # Editors read the public reports in the admin, for the record (their timelines, photos and
+    # contacts; the admin's own checks add `roles.can_read_report_contacts`); nothing is
+    # written there but a hide, which the reports service checks (docs/REPORTS.md).
+    records = Permission.objects.filter(
+        content_type__app_label="layers",
+        codename__in=(
+            "view_publicreport",
+            "view_reportevent",
+            "view_reportphoto",
+            "view_reportcontact",
+        ),
+    )
+    groups[EDITOR].permissions.add(*records)
     # Editors see and lift sign-in lockouts in the admin (django-axes' access attempts:
     # deleting one unlocks that user or address).
     lockouts = Permission.objects.filter(

@@ -327,8 +327,12 @@ NOTICE_EVENT = Vocabulary(
         Term("overdue", "已超期", "Overdue"),
         Term("escalated", "挂牌督办", "Put under formal supervision"),
         Term("reinspection_failed", "复查不通过", "Failed re-inspection"),
+        # For webhook receivers only (no one's inbox): a public report's public status changed.
+        Term("report_status", "随手拍办理状态变化", "Public report status changed"),
     ),
 )
+# Events that only webhook receivers get (their payload is public: nothing for an inbox).
+NOTICE_WEBHOOK_ONLY = ("report_status",)
 
 HAZARD_LEVEL = Vocabulary(
     "hazard_level",

@@ -2,8 +2,9 @@
 
 One task runs every kind of job (layers/jobs/engine.py); a periodic task retries the jobs of workers
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
-Another delivers signed webhooks (with retries), a periodic one runs the hazard loop's reminder
-pass, and another erases reporters' contacts once their time is up (docs/REPORTS.md).
+Another delivers signed webhooks (with retries), one sends text messages (retried the same
+way), a periodic one runs the hazard loop's reminder pass (hazards and unanswered public
+reports), and another erases reporters' contacts once their time is up (docs/REPORTS.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
-from layers.services import notifications, reminders, reports, webhooks
+from layers.services import notifications, reminders, reports, sms, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,20 @@ def deliver_webhook(delivery_id: int) -> None:
 
 # The notification service queues its deliveries through this task (it imports no job code).
 notifications.register_webhook_dispatcher(lambda pk: deliver_webhook.defer(delivery_id=pk))
+
+
+@app.task(
+    name="layers.send_sms",
+    queue=jobs.QUEUE,
+    retry=RetryStrategy(max_attempts=5, exponential_wait=10, retry_exceptions={sms.SendFailed}),
+)
+def send_sms(key: str) -> None:
+    """One text message through the SMS gateway (layers/services/sms.py); its text and number
+    are read when it is sent; a refusal is retried with growing waits like a webhook."""
+    sms.send(key)
+
+
+notifications.register_sms_dispatcher(lambda key: send_sms.defer(key=key))
 
 
 @app.periodic(cron="*/10 * * * *", periodic_id="remind")

@@ -10,10 +10,19 @@ Figures and their dates (what decides the period and the month):
 - closed, on_time, late, mean_workdays_to_close: hazards closed (closed_at); on time when the
   local date of 销号时间 is on or before the 整改期限; late when after it; closed without a
   deadline (即查即改) is neither; mean working days from found to closed (hh_workdays);
-- reinspected, reworked: hazards with a `pass` or `fail` step (its time); reworked when one
-  of them is a `fail` (返工);
+- reinspected, reworked, reopened: hazards with a `pass`, `fail` or `reopen` step (its time);
+  reworked (返工) when one of them is a `fail`, or a `reopen` (a resident said "not fixed"
+  through their public report, or a leader reopened it on a 12345 call); reopened: those
+  with a `reopen` step, the rework residents caused;
 - returned: `return` steps (unit and person: who returned it);
-- overdue_now: open hazards past a limit today (the service clock), month of that limit.
+- overdue_now: open hazards past a limit today (the service clock), month of that limit;
+- rated, satisfied: public reports (随手拍) whose reporter rated the handling (rated_at; the
+  latest rating of a report counts), satisfied when 4 or 5 of 5 (as the 12345 hotlines count
+  满意 + 基本满意); placed in the grid cell of their hazard, else where they were made; unit
+  and person of their hazard.
+
+Rates: on_time_rate = on_time / (on_time + late), rework_rate = reworked / reinspected,
+satisfaction_rate = satisfied / rated (None when there is nothing to divide by).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from layers.query import params as p
 
 GROUPINGS = ("grid", "unit", "person", "month")
 OPEN = tuple(status.HAZARD_OPEN_STATUSES)
+SATISFIED = 4  # of 5: 满意 and 基本满意
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,12 @@ HAZARD = (
     "LEFT JOIN auth_user u ON u.id = h.assignee_id"
 )
 EVENT = f"layers_hazardevent e JOIN {HAZARD} ON h.id = e.hazard_id"
+# A public report, its hazard (if any), and the grid cell of the hazard, else of the report.
+REPORT = (
+    "layers_publicreport r LEFT JOIN layers_safetyhazard h ON h.id = r.hazard_id "
+    "LEFT JOIN layers_gridcell g ON g.id = coalesce(h.grid_cell_id, r.grid_cell_id) "
+    "LEFT JOIN auth_user u ON u.id = h.assignee_id"
+)
 LOCAL = "AT TIME ZONE %(tz)s"
 CLOSED_DAY = f"(h.closed_at {LOCAL})::date"
 
@@ -79,13 +95,18 @@ FIGURES: dict[str, Figure] = {
         ),
     ),
     "reinspected": Figure(
-        ("reinspected", "reworked"),
+        ("reinspected", "reworked", "reopened"),
         (
             "count(DISTINCT e.hazard_id)",
-            "count(DISTINCT e.hazard_id) FILTER (WHERE e.action = 'fail')",
+            "count(DISTINCT e.hazard_id) FILTER (WHERE e.action IN ('fail', 'reopen'))",
+            "count(DISTINCT e.hazard_id) FILTER (WHERE e.action = 'reopen')",
         ),
-        EVENT, "e.action IN ('pass', 'fail')", "e.at", "h.responsible_unit", "u.username",
-        drill=(("reworked", "e.action = 'fail'"),),
+        EVENT, "e.action IN ('pass', 'fail', 'reopen')", "e.at", "h.responsible_unit",
+        "u.username",
+        drill=(
+            ("reworked", "e.action IN ('fail', 'reopen')"),
+            ("reopened", "e.action = 'reopen'"),
+        ),
     ),
     "returned": Figure(
         ("returned",), ("count(*)",), EVENT, "e.action = 'return'", "e.at", "e.data->>'unit'",
@@ -96,7 +117,15 @@ FIGURES: dict[str, Figure] = {
         "h.status = ANY(%(open)s) AND (h.deadline < %(today)s OR h.due_date < %(today)s)",
         "coalesce(h.due_date, h.deadline)", "h.responsible_unit", "u.username", periodic=False,
     ),
+    "rated": Figure(
+        ("rated", "satisfied"),
+        ("count(*)", f"count(*) FILTER (WHERE r.rating >= {SATISFIED})"),
+        REPORT, "r.rating IS NOT NULL AND r.rated_at IS NOT NULL", "r.rated_at",
+        "h.responsible_unit", "u.username",
+        drill=(("satisfied", f"r.rating >= {SATISFIED}"),),
+    ),
 }  # fmt: skip
+RATES = ("on_time_rate", "rework_rate", "satisfaction_rate")
 NUMBERS = tuple(n for f in FIGURES.values() for n in f.names if n != "mean_workdays_to_close")
 
 
@@ -154,6 +183,7 @@ def figures(by: str | None, start: dt.date, end: dt.date) -> dict[str, dict]:
             values.setdefault(name, None if name == "mean_workdays_to_close" else 0)
         values["on_time_rate"] = _rate(values["on_time"], values["on_time"] + values["late"])
         values["rework_rate"] = _rate(values["reworked"], values["reinspected"])
+        values["satisfaction_rate"] = _rate(values["satisfied"], values["rated"])
     return out
 
 
@@ -166,7 +196,7 @@ def compute(by: str, start: dt.date, end: dt.date) -> dict:
     total = figures(None, start, end).get("")
     if total is None:
         total = dict.fromkeys(NUMBERS, 0)
-        total.update(mean_workdays_to_close=None, on_time_rate=None, rework_rate=None)
+        total.update(mean_workdays_to_close=None, **dict.fromkeys(RATES))
     return {
         "by": by,
         "from": start.isoformat(),

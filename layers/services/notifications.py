@@ -1,4 +1,4 @@
-"""Notifications: one service, three channels.
+"""Notifications: one service, four channels.
 
 `notify(event, hazard, recipients, key=...)` stores one notice per recipient in the in-app
 inbox, mails it when SMTP is configured (EMAIL_HOST) and the user has an address and wants
@@ -6,6 +6,12 @@ mail, and queues one signed webhook delivery per receiver that wants the event
 (layers/services/webhooks.py posts them from the job engine, with retries). Every notice has a
 key: a notice already stored, mailed or queued under its key is never sent again, so the
 reminder pass may run as often as it likes.
+
+`queue_event(event, key, payload)` queues a webhook event whose payload the caller chose
+field by field (the public reports' status changes carry public fields only), and
+`queue_sms(key)` hands a text message to the SMS gateway (layers/services/sms.py, when
+SMS_GATEWAY_URL is set) through the job engine; the caller's registered composer writes the
+text when it is sent, so no phone number is copied into a queue.
 
 Users choose which events reach them (NotificationSetting). Mail and webhooks go out after the
 transaction commits; a failing mail server or receiver never undoes or blocks the step that
@@ -31,11 +37,18 @@ log = logging.getLogger(__name__)
 # Who posts queued webhook deliveries: the job engine registers itself here at start-up
 # (layers/jobs/tasks.py), so this service imports no job code. Called with a delivery id.
 _webhook_dispatchers: list[Callable[[int], None]] = []
+# Who sends queued text messages: the job engine too, called with the message's key.
+_sms_dispatchers: list[Callable[[str], None]] = []
 
 
 def register_webhook_dispatcher(dispatch: Callable[[int], None]) -> None:
     if dispatch not in _webhook_dispatchers:
         _webhook_dispatchers.append(dispatch)
+
+
+def register_sms_dispatcher(dispatch: Callable[[str], None]) -> None:
+    if dispatch not in _sms_dispatchers:
+        _sms_dispatchers.append(dispatch)
 
 
 def leaders():
@@ -63,6 +76,13 @@ def hazard_link(hazard) -> str:
     return f"/field/?hazard={hazard.pk}"
 
 
+def link_of(notice) -> str:
+    """Where a notice leads: its own link, else its hazard in the field view, else the inbox."""
+    if notice.link:
+        return notice.link
+    return hazard_link(notice.hazard) if notice.hazard_id else "/inbox/"
+
+
 def notify(
     event: str,
     hazard,
@@ -71,9 +91,14 @@ def notify(
     key: str,
     title: str,
     body: str = "",
+    link: str = "",
+    about: dict | None = None,
 ) -> list:
     """Store (and mail) the notice for each recipient who wants it, and queue it for the
-    webhook receivers; returns the notices stored now (none for a key already used)."""
+    webhook receivers; returns the notices stored now (none for a key already used).
+
+    `link`: where the notice leads when it is about no hazard (a path of this site);
+    `about`: more of the payload the webhook receivers get (e.g. {"report": {...}})."""
     from layers.domain.models import Notification
 
     if event not in NOTICE_EVENT.values:
@@ -93,14 +118,20 @@ def notify(
         try:
             with transaction.atomic():
                 notice = Notification.objects.create(
-                    recipient=user, key=user_key, event=event, hazard=hazard, title=title, body=body
+                    recipient=user,
+                    key=user_key,
+                    event=event,
+                    hazard=hazard,
+                    title=title,
+                    body=body,
+                    link=link,
                 )
         except IntegrityError:  # a concurrent pass stored it first
             continue
         created.append(notice)
         if email and user.email and email_configured():
             transaction.on_commit(lambda pk=notice.pk: send_email(pk))
-    queue_webhooks(event, hazard, key=key, title=title, body=body)
+    queue_webhooks(event, hazard, key=key, title=title, body=body, about=about)
     return created
 
 
@@ -113,7 +144,7 @@ def send_email(notice_id: int) -> bool:
     notice = Notification.objects.select_related("recipient").filter(pk=notice_id).first()
     if notice is None or notice.emailed_at is not None:
         return False
-    text = f"{notice.body}\n\n{settings.SITE_URL.rstrip('/')}{_link(notice)}\n"
+    text = f"{notice.body}\n\n{site_url(link_of(notice))}\n"
     message = EmailMessage(
         subject=f"{settings.EMAIL_SUBJECT_PREFIX}{notice.title}",
         body=text,
@@ -130,27 +161,37 @@ def send_email(notice_id: int) -> bool:
     return True
 
 
-def _link(notice) -> str:
-    return hazard_link(notice.hazard) if notice.hazard_id else "/inbox/"
+def site_url(path: str) -> str:
+    """An absolute link to a path of this site, as its users reach it (SITE_URL)."""
+    return settings.SITE_URL.rstrip("/") + path
 
 
-def queue_webhooks(event: str, hazard, *, key: str, title: str, body: str) -> list:
-    """One delivery per receiver that wants `event`, once per key; posted after commit."""
+def queue_webhooks(
+    event: str, hazard, *, key: str, title: str, body: str, about: dict | None = None
+) -> list:
+    """A staff notice for the webhook receivers (with the hazard's record): see queue_event."""
+    payload = {
+        "title": title,
+        "body": body,
+        "hazard": _hazard_payload(hazard) if hazard is not None else None,
+        **(about or {}),
+    }
+    return queue_event(event, key=key, payload=payload)
+
+
+def queue_event(event: str, *, key: str, payload: dict) -> list:
+    """One delivery of {"event", "key", "at", **payload} per receiver that wants `event`, once
+    per key (a key already queued is never queued again); posted after commit."""
     from layers.domain.models import WebhookDelivery, WebhookEndpoint
 
+    if event not in NOTICE_EVENT.values:
+        raise ValueError(f"unknown notice event {event!r}")
     queued = []
+    body = {**payload, "event": event, "key": key, "at": clock.now().isoformat()}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
     for endpoint in WebhookEndpoint.objects.filter(active=True):
         if not endpoint.wants(event):
             continue
-        payload = {
-            "event": event,
-            "key": key,
-            "title": title,
-            "body": body,
-            "at": clock.now().isoformat(),
-            "hazard": _hazard_payload(hazard) if hazard is not None else None,
-        }
-        text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         delivery, made = WebhookDelivery.objects.get_or_create(
             endpoint=endpoint, key=key, defaults={"event": event, "body": text}
         )
@@ -166,6 +207,28 @@ def dispatch_webhook(delivery_id: int) -> None:
             dispatch(delivery_id)
         except Exception as exc:  # noqa: BLE001 (the delivery stays pending; the log shows it)
             log.warning("webhook delivery %s not queued: %s", delivery_id, exc)
+
+
+def sms_configured() -> bool:
+    return bool(getattr(settings, "SMS_GATEWAY_URL", ""))
+
+
+def queue_sms(key: str) -> bool:
+    """Queue the text message named `key` for the job engine after commit (when an SMS gateway
+    is configured); the sender asks the composer registered for the key's kind for the number
+    and the text at sending time (layers/services/sms.py). Returns whether it was queued."""
+    if not sms_configured():
+        return False
+
+    def dispatch():
+        for send in _sms_dispatchers:
+            try:
+                send(key)
+            except Exception as exc:  # noqa: BLE001 (a queue failure never undoes the step)
+                log.warning("text message %s not queued: %s", key, exc)
+
+    transaction.on_commit(dispatch)
+    return True
 
 
 def _hazard_payload(hazard) -> dict:

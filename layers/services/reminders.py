@@ -12,8 +12,15 @@ current step (`due_date`, else its 整改期限), on the service clock's today:
 3. past the limit by the table's `escalate_days` working days: put it under formal
    supervision (挂牌督办, an "escalate" timeline entry) and tell the leaders and the holder.
 
-Running it twice sends nothing twice: each notice's key names the hazard and the limit, and
-the marks (overdue_since, supervised) are written once.
+The same three steps hold for a public report (随手拍) not yet answered, against its
+acceptance limit (`PublicReport.accept_due`, TimeLimit.accept_days working days after it was
+received): the reminder goes to who takes it in (the grid cell's inspector, and the leaders),
+the 超期 mark (`overdue_since`) and the escalation (`escalated_on`, after the category's
+`escalate_days`) to the leaders and the cell's inspector, each with an entry in the report's
+timeline. Their notices lead to the intake page.
+
+Running it twice sends nothing twice: each notice's key names the hazard (or report) and the
+limit, and the marks (overdue_since, supervised, escalated_on) are written once.
 """
 
 from __future__ import annotations
@@ -38,11 +45,12 @@ STEP_NAMES = {
 
 @dataclass
 class Plan:
-    hazard_id: int
+    hazard_id: int | None  # None for a public report's acceptance limit
     kind: str  # reminder, overdue, escalated
     due: dt.date
     recipients: list = field(default_factory=list)
     line: str = ""
+    report_id: int | None = None
 
 
 def holders(hazard) -> list:
@@ -86,6 +94,41 @@ def plan(today: dt.date | None = None) -> list[Plan]:
                 out.append(
                     Plan(hazard.pk, "escalated", due, everyone, f"escalated {label}: 挂牌督办")
                 )
+    return out + _report_plans(today)
+
+
+def report_holders(report) -> list:
+    """Who answers a new report: the leaders, and its grid cell's inspector."""
+    people = list(notifications.leaders())
+    if report.grid_cell is not None and report.grid_cell.worker is not None:
+        people.append(report.grid_cell.worker)
+    return people
+
+
+def _report_plans(today: dt.date) -> list[Plan]:
+    """The reminder pass's steps for the public reports not answered yet (reads only)."""
+    from layers.domain.models import PublicReport
+
+    found = (
+        PublicReport.objects.filter(intake="new", hidden_at__isnull=True, accept_due__isnull=False)
+        .select_related("grid_cell__worker")
+        .order_by("pk")
+    )
+    out: list[Plan] = []
+    for report in found:
+        due, who = report.accept_due, report_holders(report)
+        label = f"随手拍 {report.code}"
+
+        def add(kind: str, line: str, report=report, due=due, who=who) -> None:
+            out.append(Plan(None, kind, due, who, line, report_id=report.pk))
+
+        if 0 <= workdays.between(today, due) <= 1 and due >= today:
+            add("reminder", f"reminder  {label}: 受理期限 {due}")
+        if due < today:
+            if report.overdue_since is None:
+                add("overdue", f"overdue   {label}: 受理期限 {due}")
+            if report.escalated_on is None and today >= deadlines.escalation_date(report, due):
+                add("escalated", f"escalated {label}: 超期未受理，督办")
     return out
 
 
@@ -105,6 +148,9 @@ def run(*, dry_run: bool = False, today: dt.date | None = None) -> list[str]:
 
 def _apply(item: Plan, today: dt.date) -> bool:
     from layers.domain.models import HazardEvent
+
+    if item.report_id is not None:
+        return _apply_to_report(item, today)
 
     spec = registry.get("hazards")
     with transaction.atomic():
@@ -153,5 +199,44 @@ def _apply(item: Plan, today: dt.date) -> bool:
             key=f"{item.kind}:h{hazard.pk}:{item.due}",
             title=title,
             body=body,
+        )
+        return bool(sent) or item.kind != "reminder"
+
+
+def _apply_to_report(item: Plan, today: dt.date) -> bool:
+    from layers.domain.models import PublicReport, ReportEvent
+
+    with transaction.atomic():
+        report = PublicReport.objects.select_for_update().filter(pk=item.report_id).first()
+        if report is None or report.intake != "new" or report.hidden_at is not None:
+            return False  # answered (or hidden) since the plan was read
+        if report.accept_due != item.due:
+            return False
+        label = f"随手拍 {report.code}（{status.HAZARD_CATEGORY.label(report.category)}）"
+        if item.kind in ("overdue", "escalated"):
+            mark = "overdue_since" if item.kind == "overdue" else "escalated_on"
+            if getattr(report, mark) is not None:
+                return False
+            setattr(report, mark, today)
+            report.save(update_fields=[mark])
+            ReportEvent.objects.create(report=report, kind=item.kind, data={"due": str(item.due)})
+        if item.kind == "overdue":
+            title, body = f"受理超期：{label}", f"受理期限 {item.due} 已过，请尽快受理或答复。"
+        elif item.kind == "escalated":
+            title = f"督办：{label}"
+            body = f"受理期限 {item.due} 超期未答复，已提请督办。"
+        else:
+            left = workdays.between(today, item.due)
+            title = f"受理期限将至：{label}"
+            body = f"受理期限 {item.due}（剩余 {left} 个工作日）。"
+        sent = notifications.notify(
+            item.kind,
+            None,
+            item.recipients,
+            key=f"report_{item.kind}:r{report.pk}:{item.due}",
+            title=title,
+            body=body,
+            link=f"/reports/intake/#report-{report.code}",
+            about={"report": {"code": report.code, "accept_due": str(item.due)}},
         )
         return bool(sent) or item.kind != "reminder"

@@ -38,26 +38,19 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def deliver(delivery_id: int) -> bool:
-    """One attempt; True when delivered (or nothing left to do), DeliveryFailed otherwise."""
-    from layers.domain.models import WebhookDelivery
-
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != WebhookDelivery.PENDING:
-        return True
-    body = delivery.body.encode()
+def post(url: str, secret: str, body: bytes, headers: dict) -> tuple[int | None, str]:
+    """One signed POST of a JSON `body`: (the HTTP status or None, an error text or "")."""
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 (the URL is an editor's http(s) receiver)
-        delivery.endpoint.url,
+    request = urllib.request.Request(  # noqa: S310 (an editor's or the operator's http(s) URL)
+        url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "hehuachi-webhooks/1",
-            "X-Hehuachi-Event": delivery.event,
-            "X-Hehuachi-Delivery": delivery.key,
+            **headers,
             "X-Hehuachi-Timestamp": timestamp,
-            "X-Hehuachi-Signature": sign(delivery.endpoint.secret, timestamp, body),
+            "X-Hehuachi-Signature": sign(secret, timestamp, body),
         },
     )
     code, error = None, ""
@@ -68,6 +61,22 @@ def deliver(delivery_id: int) -> bool:
         code, error = exc.code, f"HTTP {exc.code}"
     except (OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
+    return code, error
+
+
+def deliver(delivery_id: int) -> bool:
+    """One attempt; True when delivered (or nothing left to do), DeliveryFailed otherwise."""
+    from layers.domain.models import WebhookDelivery
+
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != WebhookDelivery.PENDING:
+        return True
+    code, error = post(
+        delivery.endpoint.url,
+        delivery.endpoint.secret,
+        delivery.body.encode(),
+        {"X-Hehuachi-Event": delivery.event, "X-Hehuachi-Delivery": delivery.key},
+    )
     attempts = delivery.attempts + 1
     if code is not None and 200 <= code < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(

@@ -23,7 +23,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from layers.domain import models
-from layers.query import reports as kpi
 from layers.services import reports
 from tests.browser.conftest import ARTIFACTS, _tabs
 from tests.browser.test_basemap_and_stops import AXE, axe_violations
@@ -130,6 +129,17 @@ def status_steps(page) -> list[str]:
     return page.eval_on_selector_all("#hh-steps li", "items => items.map(i => i.dataset.status)")
 
 
+def satisfaction_on_the_dashboard(t) -> tuple[int, int, str]:
+    """The rates by grid cell on the leader's dashboard: the grid cell's ratings, satisfied
+    ratings and satisfaction rate as shown (0, 0 and "—" while the cell has no row)."""
+    assert t.open("/dashboard/?by=grid").status == 200
+    row = t.page.locator(f'#hh-rates-table tr[data-key="{CELL}"]')
+    if row.count() == 0:
+        return 0, 0, "—"
+    cell = lambda name: row.locator(f'td[data-col="{name}"]').inner_text().strip()  # noqa: E731
+    return int(cell("rated")), int(cell("satisfied")), cell("satisfaction_rate")
+
+
 def send_report(t, lon, lat, category="ebike"):
     """On the report page: category, the map, my location, description, photo, contact."""
     page = t.page
@@ -162,9 +172,7 @@ def send_report(t, lon, lat, category="ebike"):
 def test_a_resident_reports_follows_it_to_the_end_and_rates_it(tab, report_app):
     base, inbox, _keys = report_app
     lon, lat = place()
-    cell = models.GridCell.objects.get(code=CELL)
     known = reports.nearby("ebike", lon, lat)
-    satisfaction_before = kpi.satisfaction(cell)
 
     # 1. The resident, on a phone, no account.
     resident = tab(None, viewport=PHONE, permissions=["geolocation"], is_mobile=True,
@@ -199,8 +207,12 @@ def test_a_resident_reports_follows_it_to_the_end_and_rates_it(tab, report_app):
     assert status_steps(page) == ["received"]
     assert page.locator("#hh-promised").is_visible()
 
-    # 3. An editor signs in through the form and accepts it from the intake page.
+    # 3. An editor signs in through the form; the leader reads the grid cell's satisfaction on
+    # the dashboard's rates (as it stands before this report), then accepts the report from
+    # the intake page.
     editor = tab("demo-editor")
+    rated_before, satisfied_before, _rate = satisfaction_on_the_dashboard(editor)
+    editor.open("/")
     editor.page.locator('[data-card="report-intake"] a').click()
     entry = editor.page.locator(f'li[data-code="{code}"]')
     entry.wait_for()
@@ -265,9 +277,12 @@ def test_a_resident_reports_follows_it_to_the_end_and_rates_it(tab, report_app):
     with page.expect_navigation():
         page.click("#hh-rate-send")
     assert page.locator("#hh-rated").is_visible()
-    after = kpi.satisfaction(cell)
-    assert after["rated"] == satisfaction_before["rated"] + 1
-    assert after["satisfied"] == satisfaction_before["satisfied"] + 1
+    # The leader reads it where the other rates are: one more rating in the grid cell, and a
+    # satisfaction rate that counts it (4 of 5 is satisfied).
+    rated, satisfied, rate = satisfaction_on_the_dashboard(editor)
+    assert (rated, satisfied) == (rated_before + 1, satisfied_before + 1)
+    assert rate == f"{satisfied / rated * 100:.0f}%"
+    editor.screenshot("report-satisfaction-dashboard")
     assert resident.errors == [] and editor.errors == []
     # Nothing left the service's own origin.
     assert all(url.startswith((base, "data:", "blob:")) for url in resident.requests)

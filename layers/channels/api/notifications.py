@@ -43,7 +43,7 @@ def notice_json(notice) -> dict:
         "title": notice.title,
         "body": notice.body,
         "hazard": notice.hazard_id,
-        "link": notifications.hazard_link(notice.hazard) if notice.hazard_id else "/inbox/",
+        "link": notifications.link_of(notice),
         "created_at": notice.created_at.isoformat(),
         "read": notice.read_at is not None,
     }

@@ -12,12 +12,15 @@ from django.views.decorators.http import require_POST
 
 from layers.channels.portal import nav
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
-from layers.domain.vocabularies import NOTICE_EVENT
+from layers.domain.vocabularies import NOTICE_EVENT, NOTICE_WEBHOOK_ONLY
 from layers.services import notifications
 
 
 def _link(user, notice) -> str:
-    """Field roles open the hazard in the field view; others its timeline in the API."""
+    """A notice's own link (a report's intake); field roles open the hazard in the field view,
+    others its timeline in the API."""
+    if notice.link:
+        return notice.link
     if notice.hazard_id is None:
         return ""
     if roles_of(user) & {EDITOR, INSPECTOR}:
@@ -34,6 +37,9 @@ def inbox(request):
             "notice": n,
             "event": NOTICE_EVENT.label(n.event, nav.lang()),
             "link": _link(request.user, n),
+            "link_label": nav.pick(
+                ("打开隐患", "Open the hazard") if n.hazard_id else ("打开", "Open")
+            ),
         }
         for n in notices
     ]
@@ -49,6 +55,7 @@ def inbox(request):
         "events": [
             {"value": t.value, "label": nav.pick((t.zh, t.en)), "on": t.value not in off}
             for t in NOTICE_EVENT.terms
+            if t.value not in NOTICE_WEBHOOK_ONLY
         ],
         "email_on": setting.email if setting else True,
         "email_configured": notifications.email_configured(),

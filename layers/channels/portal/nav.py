@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from layers.auth import pages
-from layers.domain import models
+from layers.domain import clock, models
 from layers.domain import vocabularies as status
 from layers.domain.language import lang, pick  # noqa: F401 (nav.pick is the pages' helper)
 from layers.domain.pages import INSPECTION, PLANNING, TOUR
@@ -124,16 +124,12 @@ def _dashboard_figures(user) -> list[Figure]:
 
 
 def _intake_figures(user) -> list[Figure]:
-    from django.utils import timezone
-
     from layers.services import reports
-    from layers.services.reports.status import accept_due
 
-    new = list(reports.queue(user, "new").values_list("received_at", flat=True))
-    today = timezone.localdate()
-    late = sum(1 for received in new if accept_due(received) < today)
+    new = reports.queue(user, "new")
+    late = new.filter(accept_due__lt=clock.today()).count()
     return [
-        Figure(len(new), ("待受理的随手拍", "new reports to take in")),
+        Figure(new.count(), ("待受理的随手拍", "new reports to take in")),
         Figure(late, ("其中超过答复时间", "of them past the answer time"), alert=late > 0),
     ]
 

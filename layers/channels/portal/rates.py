@@ -25,8 +25,17 @@ COLUMNS = (
     ("late", "超期销号", "Closed late"),
     ("reinspected", "复查", "Re-inspected"),
     ("reworked", "返工", "Reworked"),
+    ("reopened", "群众反映未整改", "Reopened by residents"),
     ("returned", "退回", "Returned"),
     ("overdue_now", "当前超期", "Overdue now"),
+    ("rated", "群众评价", "Rated by reporters"),
+    ("satisfied", "满意", "Satisfied"),
+)
+# The rates beside the counts, and their colours in the chart.
+SERIES = (
+    ("on_time_rate", "#43a047"),
+    ("rework_rate", "#e53935"),
+    ("satisfaction_rate", "#1e88e5"),
 )
 BY_LABELS = {
     "grid": ("网格", "Grid cell"),
@@ -75,6 +84,7 @@ def context(params) -> dict:
                 ],
                 "on_time_rate": _percent(group["on_time_rate"]),
                 "rework_rate": _percent(group["rework_rate"]),
+                "satisfaction_rate": _percent(group["satisfaction_rate"]),
                 "mean": group["mean_workdays_to_close"],
             }
         )
@@ -95,16 +105,18 @@ def _percent(rate) -> str:
 
 
 def rate_chart(groups: list[dict], width: int = 640) -> str:
-    """On-time rate (green) and rework rate (red) per group as horizontal bars, SVG."""
-    rows = [g for g in groups if g["on_time_rate"] is not None or g["rework_rate"] is not None]
+    """On-time rate (green), rework rate (red) and satisfaction rate (blue) per group as
+    horizontal bars, SVG."""
+    rows = [g for g in groups if any(g[name] is not None for name, _fill in SERIES)]
     if not rows:
         return ""
     bar, gap, label_w = 9, 8, 180
-    height = len(rows) * (2 * bar + gap) + 10
+    step = len(SERIES) * bar + gap
+    height = len(rows) * step + 10
     plot = width - label_w - 50
     parts = []
     for i, g in enumerate(rows):
-        y = 5 + i * (2 * bar + gap)
+        y = 5 + i * step
         parts.append(
             format_html(
                 '<text x="0" y="{}" font-size="11" fill="#334155">{}</text>',
@@ -112,7 +124,7 @@ def rate_chart(groups: list[dict], width: int = 640) -> str:
                 (g["key"] or "—")[:16],
             )
         )
-        for j, (name, fill) in enumerate((("on_time_rate", "#43a047"), ("rework_rate", "#e53935"))):
+        for j, (name, fill) in enumerate(SERIES):
             value = g[name]
             if value is None:
                 continue

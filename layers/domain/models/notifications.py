@@ -33,6 +33,9 @@ class Notification(models.Model):
     )
     title = models.CharField("标题", max_length=200)
     body = models.TextField("内容", blank=True)
+    # Where the notice leads when it is about no hazard (a path of this site, e.g. the intake
+    # of public reports); empty: the hazard, else the inbox.
+    link = models.CharField("链接", max_length=200, blank=True)
     created_at = models.DateTimeField("时间", default=clock.now)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     emailed_at = models.DateTimeField("邮件发送时间", null=True, blank=True)

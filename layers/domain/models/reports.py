@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models.features import GridCell
 from layers.domain.models.hazards import SafetyHazard
@@ -29,7 +29,14 @@ class PublicReport(models.Model):
     category = models.CharField("类别", max_length=32, choices=status.HAZARD_CATEGORY.choices)
     description = models.TextField("描述")
     geom = models.PointField("位置", srid=geo.STORAGE_SRID)
-    received_at = models.DateTimeField("收到时间", default=timezone.now)
+    received_at = models.DateTimeField("收到时间", default=clock.now)
+    # The answer promised to the reporter (受理时限): TimeLimit.accept_days working days after
+    # the day it was received, set then (a later change of the table keeps the promise made).
+    # None: the table sets no limit for the category. The reminder pass reminds, marks it
+    # late (overdue_since) and escalates (escalated_on) while it is not decided.
+    accept_due = models.DateField("受理期限", null=True, blank=True)
+    overdue_since = models.DateField("受理超期日期", null=True, blank=True)
+    escalated_on = models.DateField("受理督办日期", null=True, blank=True)
     # The intake decision: new until an editor or the cell's inspector accepts or rejects it.
     intake = models.CharField("受理", max_length=16, choices=INTAKE, default="new")
     reject_reason = models.CharField(
@@ -81,7 +88,7 @@ class PublicReport(models.Model):
         choices=status.REPORT_PUBLIC_STATUS.choices,
         default="received",
     )
-    public_status_at = models.DateTimeField("状态时间", default=timezone.now)
+    public_status_at = models.DateTimeField("状态时间", default=clock.now)
     # When the public status became final (fixed or not accepted); None while open. The
     # feedback window and the contact's erasure count from it.
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
@@ -95,6 +102,9 @@ class PublicReport(models.Model):
         indexes = [
             models.Index(fields=["intake", "received_at"], name="report_intake_at"),
             models.Index(fields=["closed_at"], name="report_closed_at"),
+            models.Index(
+                fields=["accept_due"], name="report_accept_due", condition=Q(intake="new")
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -115,7 +125,7 @@ class ReportEvent(models.Model):
         PublicReport, on_delete=models.CASCADE, related_name="events", verbose_name="随手拍"
     )
     kind = models.CharField("事件", max_length=32)
-    at = models.DateTimeField("时间", default=timezone.now)
+    at = models.DateTimeField("时间", default=clock.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -160,7 +170,7 @@ class ReportPhoto(models.Model):
     thumbnail = models.ImageField("缩略图", upload_to=_photo_path, storage=private_storage)
     width = models.PositiveIntegerField(default=0, editable=False)
     height = models.PositiveIntegerField(default=0, editable=False)
-    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    uploaded_at = models.DateTimeField("上传时间", default=clock.now)
 
     class Meta:
         verbose_name = "随手拍照片"
@@ -170,14 +180,14 @@ class ReportPhoto(models.Model):
 
 class ReportContact(models.Model):
     """The reporter's phone or email, for feedback only: apart from the report, read by editors
-    only, erased ERASE_CONTACTS_AFTER_DAYS after the report closes."""
+    only, erased REPORT_CONTACT_RETENTION_DAYS after the report closes."""
 
     report = models.OneToOneField(
         PublicReport, on_delete=models.CASCADE, related_name="contact", verbose_name="随手拍"
     )
     phone = models.CharField("电话", max_length=32, blank=True)
     email = models.EmailField("电子邮箱", max_length=254, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = "反映人联系方式"
@@ -194,7 +204,7 @@ class ReportSupport(models.Model):
     hazard = models.ForeignKey(
         SafetyHazard, on_delete=models.CASCADE, null=True, blank=True, related_name="supports"
     )
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=clock.now)
     device = models.CharField(max_length=64, blank=True)
 
     class Meta:

@@ -15,9 +15,11 @@ from layers.services.reports.loop import (
     hazard_stepped,
     not_fixed,
     public_actor,
+    public_event,
     public_status_changed,
     rate,
     refresh,
+    text_message,
 )
 from layers.services.reports.privacy import erase_expired_contacts
 from layers.services.reports.status import public_view
@@ -51,6 +53,7 @@ __all__ = [
     "new_device_id",
     "not_fixed",
     "public_actor",
+    "public_event",
     "public_status_changed",
     "public_view",
     "queue",
@@ -58,4 +61,5 @@ __all__ = [
     "refresh",
     "reject",
     "submit",
+    "text_message",
 ]

@@ -16,9 +16,8 @@ import json
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
-from layers.domain import registry, roles
+from layers.domain import clock, registry, roles
 from layers.domain import vocabularies as status
 from layers.services import editing, features, workflow
 from layers.services.reports.errors import Forbidden, Invalid, NotFound, NotNow
@@ -99,7 +98,7 @@ def _report_for(user, pk, *, new_only: bool = True):
 def _decided(report, user, intake: str, kind: str, data: dict) -> None:
     from layers.domain.models import ReportEvent
 
-    now = timezone.now()
+    now = clock.now()
     report.intake, report.decided_at, report.decided_by = intake, now, user
     report.save(update_fields=["intake", "decided_at", "decided_by", "hazard",
                                "linked_as_duplicate", "reject_reason", "public_note"])  # fmt: skip
@@ -207,7 +206,7 @@ def hide(pk, user, data: dict):
         report = _report_for(user, pk, new_only=False)
         if report.hidden_at is not None:
             raise NotNow("the report is hidden already")
-        now = timezone.now()
+        now = clock.now()
         report.hidden_at, report.hidden_by = now, user
         report.save(update_fields=["hidden_at", "hidden_by"])
         ReportEvent.objects.create(report=report, kind="hidden", at=now, actor=user,

@@ -1,10 +1,11 @@
 """Closing the loop: the report follows its hazard, the reporter is told when its public status
 changes, and after the fix they may say "not fixed" (the hazard reopens to re-inspection) or
-rate the handling from 1 to 5 (the satisfaction rate, layers/query/reports.py).
+rate the handling from 1 to 5 (the satisfaction rate of the KPIs, layers/query/kpis.py).
 
-`public_status_changed` is the one place a change of public status is announced: today it
-records the change and emails the reporter when SMTP is configured; the notification service
-of the case loop (webhooks, SMS) connects there.
+`public_status_changed` is the one place a change of public status is announced, once per
+change, through the case loop's notification service: a signed webhook event `report_status`
+carrying public fields only, an SMS to the reporter's phone (SMS_GATEWAY_URL) and an email to
+their address (EMAIL_HOST), each where configured.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from layers.domain import roles
+from layers.domain import clock, roles
 from layers.domain import vocabularies as status
-from layers.services import workflow
+from layers.services import notifications, sms, workflow
 from layers.services.reports import status as public
 from layers.services.reports.errors import Invalid, NotNow
 from layers.services.reports.submit import Sender, find, process_photo, store_photo
@@ -56,14 +57,14 @@ def refresh(report) -> bool:
     report.save(update_fields=["public_status", "public_status_at", "closed_at"])
     if derived.status == previous:
         return False  # the same status again (a new "since"): nothing to announce
-    ReportEvent.objects.create(
+    event = ReportEvent.objects.create(
         report=report,
         kind="status",
         at=derived.since,
         public_status=derived.status,
         data={"from": previous},
     )
-    public_status_changed(report, previous)
+    public_status_changed(report, previous, event)
     return True
 
 
@@ -95,48 +96,115 @@ def hazard_stepped(hazard, event) -> None:
         refresh(report)
 
 
-def public_status_changed(report, previous: str) -> None:
-    """THE announcement of a new public status (from `previous` to report.public_status).
+def public_status_changed(report, previous: str, event) -> None:
+    """THE announcement of a new public status (from `previous` to report.public_status, the
+    `status` entry `event` of the report's timeline). Each goes out once (keyed by `event`):
 
-    Records who was told, and emails the reporter (their contact's email) once the transaction
-    commits, when SMTP is configured (EMAIL_HOST). The case loop's notification service
-    (inbox, signed webhooks, SMS) is to be connected here: one event per change."""
+    - the webhook event `report_status` to every receiver that wants it, with public fields
+      only (`public_event`): nothing internal, no contact;
+    - an SMS to the reporter's phone, when an SMS gateway is configured (`text_message`);
+    - an email to the reporter's address, when SMTP is configured (EMAIL_HOST).
+    The reporter's contact is read when sending; what was sent is noted as `notified`."""
     from layers.domain.models import ReportContact
 
+    notifications.queue_event(
+        "report_status",
+        key=f"report_status:r{report.pk}:e{event.pk}",
+        payload={"report": public_event(report, previous)},
+    )
     contact = ReportContact.objects.filter(report=report).first()
-    if contact is None or not contact.email or not settings.EMAIL_HOST:
+    if contact is None:
         return
+    if contact.phone:
+        notifications.queue_sms(f"report:{event.pk}")
+    if contact.email and notifications.email_configured():
+        _email(report, contact.email, event)
+
+
+def public_event(report, previous: str) -> dict:
+    """What a webhook receiver learns of a change of public status: the tracking code, the
+    status now and before, since when, and the public status page."""
     term = status.REPORT_PUBLIC_STATUS.term(report.public_status)
-    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("report-status", args=[report.code])
+    return {
+        "code": report.code,
+        "status": {"value": report.public_status, "zh": term.zh, "en": term.en},
+        "previous": previous,
+        "since": report.public_status_at.isoformat(),
+        "url": status_url(report),
+    }
+
+
+def status_url(report) -> str:
+    return notifications.site_url(reverse("report-status", args=[report.code]))
+
+
+def _notified(report, event, channel: str) -> None:
+    from layers.domain.models import ReportEvent
+
+    ReportEvent.objects.create(
+        report=report,
+        kind="notified",
+        public_status=event.public_status,
+        data={"channel": channel, "for": event.pk},
+    )
+
+
+def _email(report, address: str, event) -> None:
+    term = status.REPORT_PUBLIC_STATUS.term(event.public_status)
+    link = status_url(report)
     subject = f"【荷花池街道】您反映的问题：{term.zh} · {term.en} ({report.code})"
     body = (
         f"您的随手拍（查询码 {report.code}）现在的办理状态：{term.zh}。\n"
         f"查看详情：{link}\n\n"
         f"Your report (code {report.code}) is now: {term.en}.\nSee it here: {link}\n"
     )
-    if report.public_status == "fixed":
+    if event.public_status == "fixed":
         body += (
             f"\n如果问题仍未解决，请在 {settings.REPORT_FEEDBACK_DAYS} 天内在上面的页面告诉我们。\n"
             f"If it is not fixed, tell us on that page within {settings.REPORT_FEEDBACK_DAYS} "
             "days.\n"
         )
-    address, code, state = contact.email, report.code, report.public_status
+    code, event_pk = report.code, event.pk
 
     def send():
-        from layers.domain.models import PublicReport, ReportEvent
+        from layers.domain.models import ReportEvent
 
         try:
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
         except OSError as exc:  # the mail server is away: the status page still tells
             log.warning("report %s: email not sent: %s", code, exc)
             return
-        sent = PublicReport.objects.filter(code=code).first()
+        sent = ReportEvent.objects.select_related("report").filter(pk=event_pk).first()
         if sent is not None:
-            ReportEvent.objects.create(
-                report=sent, kind="notified", public_status=state, data={"channel": "email"}
-            )
+            _notified(sent.report, sent, "email")
 
     transaction.on_commit(send)
+
+
+def text_message(key: str):
+    """The SMS composer for the keys "report:<status event id>" (layers/services/sms.py): the
+    reporter's phone and the text of that change, or None when there is no phone any more
+    (erased) or it was sent already."""
+    from layers.domain.models import ReportContact, ReportEvent
+
+    raw = key.partition(":")[2]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    event = ReportEvent.objects.select_related("report").filter(pk=int(raw), kind="status").first()
+    if event is None:
+        return None
+    report = event.report
+    if report.events.filter(kind="notified", data__channel="sms", data__for=event.pk).exists():
+        return None
+    contact = ReportContact.objects.filter(report=report).exclude(phone="").first()
+    if contact is None:
+        return None
+    term = status.REPORT_PUBLIC_STATUS.term(event.public_status)
+    text = f"【荷花池街道】您反映的问题（查询码 {report.code}）：{term.zh}。"
+    text += f"详情：{status_url(report)}"
+    if event.public_status == "fixed":
+        text += f" 如仍未解决，请在 {settings.REPORT_FEEDBACK_DAYS} 天内在该页面反馈。"
+    return sms.Message(contact.phone, text, lambda: _notified(report, event, "sms"))
 
 
 def public_actor():
@@ -156,7 +224,7 @@ def _feedback_report(code, sender: Sender):
     until = public.feedback_until(report)
     if until is None:
         raise NotNow("feedback is possible once the problem is reported fixed")
-    if timezone.now() > until:
+    if clock.now() > until:
         raise NotNow(f"feedback was possible until {timezone.localtime(until):%Y-%m-%d %H:%M}")
     return report
 
@@ -211,7 +279,7 @@ def rate(code, rating, sender: Sender):
         raise Invalid({"rating": ["a whole number from 1 to 5"]})
     if report.rated_at is not None and report.rated_at >= report.closed_at:
         raise NotNow("you have rated this already")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         report.rating, report.rated_at = value, now
         report.save(update_fields=["rating", "rated_at"])

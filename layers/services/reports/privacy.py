@@ -1,6 +1,6 @@
 """Erasing what is kept only for a while: a reporter's contact, REPORT_CONTACT_RETENTION_DAYS
-after the report closed (fixed or not accepted). Run daily by a periodic job
-(layers/jobs/tasks.py) and by `manage.py erase_report_contacts`."""
+after the report closed (fixed or not accepted), counted on the service clock. Run daily by a
+periodic job (layers/jobs/tasks.py) and by `manage.py erase_report_contacts`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+
+from layers.domain import clock
 
 
 def expired_contacts(now: dt.datetime | None = None):
     from layers.domain.models import ReportContact
 
-    now = now or timezone.now()
+    now = now or clock.now()
     cutoff = now - dt.timedelta(days=settings.REPORT_CONTACT_RETENTION_DAYS)
     return ReportContact.objects.filter(report__closed_at__lt=cutoff)
 
@@ -28,7 +29,7 @@ def erase_expired_contacts(now: dt.datetime | None = None, *, dry_run: bool = Fa
         found = list(expired_contacts(now).select_for_update().select_related("report"))
         if dry_run:
             return len(found)
-        at = timezone.now()
+        at = clock.now()
         ReportEvent.objects.bulk_create(
             [ReportEvent(report=c.report, kind="contact_erased", at=at) for c in found]
         )

@@ -18,8 +18,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone
 
+from layers.domain import clock
 from layers.domain import vocabularies as status
 
 PUBLIC_OF = {
@@ -131,24 +131,14 @@ def closing_photos(derived: Derived) -> list:
     return list(rectified.photos.all()) if rectified else []
 
 
-def accept_due(received: dt.datetime) -> dt.date:
-    """The date by which a report is answered: REPORT_ACCEPT_WORKING_DAYS working days (Mon–Fri)
-    after the day it was received. The case-loop's time-limit table (working days with the
-    holiday calendar) replaces this one function when both are merged."""
-    day = timezone.localdate(received)
-    left = settings.REPORT_ACCEPT_WORKING_DAYS
-    while left > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
-
-
 def promised(report, derived: Derived) -> dict | None:
-    """The answer time promised for the present status: acceptance by a date while received,
-    the fix by the hazard's deadline while accepted or being handled."""
+    """The answer time promised for the present status: the answer by the report's acceptance
+    limit while received (TimeLimit.accept_days, set when it was received), the fix by the
+    hazard's deadline while accepted or being handled."""
     if derived.status == "received":
-        return {"what": "answer", "by": accept_due(report.received_at).isoformat()}
+        if report.accept_due is None:
+            return None
+        return {"what": "answer", "by": report.accept_due.isoformat()}
     hazard = derived.hazard
     if derived.status in ("accepted", "handling") and hazard is not None and hazard.deadline:
         return {"what": "fix", "by": hazard.deadline.isoformat()}
@@ -170,7 +160,7 @@ def _term(vocabulary, value: str) -> dict:
 def public_view(report, *, now: dt.datetime | None = None) -> dict:
     """Everything the public may know of a report: the only source of the status page and of
     GET /api/v1/reports/<code>/."""
-    now = now or timezone.now()
+    now = now or clock.now()
     derived = derive(report)
     out = {
         "code": report.code,

@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from geo_service.middleware import limits
+from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.geo import geometry as geo
 from layers.query import params as p
@@ -30,6 +31,7 @@ from layers.query import spatial
 from layers.services import photos
 from layers.services.reports import status as public
 from layers.services.reports.errors import Invalid, NotFound, NotNow
+from layers.services.workflow import deadlines
 
 FIELDS = ("category", "description", "lon", "lat", "contact")
 # The report page's guards (a honeypot and the time the form was shown); API clients omit them.
@@ -101,7 +103,11 @@ def find(code_text, sender: Sender | None = None):
 
 # -- the report page's guards ---------------------------------------------------------------
 def form_token() -> str:
-    """Given with the form; sent back with it, it tells how long the form was open."""
+    """Given with the form; sent back with it, it tells how long the form was open.
+
+    Measured on the real clock, like the rate limits: it is the seconds a person had the form
+    in front of them, not a date of the service (a moved service clock must not make every
+    form look too quick or too old)."""
     return signing.dumps(int(time.time()), salt="report-form")
 
 
@@ -205,12 +211,16 @@ def submit(data: dict, uploads: list, sender: Sender, *, guarded: bool = False):
         raise Invalid({"photos": [f"at most {settings.REPORT_MAX_PHOTOS} photos"]})
     check_limits(sender)
     processed = [_photo(upload) for upload in uploads]
+    received = clock.now()
     with transaction.atomic():
         report = PublicReport(
             category=values["category"],
             description=values["description"],
             geom=values["point"],
             grid_cell=_cell_at(values["point"]),
+            received_at=received,
+            public_status_at=received,
+            accept_due=deadlines.accept_due(values["category"], clock.local_date(received)),
         )
         _save_with_code(report)
         for item in processed:

@@ -4,7 +4,9 @@ Chinese calendar (layers/domain/workdays.py) from the service clock's today.
 - a report must be dispatched within `dispatch_days`;
 - a dispatch sets the 整改期限 `rectify_days` after it (the leader may give another date);
 - a recorded rectification must be re-inspected within `reinspect_days`;
-- past a limit by `escalate_days`, the reminder pass puts the hazard under 挂牌督办.
+- past a limit by `escalate_days`, the reminder pass puts the hazard under 挂牌督办;
+- a public report (随手拍) must be answered (accepted, linked or not accepted) within
+  `accept_days` of its category at the general level (empty in the table: no limit).
 
 A category and level missing from the table (an editor deleted the row) falls back to the
 defaults in layers/domain/time_limits.py (HAZARD_TIME_LIMITS).
@@ -70,8 +72,21 @@ def reinspect_due(hazard, start: dt.date | None = None) -> dt.date:
 
 
 def escalation_date(hazard, due: dt.date) -> dt.date:
-    """The day past `due` from which the hazard goes under formal supervision."""
-    return workdays.add(due, limits_for(hazard.category, hazard.level).escalate_days)
+    """The day past `due` from which the hazard goes under formal supervision (a report not
+    yet answered: its category at the general level)."""
+    level = getattr(hazard, "level", "general")
+    return workdays.add(due, limits_for(hazard.category, level).escalate_days)
+
+
+def accept_due(category: str, start: dt.date | None = None) -> dt.date | None:
+    """The day by which a public report of `category` received on `start` (today by the
+    service clock) is answered: `accept_days` working days later; None when the table sets
+    no acceptance limit for the category. A report has no level yet: the general level's row
+    counts."""
+    days = limits_for(category, "general").accept_days
+    if days is None:
+        return None
+    return workdays.add(start or clock.today(), days)
 
 
 def step_due(action: str, hazard, values: dict) -> dict:
