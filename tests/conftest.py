@@ -32,6 +32,24 @@ def pytest_configure(config):
     settings.THROTTLE_ANON_OGC = settings.THROTTLE_ANON_TILES = settings.THROTTLE_ANON_WFS = 0
     settings.TOKEN_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT = 1000
     settings.TOKEN_ADDRESS_FAILURE_LIMIT = settings.AXES_ADDRESS_FAILURE_LIMIT = 10000
+    # Private photos go to a folder of this process's own (each xdist worker's, and the servers
+    # it starts inherit it): a test that removes the photos it stored never removes another
+    # worker's, and the checkout's private-media/ is left alone. Removed when the run ends.
+    import tempfile
+    from pathlib import Path
+
+    private = tempfile.mkdtemp(prefix="hh-test-private-")
+    os.environ["PRIVATE_MEDIA_ROOT"] = private
+    settings.PRIVATE_MEDIA_ROOT = Path(private)
+    config._hh_private_media = private
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    private = getattr(config, "_hh_private_media", None)
+    if private:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 TEST_LIMITS = {
