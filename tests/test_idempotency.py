@@ -289,3 +289,28 @@ def test_two_requests_with_one_key_at_once_make_one_step(
     with django_db_blocker.unblock():
         events = HazardEvent.objects.filter(hazard_id=committed_hazard.pk, action="report")
         assert events.count() == 1
+
+
+def test_the_openapi_document_names_the_header_where_it_is_honoured(editor_client):
+    """Exactly the writes the mixin wraps (every layer's create, a hazard's photo upload and
+    step) document the Idempotency-Key header, the replay header and the 409/422 answers."""
+    from layers.domain import registry
+
+    document = editor_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert document.status_code == 200
+    honoured = set()
+    for path, operations in document.json()["paths"].items():
+        for method, operation in operations.items():
+            names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "Idempotency-Key" not in names:
+                continue
+            honoured.add((method, path))
+            assert {"409", "422"} <= set(operation["responses"]), path
+            success = next(c for c in operation["responses"] if c.startswith("2"))
+            assert "Idempotent-Replayed" in operation["responses"][success]["headers"], path
+    expected = {("post", f"/api/v1/{spec.slug}/") for spec in registry.LAYERS}
+    expected |= {
+        ("post", "/api/v1/hazards/{id}/photos/"),
+        ("post", "/api/v1/hazards/{id}/transitions/"),
+    }
+    assert honoured == expected
