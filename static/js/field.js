@@ -454,6 +454,46 @@
     });
   }
 
+  // --- live updates (static/js/live.js) ---------------------------------------------------
+  /* A pushed change that concerns this worker (one of the listed tasks, a hazard in their
+   * cells or assigned to them; every hazard for those who reach them all) reloads the task
+   * list at once; the open task's timeline follows, and the task itself when no step form is
+   * open (the worker's typing is never thrown away). */
+  state.liveReloads = 0;
+  var liveTimer = null;
+  var liveIds = {};
+  function concernsMe(message) {
+    if (message.resync || message.reload) return true;
+    if ((message.removed || []).some(function (id) { return taskById(id); })) return true;
+    return (message.features || []).some(function (f) {
+      var p = f.properties || {};
+      return taskById(f.id) || p.assignee === config.user || !config.myCells.length ||
+        config.myCells.indexOf(p.grid_cell) >= 0;
+    });
+  }
+  function liveReload() {
+    if (state.busy) { liveTimer = setTimeout(liveReload, 1000); return; }
+    var touched = liveIds;
+    liveIds = {};
+    loadTasks().then(function () {
+      var id = state.selected;
+      if (id !== null && (touched.all || touched[id])) {
+        if ($("hh-step-form").hidden) return select(id, true);
+        return loadTimeline(id);
+      }
+    }).then(function () { state.liveReloads += 1; }).catch(function () { /* offline again */ });
+  }
+  document.addEventListener("hh:live", function (event) {
+    var message = event.detail || {};
+    if (!message.resync && message.layer !== "hazards") return;
+    if (!concernsMe(message)) return;
+    if (message.resync || message.reload) liveIds.all = true;
+    (message.features || []).forEach(function (f) { liveIds[f.id] = true; });
+    (message.removed || []).forEach(function (id) { liveIds[id] = true; });
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(liveReload, 200 + Math.random() * 600);
+  });
+
   // --- report a new hazard ---------------------------------------------------------------
   function setReportPoint(lon, lat) {
     state.reportPoint = { lon: Math.round(lon * 1e7) / 1e7, lat: Math.round(lat * 1e7) / 1e7 };
