@@ -246,12 +246,23 @@ def role_client(db):
     return make
 
 
+class Served(str):
+    """A test server's base URL (a str), with the live-update process's URL as `.live`."""
+
+    live: str
+
+    def __new__(cls, base: str, *, live: str):
+        served = super().__new__(cls, base)
+        served.live = live
+        return served
+
+
 def start_server(django_db_blocker, **extra_env):
     """The app served by a real server process on the test database (sample data committed).
 
     For real clients (GDAL, Chromium). It sees only committed data: what django_db_setup
     loaded and what session or module fixtures create; a test's own transaction is invisible.
-    Yields the base URL; stops the server afterwards.
+    Yields the base URL (`Served`: `.live` is the live-update process's); stops both afterwards.
     """
     import os
     import signal
@@ -321,7 +332,7 @@ def start_server(django_db_blocker, **extra_env):
                     log.seek(0)
                     raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
                 time.sleep(0.3)
-    yield base
+    yield Served(base, live=f"http://127.0.0.1:{live_port}")
     # Nothing is in flight once the tests are done, and gunicorn's own stop takes seconds (its
     # workers' interpreters wind down; a graceful stop also waits for idle keep-alive
     # connections): each process group goes at once. Its sockets close with it.
