@@ -27,6 +27,7 @@ from layers.domain.models import GridCell, SafetyHazard
 from layers.query import access
 from layers.services import editing, live
 from tests.conftest import make_user
+from tests.factories import remove_hazards_named
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,10 +111,7 @@ def hazard(django_db_setup, django_db_blocker):
         )  # fmt: skip
     yield made
     with django_db_blocker.unblock():
-        hazards = SafetyHazard.all_objects.filter(name__startswith=MARK)
-        pks = list(hazards.values_list("pk", flat=True))
-        hazards.delete()
-        SafetyHazard.history.filter(id__in=pks).delete()
+        remove_hazards_named(MARK)
         get_user_model().objects.filter(username="live-norole").delete()
 
 

@@ -18,6 +18,7 @@ from layers.domain.models import GridCell, HazardEvent, IdempotencyKey, SafetyHa
 from layers.services import editing, workflow
 from tests.browser.test_field import PHONE, record_step, select_task
 from tests.browser.test_live import api
+from tests.factories import remove_hazards_named
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -46,10 +47,7 @@ def two_hazards(django_db_setup, django_db_blocker):
             made.append(hazard.pk)
     yield made
     with django_db_blocker.unblock():
-        hazards = SafetyHazard.all_objects.filter(name__startswith=MARK)
-        pks = list(hazards.values_list("pk", flat=True))
-        hazards.delete()
-        SafetyHazard.history.filter(id__in=pks).delete()
+        remove_hazards_named(MARK)
         IdempotencyKey.objects.filter(user__username="grid-01").delete()
 
 

@@ -19,6 +19,7 @@ from layers.domain import registry
 from layers.domain.models import GridCell, HazardEvent, HazardPhoto, IdempotencyKey, SafetyHazard
 from layers.services import editing, workflow
 from tests.browser.test_field import PHONE, jpeg_file, record_step, select_task
+from tests.factories import remove_hazards_named
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -50,13 +51,7 @@ def field_hazards(django_db_setup, django_db_blocker):
             made[run] = hazard.pk
     yield made
     with django_db_blocker.unblock():
-        hazards = SafetyHazard.all_objects.filter(name__startswith=MARK)
-        for photo in HazardPhoto.objects.filter(hazard__in=hazards):
-            photo.image.delete(save=False)
-            photo.thumbnail.delete(save=False)
-        pks = list(hazards.values_list("pk", flat=True))
-        hazards.delete()
-        SafetyHazard.history.filter(id__in=pks).delete()
+        remove_hazards_named(MARK)
         IdempotencyKey.objects.filter(user__username="grid-01").delete()
 
 

@@ -14,8 +14,9 @@ import uuid
 import pytest
 from django.contrib.gis.geos import Point
 
-from layers.domain.models import GridCell, SafetyHazard
+from layers.domain.models import GridCell
 from tests.browser.test_field import PHONE, open_field
+from tests.factories import remove_hazards_named
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -28,10 +29,7 @@ def made_here(django_db_setup, django_db_blocker):
     """Removes the hazards this module's API calls created (committed by the server)."""
     yield
     with django_db_blocker.unblock():
-        hazards = SafetyHazard.all_objects.filter(name__startswith=MARK)
-        pks = list(hazards.values_list("pk", flat=True))
-        hazards.delete()
-        SafetyHazard.history.filter(id__in=pks).delete()
+        remove_hazards_named(MARK)
 
 
 def api(base: str, token: str, path: str, body: dict) -> dict:
