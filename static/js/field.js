@@ -417,7 +417,9 @@
             return null;
           }
           form.hidden = true;
-          return loadTasks().then(function () { return select(id); }).then(function () {
+          // Kept (and perhaps sent): reading the tasks again may fail on a bad network, which
+          // must not make the worker think the step was lost.
+          return loadTasks().then(function () { return select(id); }).catch(function () { return null; }).then(function () {
             result.textContent = outcome.sent ? S.saved : S.queued;
             result.className = outcome.sent ? "hh-ok" : "hh-ok hh-queued";
           });
@@ -620,7 +622,7 @@
       if (!outcome.sent) { reportResult(S.queued, "hh-ok hh-queued"); return null; }
       created = outcome.hazard;
       state.lastReported = created;
-      return loadTasks().then(function () { return select(created); }).then(function () {
+      return loadTasks().then(function () { return select(created); }).catch(function () { return null; }).then(function () {
         reportResult(fmt(S.reported, { id: created }), "hh-ok");
       });
     }).catch(function (error) {

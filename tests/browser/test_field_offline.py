@@ -8,6 +8,7 @@ with the network losing the answer to every other request after the server appli
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 
@@ -137,6 +138,17 @@ def test_offline_work_arrives_exactly_once(visit, field_hazards, network):
     page.click("#hh-offline-save")
     page.wait_for_selector("html[data-field-offline='saved']", timeout=120000)
     assert page.evaluate("window.hehuachiOffline.downloaded.failed") == 0
+    # When the data was last synced, to the minute.
+    synced = page.locator("#hh-last-synced").inner_text()
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", synced), synced
+    # Refresh measures and keeps it all again.
+    page.evaluate("window.hehuachiOffline.downloaded = null")
+    page.click("#hh-offline-refresh")
+    page.wait_for_function("window.hehuachiOffline.downloaded !== null", timeout=120000)
+    assert page.evaluate("window.hehuachiOffline.downloaded.failed") == 0
+    assert page.evaluate("window.hehuachiOffline.downloaded.done") == page.evaluate(
+        "window.hehuachiOffline.plan.count"
+    )
 
     # 1. No network: the page, the tasks and the basemap tiles open again.
     tab.context.set_offline(True)
