@@ -317,3 +317,18 @@ def test_host_origin_method_and_path_are_checked(live_process, django_db_blocker
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(request, timeout=10)  # noqa: S310 (our own)
         assert answer.value.code == status
+
+
+def test_pages_may_connect_to_the_live_port_of_their_own_host_only(settings, rf):
+    from geo_service.middleware.security import csp_header, live_source
+
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    settings.LIVE_PORT = 8001
+    assert live_source(rf.get("/", HTTP_HOST="localhost:8000")) == "http://localhost:8001"
+    assert live_source(rf.get("/", HTTP_HOST="127.0.0.1:8000")) == "http://127.0.0.1:8001"
+    assert live_source(rf.get("/", HTTP_HOST="evil.example")) == ""  # not an allowed host
+    policy = csp_header("n", connect=live_source(rf.get("/", HTTP_HOST="localhost:8000")))
+    assert "connect-src 'self' http://localhost:8001;" in policy
+    settings.LIVE_PORT = None  # behind the proxy: the site's own origin
+    assert live_source(rf.get("/", HTTP_HOST="localhost:8000")) == ""
+    assert "connect-src 'self';" in csp_header("n", connect="")
