@@ -352,6 +352,21 @@ WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "5"))
 HAZARD_MAX_PHOTOS_PER_STEP = int(env("HAZARD_MAX_PHOTOS_PER_STEP", "6"))
 # Days an Idempotency-Key and its first answer are kept (layers/services/idempotency.py).
 IDEMPOTENCY_KEY_DAYS = int(env("IDEMPOTENCY_KEY_DAYS", "7"))
+# Live updates (layers/channels/sse/, docs/HAZARDS.md "A map that updates itself"): the
+# live-update process serves LIVE_PATH. Behind the proxy it is reached on the site's own origin
+# (LIVE_PORT empty); without a proxy (`make run`, the tests' server) pages connect to the same
+# host on LIVE_PORT, and the process answers CORS with credentials only to the exact origins in
+# LIVE_CORS_ORIGINS (tools/serve.py sets both).
+LIVE_PATH = "/live/events"
+LIVE_PORT = int(env("LIVE_PORT") or 0) or None
+LIVE_CORS_ORIGINS = env_list("LIVE_CORS_ORIGINS", [])
+# Seconds between comment lines that keep idle streams (and proxies) open; between checks that
+# each stream's session is still signed in; of gathering notices into one push.
+LIVE_HEARTBEAT = float(env("LIVE_HEARTBEAT", "20"))
+LIVE_SESSION_CHECK = float(env("LIVE_SESSION_CHECK", "30"))
+LIVE_COALESCE = float(env("LIVE_COALESCE", "0.2"))
+# Streams one live-update process holds at most (further ones get 503 and retry later).
+LIVE_MAX_CLIENTS = int(env("LIVE_MAX_CLIENTS", "2000"))
 HAZARD_PHOTO_MAX_BYTES = int(env("HAZARD_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(env("HAZARD_PHOTO_MAX_PIXELS", str(50_000_000)))
 # Larger photos are scaled down to this many pixels on the long side when stored.

@@ -264,12 +264,23 @@ def role_client(db):
     return make
 
 
+class Served(str):
+    """A test server's base URL (a str), with the live-update process's URL as `.live`."""
+
+    live: str
+
+    def __new__(cls, base: str, *, live: str):
+        served = super().__new__(cls, base)
+        served.live = live
+        return served
+
+
 def start_server(django_db_blocker, **extra_env):
     """The app served by a real server process on the test database (sample data committed).
 
     For real clients (GDAL, Chromium). It sees only committed data: what django_db_setup
     loaded and what session or module fixtures create; a test's own transaction is invisible.
-    Yields the base URL; stops the server afterwards.
+    Yields the base URL (`Served`: `.live` is the live-update process's); stops both afterwards.
     """
     import os
     import signal
@@ -298,36 +309,54 @@ def start_server(django_db_blocker, **extra_env):
     # blocks the server's threads once 64 KiB of log lines have piled up).
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     # The same gunicorn configuration as production (`make run`, tools/serve.py): gthread
-    # workers with keep-alive, so real clients meet what users meet.
+    # workers with keep-alive, so real clients meet what users meet. Beside it, as there, the
+    # live-update process on a port of its own, which pages reach as tools/serve.py sets up.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        live_port = probe.getsockname()[1]
     env.update(WEB_BIND=f"127.0.0.1:{port}", WEB_ACCESS_LOG="-")
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "-c", str(root / "geo_service" / "gunicorn.conf.py")],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,  # its own process group: the master and its workers
+    env.update(
+        LIVE_BIND=f"127.0.0.1:{live_port}",
+        LIVE_PORT=str(live_port),
+        LIVE_CORS_ORIGINS=f"http://127.0.0.1:{port}",
     )
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    servers = [
+        subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # its own process group: the master and its workers
+        )
+        for command in (
+            [gunicorn, "-c", str(root / "geo_service" / "gunicorn.conf.py")],
+            [sys.executable, "manage.py", "serve_live"],
+        )
+    ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/ogc/", timeout=2)  # noqa: S310 (our own server)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-                log.seek(0)
-                raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
-            time.sleep(0.3)
-    yield base
+    for url in (base + "/ogc/", f"http://127.0.0.1:{live_port}/live/healthz"):
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)  # noqa: S310 (our own server)
+                break
+            except OSError:
+                if any(s.poll() is not None for s in servers) or time.monotonic() > deadline:
+                    for s in servers:
+                        os.killpg(s.pid, signal.SIGKILL)
+                        s.wait(timeout=10)
+                    log.seek(0)
+                    raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
+                time.sleep(0.3)
+    yield Served(base, live=f"http://127.0.0.1:{live_port}")
     # Nothing is in flight once the tests are done, and gunicorn's own stop takes seconds (its
     # workers' interpreters wind down; a graceful stop also waits for idle keep-alive
-    # connections): the whole process group goes at once. Its sockets close with it.
-    os.killpg(server.pid, signal.SIGKILL)
-    server.wait(timeout=10)
+    # connections): each process group goes at once. Its sockets close with it.
+    for s in servers:
+        os.killpg(s.pid, signal.SIGKILL)
+        s.wait(timeout=10)
     log.close()
     # Let PostgreSQL notice the server's connections are gone before the test database is
     # dropped (it refuses while "other sessions" are attached).

@@ -87,3 +87,15 @@ def new_feature_body(spec, client) -> dict:
         if field.unique or name in {"ref", "tour_order"}:
             properties[name] = 900 if name == "tour_order" else f"{properties[name]}-T"
     return {"type": "Feature", "geometry": body["geometry"], "properties": properties}
+
+
+def remove_hazards_named(prefix: str) -> None:
+    """Delete every hazard whose name starts with `prefix` (a module's committed ones), their
+    photos' files and their history."""
+    hazards = models.SafetyHazard.all_objects.filter(name__startswith=prefix)
+    for photo in models.HazardPhoto.objects.filter(hazard__in=hazards):
+        photo.image.delete(save=False)
+        photo.thumbnail.delete(save=False)
+    pks = list(hazards.values_list("pk", flat=True))
+    hazards.delete()
+    models.SafetyHazard.history.filter(id__in=pks).delete()

@@ -25,7 +25,7 @@ from tools.envfile import read_env_file
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
-LONG_RUNNING = {"db", "app", "worker", "backup", "proxy"}
+LONG_RUNNING = {"db", "app", "worker", "live", "backup", "proxy"}
 VARIABLE = re.compile(r"\$\{([A-Z_]+)(:?-)?([^}]*)\}")
 
 
@@ -57,8 +57,9 @@ def test_the_stack_has_every_service_with_health_checks_and_restart_policies():
         assert services[name]["depends_on"]["init"]["condition"] == (
             "service_completed_successfully"
         ), name
-    for name in ("worker", "backup", "proxy"):
+    for name in ("worker", "live", "backup", "proxy"):
         assert services[name]["depends_on"]["app"]["condition"] == "service_healthy", name
+    assert services["proxy"]["depends_on"]["live"]["condition"] == "service_healthy"
     assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
 
 
@@ -91,7 +92,7 @@ def test_only_the_proxy_is_published_and_private_media_never_reaches_it():
     # The backend network has no route out; the proxy alone is on both.
     assert compose["networks"]["backend"]["internal"] is True
     assert sorted(services["proxy"]["networks"]) == ["backend", "edge"]
-    for name in ("db", "app", "worker", "backup"):
+    for name in ("db", "app", "worker", "live", "backup"):
         assert services[name]["networks"] == ["backend"], name
     # Every named volume a service mounts is declared.
     declared = set(compose["volumes"])
@@ -567,6 +568,7 @@ def proxy(live_app):
         "listen 443 ssl http2 default_server;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "listen [::]:443 ssl http2 default_server;": "",
         "set $app http://app:8000;": f"set $app {live_app};",
+        "set $live http://live:8001;": f"set $live {live_app.live};",
         "return 301 https://$host$request_uri;": (
             f"return 301 https://$host:{https_port}$request_uri;"
         ),
@@ -685,3 +687,26 @@ def test_through_the_proxy_a_forged_address_is_replaced_and_metrics_are_not_loca
     # this machine. Through the proxy it is not local, whatever the client claims.
     refused = _get(proxy["https"] + "/metrics", {"X-Forwarded-For": "127.0.0.1"}, ca)
     assert refused[0] == 403
+
+
+def test_through_the_proxy_live_updates_arrive_as_they_are_written(proxy, django_db_blocker):
+    """/live/ goes to the live-update process (gunicorn would answer 404), unbuffered (the
+    location says so, and so does the process's X-Accel-Buffering: no): the stream's first
+    event arrives while the stream stays open."""
+    import ssl
+
+    from tests.test_live import Stream, committed_session
+
+    assert _get(proxy["https"] + "/live/healthz", ca=proxy["ca"])[0] == 200
+    context = ssl.create_default_context(cafile=str(proxy["ca"] / "fullchain.pem"))
+    context.check_hostname = False  # the test certificate names localhost, we use 127.0.0.1
+    key = committed_session(django_db_blocker, "demo-inspector")
+    stream = Stream(proxy["https"], key, context=context)
+    try:
+        assert stream.response.status == 200
+        assert stream.response.getheader("Content-Type") == "text/event-stream; charset=utf-8"
+        event, data = stream.next()
+        assert event == "hello" and data["layers"] == ["hazards"]
+    finally:
+        stream.close()
+    assert Stream(proxy["https"], context=context).response.status == 401

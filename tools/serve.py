@@ -1,12 +1,19 @@
 """Serve the service as production does: prepare (tools/prepare.py: migrations, the sample data
-and collectstatic, each skipped when nothing changed), then gunicorn with gunicorn.conf.py and a
-background-job worker (procrastinate) beside it.
+and collectstatic, each skipped when nothing changed), then gunicorn with gunicorn.conf.py, a
+background-job worker (procrastinate) and the live-update process (Server-Sent Events,
+`manage.py serve_live`) beside it.
 
-    .venv/bin/python tools/serve.py [--port 8000] [--host 127.0.0.1] [--no-worker]
+    .venv/bin/python tools/serve.py [--port 8000] [--host 127.0.0.1] [--no-worker] [--no-live]
                                     [--no-prepare] [--no-sample]
 
-`make run` calls it. The two run as children of this process: when one stops, the other is
-stopped too, and Ctrl-C or SIGTERM stops both (jobs interrupted that way can be retried).
+`make run` calls it. They run as children of this process: when one stops, the others are
+stopped too, and Ctrl-C or SIGTERM stops all (jobs interrupted that way can be retried).
+
+Live updates without a proxy: the live process listens on PORT+1 of the same host (LIVE_BIND),
+pages connect to their own host on that port (LIVE_PORT) and it allows exactly the site's
+origins (LIVE_CORS_ORIGINS: http://HOST:PORT, localhost and 127.0.0.1). Session cookies are not
+port-bound, so the stream is the signed-in user's; its origin check and CORS are exact. Behind
+a proxy that routes /live/ to it (deploy/nginx), set LIVE_PORT to empty: same origin.
 It uses geo_service.settings_production (DEBUG off, whitenoise's
 compressed, hashed static files). On 127.0.0.1 over plain HTTP (no TLS proxy in front) it
 turns off the HTTPS-only settings unless the environment sets them; behind a TLS proxy set
@@ -48,6 +55,9 @@ def main() -> None:
         "--no-prepare", action="store_true", help="no migrate, sample data or collectstatic"
     )
     parser.add_argument("--no-sample", action="store_true", help="do not load the sample data")
+    parser.add_argument(
+        "--no-live", action="store_true", help="no live-update process (pages do not update)"
+    )
     args = parser.parse_args()
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings_production")
@@ -68,7 +78,21 @@ def main() -> None:
     commands = [[gunicorn, "-c", conf]]
     if not args.no_worker:
         commands.append([python, "manage.py", "procrastinate", "worker"])
+    if not args.no_live:
+        live_env(env, args.host, args.port)
+        commands.append([python, "manage.py", "serve_live"])
+    else:
+        env.setdefault("LIVE_PORT", "")
     sys.exit(supervise(commands, env, ready=lambda: accepts(env["WEB_BIND"])))
+
+
+def live_env(env: dict, host: str, port: int) -> None:
+    """The live process's address and the pages' way to it (unless the environment says)."""
+    env.setdefault("LIVE_BIND", f"{host}:{port + 1}")
+    env.setdefault("LIVE_PORT", env["LIVE_BIND"].rpartition(":")[2])
+    names = dict.fromkeys((host, "localhost", "127.0.0.1"))
+    origins = [f"http://{'[' + n + ']' if ':' in n else n}:{port}" for n in names]
+    env.setdefault("LIVE_CORS_ORIGINS", ",".join(origins))
 
 
 def accepts(bind: str) -> bool:

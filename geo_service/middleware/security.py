@@ -12,6 +12,8 @@ import re
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http.request import split_domain_port
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -65,11 +67,15 @@ _PUBLIC_URL_SETTINGS = {
 }
 
 
-def csp_header(nonce: str, *, inline_styles: bool = False, unsafe_eval: bool = False) -> str:
+def csp_header(
+    nonce: str, *, inline_styles: bool = False, unsafe_eval: bool = False, connect: str = ""
+) -> str:
     """The policy of every HTML page: our origin only, inline scripts only with this nonce.
 
     `inline_styles`: the page's vendored library inserts <style> elements it cannot nonce
-    (ReDoc's bundle, at load time); styles cannot run script, so only styles are relaxed."""
+    (ReDoc's bundle, at load time); styles cannot run script, so only styles are relaxed.
+    `connect`: one more origin pages may connect to (the live-update process on its own port
+    when no proxy puts it on ours, `live_source`)."""
     sources = {
         "default-src": "'self'",
         # unsafe_eval: a vendored library of the page compiles code at run time (the measure
@@ -81,7 +87,7 @@ def csp_header(nonce: str, *, inline_styles: bool = False, unsafe_eval: bool = F
         "style-src-attr": "'unsafe-inline'",
         "img-src": "'self' data: blob:" + _basemap_sources(),
         "font-src": "'self' data:",
-        "connect-src": "'self'",
+        "connect-src": "'self'" + (f" {connect}" if connect else ""),
         # ReDoc parses in a web worker it makes from a blob.
         "worker-src": "'self' blob:",
         "object-src": "'none'",
@@ -90,6 +96,23 @@ def csp_header(nonce: str, *, inline_styles: bool = False, unsafe_eval: bool = F
         "frame-ancestors": "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in sources.items())
+
+
+def live_source(request) -> str:
+    """The live-update process's origin when it has a port of its own (LIVE_PORT): the page's
+    own scheme and host on that port (so http://localhost:8000 connects to localhost:8001)."""
+    port = getattr(settings, "LIVE_PORT", None)
+    if not port:
+        return ""
+    try:
+        domain, _ = split_domain_port(request.get_host())
+    except DisallowedHost:
+        return ""
+    if not domain:
+        return ""
+    if ":" in domain and not domain.startswith("["):
+        domain = f"[{domain}]"
+    return f"{request.scheme}://{domain}:{port}"
 
 
 def _basemap_sources() -> str:
@@ -148,6 +171,7 @@ class SecurityHeadersMiddleware:
                 request.csp_nonce,
                 inline_styles=relax,
                 unsafe_eval=getattr(response, "csp_unsafe_eval", False),
+                connect=live_source(request),
             )
         return response
 

@@ -176,6 +176,8 @@ def layer_config(layer: MapLayer, user) -> dict:
         "numbered": layer.numbered,
         "params": layer.params,
         "color": spec.status_vocabulary.terms[0].color,
+        # Redrawn when the live-update process pushes a change (static/js/hehuachi-map.js).
+        "live": spec.live and not layer.embed,
     }
     # The admin's change page opens for staff only (editors); others read the popup.
     if layer.detail and user.is_staff and access.can_edit(user, spec):

@@ -65,6 +65,10 @@ class LayerSpec:
     # A reference layer (streets, water, landmarks): drawn under every map's features as the
     # offline basemap when MAP_BASEMAP=none (layers/compose/builder.py), not as an overlay.
     reference: bool = False
+    # Pushed to open pages when it changes: every write tells PostgreSQL (NOTIFY, on commit;
+    # layers/services/live.py) and the live-update process sends the features as each reader
+    # may see them (Server-Sent Events, layers/channels/sse/). Maps showing it redraw it.
+    live: bool = False
 
     @property
     def workflow_module(self):
@@ -277,6 +281,7 @@ LAYERS: tuple[LayerSpec, ...] = (
             "workdays_left": ("剩余工作日", "Working days left", "integer"),
         },
         workflow="layers.services.workflow",
+        live=True,
         nearest_statuses=status.HAZARD_OPEN_STATUSES,
         min_zoom=14,
         # The inspection map: fill by status, ring by level, the overdue mark.

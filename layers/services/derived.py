@@ -44,9 +44,10 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils import timezone
 
-from layers.domain import clock
+from layers.domain import clock, registry
 from layers.domain.vocabularies import HAZARD_CLOSED_STATUSES
 from layers.geo.geometry import STORAGE_SRID, metric_area
+from layers.services import live
 
 DERIVED_REASON = "derived"
 
@@ -288,6 +289,7 @@ def _rederive(dependent: str, scope: str | None, params: dict, user_id, now) -> 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    live.changed_ids(registry.for_model(model), [row[0] for row in rows])
     n = len(columns)
     return [
         LinkChange(

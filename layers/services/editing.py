@@ -2,7 +2,8 @@
 
 Every channel writes through here (the REST API, the admin, sample loading and imports), so
 every write re-derives the links of the rows that depend on it (`layers.services.derived`) in
-the same transaction. Every update proves the version it started from; a stale one raises
+the same transaction, and tells the live-update listeners on commit (`layers.services.live`).
+Every update proves the version it started from; a stale one raises
 StaleVersion and changes nothing (optimistic locking, as uMap and the admin do). Versions
 written only by a derived-link change do not make an edit stale (see `is_current`). Callers hold
 the transaction."""
@@ -12,7 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from layers.domain import registry
-from layers.services import derived
+from layers.services import derived, live
 
 
 class StaleVersion(Exception):
@@ -120,6 +121,7 @@ def save(obj, user):
     derived.apply_own(obj)
     obj.save()
     derived.changed(obj, user)
+    live.changed(obj)
     return obj
 
 
@@ -179,12 +181,14 @@ def soft_delete(obj, user) -> None:
     _stamp(obj, user)
     obj.soft_delete(user=obj.updated_by)
     derived.changed(obj, user)
+    live.changed(obj)
 
 
 def restore(obj, user) -> None:
     _stamp(obj, user)
     obj.restore(user=obj.updated_by)
     derived.changed(obj, user)
+    live.changed(obj)
 
 
 _KIND = {"+": "created", "~": "changed", "-": "removed"}

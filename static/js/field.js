@@ -417,7 +417,9 @@
             return null;
           }
           form.hidden = true;
-          return loadTasks().then(function () { return select(id); }).then(function () {
+          // Kept (and perhaps sent): reading the tasks again may fail on a bad network, which
+          // must not make the worker think the step was lost.
+          return loadTasks().then(function () { return select(id); }).catch(function () { return null; }).then(function () {
             result.textContent = outcome.sent ? S.saved : S.queued;
             result.className = outcome.sent ? "hh-ok" : "hh-ok hh-queued";
           });
@@ -453,6 +455,46 @@
       }
     });
   }
+
+  // --- live updates (static/js/live.js) ---------------------------------------------------
+  /* A pushed change that concerns this worker (one of the listed tasks, a hazard in their
+   * cells or assigned to them; every hazard for those who reach them all) reloads the task
+   * list at once; the open task's timeline follows, and the task itself when no step form is
+   * open (the worker's typing is never thrown away). */
+  state.liveReloads = 0;
+  var liveTimer = null;
+  var liveIds = {};
+  function concernsMe(message) {
+    if (message.resync || message.reload) return true;
+    if ((message.removed || []).some(function (id) { return taskById(id); })) return true;
+    return (message.features || []).some(function (f) {
+      var p = f.properties || {};
+      return taskById(f.id) || p.assignee === config.user || !config.myCells.length ||
+        config.myCells.indexOf(p.grid_cell) >= 0;
+    });
+  }
+  function liveReload() {
+    if (state.busy) { liveTimer = setTimeout(liveReload, 1000); return; }
+    var touched = liveIds;
+    liveIds = {};
+    loadTasks().then(function () {
+      var id = state.selected;
+      if (id !== null && (touched.all || touched[id])) {
+        if ($("hh-step-form").hidden) return select(id, true);
+        return loadTimeline(id);
+      }
+    }).then(function () { state.liveReloads += 1; }).catch(function () { /* offline again */ });
+  }
+  document.addEventListener("hh:live", function (event) {
+    var message = event.detail || {};
+    if (!message.resync && message.layer !== "hazards") return;
+    if (!concernsMe(message)) return;
+    if (message.resync || message.reload) liveIds.all = true;
+    (message.features || []).forEach(function (f) { liveIds[f.id] = true; });
+    (message.removed || []).forEach(function (id) { liveIds[id] = true; });
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(liveReload, 200 + Math.random() * 600);
+  });
 
   // --- report a new hazard ---------------------------------------------------------------
   function setReportPoint(lon, lat) {
@@ -580,7 +622,7 @@
       if (!outcome.sent) { reportResult(S.queued, "hh-ok hh-queued"); return null; }
       created = outcome.hazard;
       state.lastReported = created;
-      return loadTasks().then(function () { return select(created); }).then(function () {
+      return loadTasks().then(function () { return select(created); }).catch(function () { return null; }).then(function () {
         reportResult(fmt(S.reported, { id: created }), "hh-ok");
       });
     }).catch(function (error) {

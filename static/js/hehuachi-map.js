@@ -222,6 +222,11 @@
         layer.addData(shift(data));
         state.counts[cfg.slug] += (data.features || []).length;
         if (group) { group.clearLayers(); group.addLayer(layer); }
+      },
+      ids: function () { return layer.getLayers().map(function (l) { return l.feature.id; }); },
+      feature: function (id) {
+        var found = layer.getLayers().filter(function (l) { return l.feature.id === id; })[0];
+        return found ? found.feature : null;
       }
     };
   }
@@ -505,6 +510,41 @@
     if (cfg.viewport) map.on("moveend", reload);
     map.whenReady(reload);
   };
+
+  /* Live updates (static/js/live.js): a pushed change of a live layer drawn here redraws it
+   * (its own request, with the page's filters and viewport) when a changed feature lies in
+   * view or was drawn; after a lost connection, every live layer. Not while the page shows
+   * the past. The redraw waits 0.3-1 s, so that many open pages do not ask at one instant. */
+  function touches(entry, message) {
+    if (message.reload || message.resync) return true;
+    var drawnIds = entry.target.ids ? entry.target.ids() : [];
+    var bounds = entry.map.getBounds().pad(0.1);
+    return (message.removed || []).some(function (id) { return drawnIds.indexOf(id) >= 0; }) ||
+      (message.features || []).some(function (f) {
+        if (drawnIds.indexOf(f.id) >= 0) return true;
+        if (!f.geometry || f.geometry.type !== "Point") return true;
+        var c = f.geometry.coordinates;
+        var ll = state.shift ? state.shift(c[0], c[1]) : c;
+        return bounds.contains([ll[1], ll[0]]);
+      });
+  }
+  state.liveRedraws = {};
+  var liveTimers = {};
+  document.addEventListener("hh:live", function (event) {
+    var message = event.detail || {};
+    Object.keys(state.layers).forEach(function (slug) {
+      var entry = state.layers[slug];
+      if (!entry.cfg.live || !entry.target.reload || state.asOf) return;
+      if (!message.resync && message.layer !== slug) return;
+      if (!touches(entry, message)) return;
+      clearTimeout(liveTimers[slug]);
+      liveTimers[slug] = setTimeout(function () {
+        entry.target.reload().then(function () {
+          state.liveRedraws[slug] = (state.liveRedraws[slug] || 0) + 1;
+        });
+      }, 300 + Math.random() * 700);
+    });
+  });
 
   state.tileState = function (slug) { return state.layers[slug].target.holder.tileState(); };
 

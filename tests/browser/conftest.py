@@ -113,6 +113,12 @@ class Visit:
                 f"page not ready: errors {self.errors}, requests {self.requests[-10:]}"
             ) from None
 
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but this service: its server, its live-update process (a port
+        of its own when no proxy is in front), and the page's own data: and blob: URLs."""
+        ours = (self.base, getattr(self.base, "live", self.base), "data:", "blob:")
+        return [u for u in self.requests if not u.startswith(ours)]
+
     def counts(self) -> dict:
         return self.page.evaluate("Object.assign({}, window.hehuachi.counts)")
 

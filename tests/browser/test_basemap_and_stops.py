@@ -76,7 +76,7 @@ def test_reference_layers_are_drawn_under_each_map(visit, user, path):
     assert state["paths"] >= state["counts"]["streets"], state
     assert state["below"], state
     assert not tab.errors
-    assert all(url.startswith((tab.base, "data:")) for url in tab.requests)
+    assert tab.foreign_requests() == []
 
 
 def test_a_street_name_shows_along_its_line_at_the_tours_start_zoom(visit):

@@ -36,9 +36,12 @@ def make_run(django_db_setup, django_db_blocker):
 
     db = connection.settings_dict
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    ports = []
+    for _ in range(2):  # the server's and the live-update process's (not PORT+1: maybe taken)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    port, live_port = ports
     env = {
         k: v
         for k, v in os.environ.items()
@@ -49,6 +52,7 @@ def make_run(django_db_setup, django_db_blocker):
         DATABASE_URL=url,
         SECRET_KEY=secrets.token_urlsafe(64),
         WEB_ACCESS_LOG="-",
+        LIVE_BIND=f"127.0.0.1:{live_port}",
         # libpq names its sessions so: the stop below waits for this server's own sessions,
         # not for those of the other servers this worker runs on the same test database.
         PGAPPNAME=f"hh-make-run-{port}",

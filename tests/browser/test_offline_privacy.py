@@ -78,3 +78,34 @@ def test_signing_out_clears_the_sites_caches_and_workers(visit):
     tab.page.wait_for_function("caches.keys().then(k => k.length === 0)")
     assert tab.page.evaluate("caches.keys()") == []
     assert tab.page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+
+
+def test_the_field_app_keeps_each_users_data_under_their_own_key(visit):
+    """A grid worker saves the field app for offline use and leaves without signing out; the
+    next worker on the same browser opens /field/: the worker script is theirs, and activating
+    it deletes the first worker's caches. Nothing either kept is named after the other."""
+    from django.contrib.auth import get_user_model
+
+    from layers.channels.portal import field_app
+
+    users = get_user_model().objects
+    first, second = (field_app.user_key(users.get(username=n)) for n in ("grid-01", "grid-02"))
+    tab = visit("grid-01")
+    tab.open("/field/")
+    tab.page.wait_for_selector("html[data-field-worker='ready']", state="attached", timeout=30000)
+    tab.page.wait_for_selector("#hh-offline-save:not([disabled])", timeout=60000)
+    tab.page.click("#hh-offline-save")
+    tab.page.wait_for_selector("html[data-field-offline='saved']", state="attached", timeout=120000)
+    names = tab.page.evaluate("caches.keys()")
+    assert any(first in n for n in names) and not any(second in n for n in names), names
+    tab.context.clear_cookies()  # gone without signing out
+    tab.sign_in("grid-02")
+    tab.open("/field/")
+    tab.page.wait_for_function(
+        f"caches.keys().then(k => !k.some(n => n.includes('{first}')))", timeout=30000
+    )
+    tab.page.wait_for_selector("html[data-field-worker='ready']", state="attached", timeout=30000)
+    names = tab.page.evaluate("caches.keys()")
+    assert names and all(second in n for n in names if n.startswith("hehuachi-field-")), names
+    config = "JSON.parse(document.getElementById('hh-field-config').textContent)"
+    assert tab.page.evaluate(f"{config}.user") == "grid-02"

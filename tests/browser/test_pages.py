@@ -4,7 +4,6 @@ console error, escaped user text, roles, and the published tour from file://."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
@@ -20,10 +19,8 @@ pytestmark = [
 
 
 def same_origin(tab) -> list[str]:
-    base = urlparse(tab.base)
-    return [
-        u for u in tab.requests if not u.startswith("data:") and urlparse(u).netloc != base.netloc
-    ]
+    """The requests that left this service (its server and its live-update process)."""
+    return tab.foreign_requests()
 
 
 def count_in_view(tab, table: str) -> int:

@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
 )
 
 from layers.channels.api import filters
+from layers.channels.api.idempotent import IDEMPOTENT_ACTIONS, IdempotentMixin
 from layers.domain import registry
 from layers.query import spatial
 from layers.query.access import AUDIT_FIELDS
@@ -62,11 +63,67 @@ class ServiceAutoSchema(AutoSchema):
         return auths
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Optional (IETF httpapi draft): a key of your choosing, 1-255 printable ASCII "
+    'characters, quoted ("…") or bare. A repeat of the same request with the same key is '
+    "answered with the first answer (Idempotent-Replayed: true) and changes nothing; the same "
+    "key with another request is 422; while the first request with it runs, 409 with "
+    "Retry-After. Keys are kept IDEMPOTENCY_KEY_DAYS days.",
+)
+REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description="Present on the stored answer to a repeated Idempotency-Key.",
+)
+IDEMPOTENCY_ERRORS = {
+    "409": OpenApiResponse(
+        {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        },
+        description="A request with this Idempotency-Key is still being processed "
+        "(code idempotency_in_progress; send it again after Retry-After).",
+    ),
+    "422": OpenApiResponse(
+        {"type": "object", "additionalProperties": True},
+        description="This Idempotency-Key was first used with another request "
+        "(code idempotency_key_reused).",
+    ),
+}
+
+
 class LayerAutoSchema(ServiceAutoSchema):
-    """Our list responses are whole FeatureCollections, not arrays of items to wrap."""
+    """Our list responses are whole FeatureCollections, not arrays of items to wrap. The writes
+    that honour an Idempotency-Key (layers/channels/api/idempotent.py) say so."""
 
     def _is_list_view(self, serializer=None) -> bool:
         return False
+
+    def _honours_idempotency_key(self) -> bool:
+        return (
+            self.method == "POST"
+            and isinstance(self.view, IdempotentMixin)
+            and getattr(self.view, "action", None) in IDEMPOTENT_ACTIONS
+        )
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self._honours_idempotency_key():
+            parameters += [IDEMPOTENCY_KEY, REPLAYED]
+        return parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if self._honours_idempotency_key():
+            for code, response in IDEMPOTENCY_ERRORS.items():
+                if code not in responses:
+                    responses[code] = self._get_response_for_code(response, code, [JSON], direction)
+        return responses
 
     def get_operation_id(self) -> str:
         action = getattr(self.view, "action", None)

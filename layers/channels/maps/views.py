@@ -65,6 +65,12 @@ def print_areas(user, lang: str) -> list[dict]:
     return out
 
 
+def live_layers(page: MapPage, user) -> list[str]:
+    """The page's layers that the live-update process pushes to this user."""
+    specs = [registry.get(layer.slug) for layer in page.layers if not layer.embed]
+    return [spec.slug for spec in specs if spec.live and access.can_read(user, spec)]
+
+
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
     denied = pages.check(request, page.slug)
     if denied:
@@ -96,6 +102,8 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
             "nearest": nearest,
             "other_language_file": getattr(request, "static_site", None),
             "print_areas": print_areas(request.user, lang) if page.printable else [],
+            # Pages showing a live layer the user may read update themselves (SSE).
+            "live_layers": [] if static_site else live_layers(page, request.user),
             **context,
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from layers.channels.portal import nav
@@ -18,4 +19,6 @@ def site(request):
         "site_roles": SimpleLazyObject(lambda: nav.role_labels(user)),
         "site_user_name": SimpleLazyObject(lambda: nav.display_name(user)),
         "site_unread": SimpleLazyObject(lambda: notifications.unread_count(user)),
+        # Where pages that update themselves connect (templates/includes/live.html).
+        "live_config": {"path": settings.LIVE_PATH, "port": settings.LIVE_PORT},
     }

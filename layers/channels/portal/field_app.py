@@ -49,6 +49,7 @@ APP_FILES = (
     "js/field.js",
     "js/outbox.js",
     "js/field-offline.js",
+    "js/live.js",
     "js/signout.js",
     "img/favicon.svg",
     "img/favicon.ico",

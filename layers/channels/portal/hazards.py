@@ -224,6 +224,8 @@ def field(request):
         "reasons": _terms(status.HAZARD_REJECT_REASON),
         "returnReasons": _terms(status.HAZARD_RETURN_REASON),
         "cells": outlines,
+        # Live updates concern this worker when a hazard lies in one of these cells.
+        "myCells": [c.pk for c in my_cells],
         "strings": _field_strings(),
     }
     context = {
@@ -259,6 +261,12 @@ def dashboard(request):
         "ledger_url": reverse("api:hazards-ledger"),
         "choropleth": figures.choropleth_svg(data["cells"], link=reverse("dashboard-hazards")),
         "trend": figures.trend_svg(data["weeks"]),
+        # For static/js/dashboard-live.js: the changed hazards' status words and pages.
+        "live_dashboard": {
+            "statuses": _terms(status.HAZARD_STATUS),
+            "featureUrl": reverse("feature", args=["hazards", 0]).replace("/0/", "/{id}/"),
+            "timeZone": settings.TIME_ZONE,
+        },
     }
     return render(request, "hazards/dashboard.html", context)
 
