@@ -216,6 +216,7 @@ def _san(cert: Path) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_the_first_start_generates_secrets_once_and_an_internal_certificate(tmp_path):
     first = _deploy_secrets(tmp_path, "--names", "gis.hehuachi.local,10.20.0.5")
     assert first.returncode == 0, first.stderr
@@ -454,6 +455,7 @@ def cluster():
     own.remove()
 
 
+@pytest.mark.cluster
 def test_make_upgrade_backs_up_before_migrating_and_never_migrates_without_it(cluster, tmp_path):
     """On a database of the test's own cluster with a migration pending: a backup that fails
     leaves it pending; one that succeeds is written before the migration is applied."""
@@ -628,6 +630,7 @@ def _get(url: str, headers: dict | None = None, ca: Path | None = None):
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_the_proxy_caches_public_tiles_for_anonymous_callers_only(proxy, live_token):
     from layers.domain import registry
     from tests.test_tiles import tile_of

@@ -209,6 +209,7 @@ def test_x_forwarded_for_from_a_client_does_not_dodge_the_limits(client, db):
     cache.clear()
 
 
+@pytest.mark.slow
 def test_gunicorn_and_django_read_the_same_trusted_proxies(tmp_path):
     import os
     import subprocess

@@ -19,7 +19,7 @@ from layers.domain import models, registry
 from tests.conftest import PASSWORD, start_server
 from tests.test_gis_clients import counts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.gis]  # QGIS, GDAL and curl against a real server
 PLANNER = "demo-planner"
 QGIS_SCRIPT = Path(__file__).parent / "clients" / "qgis_token_basic.py"
 

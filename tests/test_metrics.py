@@ -165,6 +165,7 @@ def test_job_queue_depth_and_age(client):
 
 
 # -- the real server: several gunicorn workers, one view of the counts --------------------------
+@pytest.mark.slow
 def test_every_worker_counts_into_one_scrape(live_app):
     def read() -> str:
         with urllib.request.urlopen(live_app + "/metrics", timeout=30) as response:  # noqa: S310

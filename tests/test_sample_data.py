@@ -130,6 +130,7 @@ def test_loading_twice_changes_nothing():
     assert all(r.created == 0 and r.updated == 0 for r in results.values())
 
 
+@pytest.mark.slow
 def test_load_sample_data_command_reports_each_layer():
     out = StringIO()
     call_command("load_sample_data", stdout=out)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "collectstatic_cached.py"
 
@@ -41,6 +43,7 @@ def _start(folder: Path, module: str, *args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_the_second_start_skips_collectstatic_until_a_static_file_changes(tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()

@@ -105,6 +105,7 @@ def test_workdays_command_refuses_bad_input(args, named):
     assert str(refused.value).startswith(named)
 
 
+@pytest.mark.slow
 def test_workdays_command_exit_status():
     run = subprocess.run(
         [sys.executable, "manage.py", "workdays", "2026-09-29", "x"],

@@ -178,6 +178,7 @@ def test_the_vocabulary_graph_is_exactly_the_workflow_steps():
 @pytest.mark.parametrize(
     "role", ["leader", "inspector", "worker", "outsider", "assignee", "planner", "anon"]
 )
+@pytest.mark.slow
 def test_every_step_for_every_role_from_every_status(people, action, role):
     cell = people["_cell"]
     original = hazard_in(cell, name="原始隐患")
