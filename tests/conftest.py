@@ -44,6 +44,17 @@ def pytest_configure(config):
     config._hh_private_media = private
 
 
+# Modules that are fuzzing throughout (every test marked slow) and costly to collect: not
+# collected at all when the marker expression leaves slow tests out (`make test-fast`).
+FUZZ_MODULES = {"test_api_schema.py"}
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.name in FUZZ_MODULES and "not slow" in (config.option.markexpr or ""):
+        return True
+    return None
+
+
 def pytest_unconfigure(config):
     import shutil
 
