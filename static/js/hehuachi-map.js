@@ -192,10 +192,16 @@
       style: function (f) { return styleFor(cfg, f); },
       pointToLayer: function (f, latlng) { return pointLayer(cfg, f, latlng); },
       onEachFeature: function (f, layer) {
-        layer.on("click", function (e) {
+        var open = function (e) {
           var map = layer._map || state.map;
           var at = layer.getLatLng ? layer.getLatLng() : e.latlng;
           openPopup(map, at, popup(cfg, f));
+        };
+        layer.on("click", open);
+        /* Enter on a focused marker: what bindPopup did for us (Leaflet's _onKeyPress) before
+         * popups were opened on their own. */
+        layer.on("keypress", function (e) {
+          if (e.originalEvent && e.originalEvent.keyCode === 13) open(e);
         });
         if (f.properties && f.properties.name) {
           layer.bindTooltip(function () {
