@@ -69,6 +69,7 @@ class PageSetup(JSCSSMixin):
         if shift:
             self.default_js.append(("gcj02", static("js/gcj02.js")))
         self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+        self.default_js.append(("hehuachi_labels", static("js/hehuachi-labels.js")))
         self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
 
 
