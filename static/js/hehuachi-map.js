@@ -299,6 +299,19 @@
   state.tokens = {};
   state.loads = {};
 
+  /* Our vector tiles of a layer, each feature known by its id (SVG: clicks work on 1.9). */
+  function vectorTiles(cfg, pane, styles, interactive) {
+    return L.vectorGrid.protobuf(cfg.tiles, {
+      pane: pane,
+      vectorTileLayerStyles: styles,
+      interactive: interactive,
+      minZoom: cfg.min_zoom,
+      maxNativeZoom: cfg.max_zoom,
+      maxZoom: 22,
+      getFeatureId: function (f) { return f.id; }
+    });
+  }
+
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
     var styles = {};
@@ -309,15 +322,7 @@
     };
     // Above the GeoJSON overlays (z-index 400): a building inside a site stays clickable.
     if (!map.getPane("hh-tiles")) map.createPane("hh-tiles").style.zIndex = 450;
-    var layer = L.vectorGrid.protobuf(cfg.tiles, {
-      pane: "hh-tiles",
-      vectorTileLayerStyles: styles,
-      interactive: true,
-      minZoom: cfg.min_zoom,
-      maxNativeZoom: cfg.max_zoom,
-      maxZoom: 22,
-      getFeatureId: function (f) { return f.id; }
-    });
+    var layer = vectorTiles(cfg, "hh-tiles", styles, true);
     var ids = function () {
       var seen = {};
       var keys = Object.keys(layer._vectorTiles || {});
@@ -407,6 +412,14 @@
       rank: RANK.landmark, dot: latlng };
   }
 
+  function segmentsOf(lines) {
+    var segments = [];
+    lines.forEach(function (line) {
+      for (var i = 1; i < line.length; i++) segments.push([line[i - 1], line[i]]);
+    });
+    return segments;
+  }
+
   /* The labels of a GeoJSON reference layer: each street's segments, each landmark's dot. */
   function labelsOf(cfg, layer) {
     var out = [];
@@ -415,12 +428,7 @@
       if (!featureName(p)) return;
       if (cfg.slug === "landmarks") { out.push(landmarkLabel(p, feature.getLatLng())); return; }
       var lines = feature.getLatLngs();
-      if (lines.length && !Array.isArray(lines[0])) lines = [lines];
-      var segments = [];
-      lines.forEach(function (line) {
-        for (var i = 1; i < line.length; i++) segments.push([line[i - 1], line[i]]);
-      });
-      out.push(streetLabel(p, segments));
+      out.push(streetLabel(p, segmentsOf(lines.length && !Array.isArray(lines[0]) ? [lines] : lines)));
     });
     return out;
   }
@@ -468,15 +476,7 @@
       style.fill = cfg.slug !== "streets";
       return style;
     };
-    var layer = L.vectorGrid.protobuf(cfg.tiles, {
-      pane: pane,
-      vectorTileLayerStyles: styles,
-      interactive: false,
-      minZoom: cfg.min_zoom,
-      maxNativeZoom: cfg.max_zoom,
-      maxZoom: 22,
-      getFeatureId: function (f) { return f.id; }
-    });
+    var layer = vectorTiles(cfg, pane, styles, false);
     /* Every feature in the loaded tiles: its properties and its parts (in the tile's pixels)
      * as latlngs; a feature cut by tile edges is one feature with the pieces of each tile. */
     var features = function () {
@@ -502,11 +502,7 @@
         var f = found[id];
         if (!featureName(f.properties)) return;
         if (points) { if (f.point) items.push(landmarkLabel(f.properties, f.point)); return; }
-        var segments = [];
-        f.parts.forEach(function (line) {
-          for (var i = 1; i < line.length; i++) segments.push([line[i - 1], line[i]]);
-        });
-        items.push(streetLabel(f.properties, segments));
+        items.push(streetLabel(f.properties, segmentsOf(f.parts)));
       });
       state.setLabels(map, cfg.slug, map.hasLayer(layer) ? items : []);
     };
