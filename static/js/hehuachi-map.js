@@ -130,10 +130,36 @@
     return box;
   }
 
+  /* Where a popup may open: below the controls of the top corners and above those of the
+   * bottom ones (Leaflet pans it there), so that no control covers it (on a phone they take a
+   * good part of the map); a short map makes the popup scroll rather than pass under them. */
+  function clearOfControls(map) {
+    var box = map.getContainer().getBoundingClientRect();
+    var top = 0, bottom = 0;
+    map.getContainer().querySelectorAll(".leaflet-control-container .leaflet-control").forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      if (!r.height) return;
+      if (c.closest(".leaflet-top")) top = Math.max(top, r.bottom - box.top);
+      else bottom = Math.max(bottom, box.bottom - r.top);
+    });
+    var pad = 8, tip = 30;
+    return {
+      topLeft: L.point(pad, top + pad),
+      bottomRight: L.point(pad, bottom + pad),
+      height: Math.max(120, box.height - top - bottom - 2 * pad - tip - 40)
+    };
+  }
+
   /* A popup of its own (not bound to the feature's layer): it stays open when the layer is
    * redrawn under it (a pan that refetches the bbox, a filter, a refresh). */
   function openPopup(map, latlng, content) {
-    var pop = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(content);
+    var room = clearOfControls(map);
+    var pop = L.popup({
+      maxWidth: 320,
+      maxHeight: room.height,
+      autoPanPaddingTopLeft: room.topLeft,
+      autoPanPaddingBottomRight: room.bottomRight
+    }).setLatLng(latlng).setContent(content);
     pop.openOn(map);
     state.openPopup = pop;
     return pop;
