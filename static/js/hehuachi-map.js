@@ -625,10 +625,48 @@
   var state = window.hehuachi;
   var el = state.el;
 
+  /* Leaflet's and the plugins' own English words in the page's language (config.control_words,
+   * from layers/compose/words.py): the controls' titles and the measuring tool's texts, also
+   * those written later (its panel, its result popups). */
+  function speak(map, words) {
+    if (!words || !Object.keys(words).length || !window.MutationObserver) return;
+    var fix = function (node) {
+      if (node.nodeType === 3) {
+        var text = node.nodeValue.trim();
+        if (words[text]) node.nodeValue = node.nodeValue.replace(text, words[text]);
+        return;
+      }
+      if (node.nodeType !== 1) return;
+      ["title", "aria-label"].forEach(function (name) {
+        var value = node.getAttribute(name);
+        if (value && words[value]) node.setAttribute(name, words[value]);
+      });
+      for (var child = node.firstChild; child; child = child.nextSibling) fix(child);
+    };
+    var watch = function (root, within) {
+      if (!root) return;
+      fix(root);
+      new MutationObserver(function (changes) {
+        changes.forEach(function (c) {
+          var at = c.target.nodeType === 1 ? c.target : c.target.parentElement;
+          if (within && !(at && at.closest(within))) return;
+          if (c.type === "childList") c.addedNodes.forEach(fix);
+          else fix(c.target);
+        });
+      }).observe(root, { childList: true, subtree: true, characterData: true, attributes: true,
+        attributeFilter: ["title", "aria-label"] });
+    };
+    watch(map.getContainer().querySelector(".leaflet-control-container"));
+    watch(map.getPane("popupPane"), ".leaflet-measure-resultpopup");
+  }
+
+  state.speak = speak;
+
   state.setup = function (map, cfg) {
     state.map = map;
     state.config = cfg;
     state.lang = cfg.lang === "en" ? "en" : "zh";
+    speak(map, cfg.control_words);
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
