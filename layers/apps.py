@@ -1,12 +1,13 @@
 """The one Django app. Its `ready()` is where the parts that plug into frameworks are named:
 role groups after migrate, the admin, the system checks and the job kinds."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.utils.translation import gettext_lazy as _
 
 
 class LayersConfig(AppConfig):
     name = "layers"
-    verbose_name = "荷花池图层 Hehuachi layers"
+    verbose_name = _("Hehuachi layers")
 
     def ready(self):
         from django.db.models.signals import post_migrate
@@ -14,6 +15,13 @@ class LayersConfig(AppConfig):
         from layers.auth.groups import sync_roles
 
         post_migrate.connect(sync_roles, sender=self)
+
+        from layers.domain import labels
+
+        # Field names in the page's language (before the admin reads them).
+        labels.speak_the_page_language(self.get_models())
+        if apps.is_installed("axes"):  # its app has no name of its own ("Axes")
+            apps.get_app_config("axes").verbose_name = _("Sign-in lockouts")
 
         import geo_service.checks  # noqa: F401 (registers the serving checks)
         import layers.channels.admin.reports  # noqa: F401 (the public reports, for the record)

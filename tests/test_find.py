@@ -138,3 +138,26 @@ def test_initials_in_sql():
     with connection.cursor() as cursor:
         cursor.execute("SELECT hh_initials(%s), hh_initials(%s)", ["客车厂片区", "荷花池 A-1号"])
         assert cursor.fetchone() == ("kccpq", "hhca1h")
+
+
+def test_every_layer_is_searched_in_one_statement():
+    """The layers' queries are one UNION ALL statement, whatever the number of layers, and give
+    what each layer's own query gives."""
+    from django.test.utils import CaptureQueriesContext
+
+    from layers.query import search
+    from tests.conftest import make_user
+
+    user = make_user("find-editor", "editor", staff=True)
+    query = search.parse({"q": "局前街"}, user)
+    search.search(user, search.parse({"q": "x"}, user))  # the user's roles, read once
+    with CaptureQueriesContext(connection) as captured:
+        groups = search.search(user, query)
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) == 1, statements
+    assert statements[0].count("UNION ALL") == len(query.layers) - 1
+    assert len(groups) >= 3
+    for group in groups:
+        spec = registry.get(group["layer"])
+        alone = search.search_layer(user, spec, query.text, query.limit)
+        assert sorted(r["id"] for r in group["results"]) == sorted(r["id"] for r in alone)

@@ -262,6 +262,27 @@ def test_the_dashboard_page_shows_the_figures(client):
     assert 'href="/api/v1/hazards/ledger.xlsx"' in body
 
 
+def test_the_dashboards_charts_are_named_and_told_in_words(client):
+    """Each SVG chart names its <title> and <desc> (a text alternative with its figures)."""
+    import re
+
+    signed_in(client, "p-charts", PLANNER)
+    body = client.get("/dashboard/").content.decode()
+    figures = dashboard.compute()
+    for chart in ("hh-choropleth", "hh-trend", "hh-rates-chart"):
+        svg = re.search(rf'<svg [^>]*id="{chart}"[^>]*>', body).group(0)
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in svg, svg
+        assert 'role="img"' in svg or 'role="group"' in svg  # a group of links (the map)
+        title = re.search(rf'<title id="{chart}-title">([^<]+)</title>', body).group(1)
+        desc = re.search(rf'<desc id="{chart}-desc">([^<]+)</desc>', body).group(1)
+        assert title.strip() and len(desc) > len(title), (title, desc)
+    cell = figures["cells"][0]
+    desc = re.search(r'<desc id="hh-choropleth-desc">([^<]+)</desc>', body).group(1)
+    assert f"{cell['code']} {cell['name']}: {cell['open']}" in desc
+    total = sum(w["found"] for w in figures["weeks"])
+    assert f"共发现 {total} 个" in re.search(r'<desc id="hh-trend-desc">([^<]+)', body).group(1)
+
+
 # --- the field view -------------------------------------------------------------------------
 
 

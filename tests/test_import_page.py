@@ -106,7 +106,26 @@ def test_upload_shows_the_mapping_then_runs(editor_client, tmp_path, private_tmp
     assert not import_jobs.input_dir(job).exists()  # a definitive outcome: the input is gone
     page = editor_client.get(f"/jobs/{job.pk}/").content.decode()
     assert 'id="hh-job-lines"' in page and "refused 0</li>" in page
-    assert 'href="/maps/planning/"' in page  # back to a map that shows the layer
+    # The rows it wrote: the list filtered to them, and the maps zoomed to them.
+    assert sorted(job.report["ids"]) == sorted(points.values_list("pk", flat=True))
+    minx, miny, maxx, maxy = job.report["extent"]
+    for p in points:
+        assert minx - 1e-6 <= p.geom.x <= maxx + 1e-6 and miny - 1e-6 <= p.geom.y <= maxy + 1e-6
+    status = editor_client.get(f"/jobs/{job.pk}/status.json").json()
+    assert "ids" not in status["report"]  # they stay on the server
+    links = [(link["kind"], link["href"]) for link in status["links"]]
+    fit = ",".join(f"{v:.7f}" for v in job.report["extent"])
+    assert links == [
+        ("list", f"/admin/layers/servicepoint/?import_job={job.pk}"),
+        ("map", f"/maps/planning/?fit={fit}&show=service-points"),
+        ("map", f"/maps/inspection/?fit={fit}&show=service-points"),
+    ]
+    assert f'href="/admin/layers/servicepoint/?import_job={job.pk}"' in page
+    listing = editor_client.get(links[0][1])
+    assert listing.status_code == 200
+    assert sorted(o.pk for o in listing.context["cl"].result_list) == sorted(job.report["ids"])
+    planning = editor_client.get(links[1][1]).content.decode()
+    assert f'"fit": [[{miny}, {minx}], [{maxy}, {maxx}]]' in planning
     again = editor_client.post("/import/", form)
     assert again.status_code == 400 and "file: 没有待导入的文件" in again.content.decode()
 

@@ -127,7 +127,7 @@ def test_an_editor_unlocks_a_paused_user_in_the_admin(client, db):
     editor_client.force_login(make_user("t-unlocker", EDITOR, staff=True))
     listing = editor_client.get("/admin/axes/accessattempt/")
     page = listing.content.decode()
-    assert listing.status_code == 200 and "t-victim" in page and "Unlock sign-in" in page
+    assert listing.status_code == 200 and "t-victim" in page and "解除登录锁定" in page
     attempt = AccessAttempt.objects.get(username="t-victim")
     done = editor_client.post(
         "/admin/axes/accessattempt/",

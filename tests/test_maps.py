@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -98,3 +99,39 @@ def test_page_legends_use_each_terms_own_colour(client):
     vocabulary = registry.get("renovation-sites").status_vocabulary
     for term in vocabulary.terms:
         assert swatches[term.value] == term.color, term.value
+
+
+def _layer_configs(html: str) -> dict[str, dict]:
+    found = re.findall(r"window\.hehuachi\.addLayer\(\w+, (\{.*?\})\);\n", html)
+    return {c["slug"]: c for c in map(json.loads, found)}
+
+
+def test_a_map_opens_zoomed_to_a_given_extent_with_a_layer_switched_on(client):
+    """What the job page of an import links to: ?fit=minx,miny,maxx,maxy&show=<layer>."""
+    client.force_login(make_user("map-planner-fit", "planner"))
+    plain = client.get("/maps/planning/").content.decode()
+    assert _layer_configs(plain)["service-points"]["visible"] is False
+    assert '"fit":' not in plain
+    html = client.get(
+        "/maps/planning/?fit=119.945,31.780,119.950,31.785&show=service-points"
+    ).content.decode()
+    assert '"fit": [[31.78, 119.945], [31.785, 119.95]]' in html
+    assert _layer_configs(html)["service-points"]["visible"] is True
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("fit=119.9,31.7", "fit"),
+        ("fit=119.95,31.78,119.94,31.79", "fit"),  # min after max
+        ("fit=0,0,1,1", "fit"),  # outside the service area
+        ("show=hazards", "show"),  # not a layer of the planning map
+        ("show=service-points,nope", "show"),
+        ("show=%00", "show"),
+    ],
+)
+def test_a_bad_opening_view_is_refused_naming_the_parameter(client, query, name):
+    client.force_login(make_user("map-planner-bad", "planner"))
+    response = client.get(f"/maps/planning/?{query}")
+    assert response.status_code == 400
+    assert response.content.decode().startswith(f"{name}: ")

@@ -19,6 +19,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from layers.compose import words
 from layers.compose.assets import asset_url, use_vendored_assets
 from layers.domain import labels, registry
 from layers.domain.pages import MapLayer, MapPage
@@ -69,6 +70,7 @@ class PageSetup(JSCSSMixin):
         if shift:
             self.default_js.append(("gcj02", static("js/gcj02.js")))
         self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+        self.default_js.append(("hehuachi_labels", static("js/hehuachi-labels.js")))
         self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
 
 
@@ -297,7 +299,8 @@ def mbtiles_config() -> dict:
     }
 
 
-def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
+def build_map(page: MapPage, user, *, extra: dict | None = None, show=()) -> folium.Map:
+    """The page's folium map; the layers in `show` are switched on whatever their default."""
     use_vendored_assets()
     minx, miny, maxx, maxy = settings.SERVICE_AREA
     centre = [31.7835, 119.9475]
@@ -338,6 +341,7 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
             "page": page.slug,
             "shift": base == "amap",
             "basemap_tiles": package if package and package["vector"] else None,
+            "control_words": words.control_words(),
             **page_links(user, (extra or {}).get("lang", "zh")),
             **(extra or {}),
         },
@@ -345,18 +349,29 @@ def build_map(page: MapPage, user, *, extra: dict | None = None) -> folium.Map:
         shift=base == "amap",
         tiles=any(layer.tiles for layer in page.layers) or bool(package and package["vector"]),
     ).add_to(m)
+    # The controls speak the page's language (layers/compose/words.py).
     if page.measure:
         plugins.MeasureControl(
-            position="topleft", primary_length_unit="meters", primary_area_unit="sqmeters"
+            position="topleft",
+            primary_length_unit="meters",
+            secondary_length_unit="kilometers",
+            primary_area_unit="sqmeters",
+            secondary_area_unit="hectares",
+            units=words.measure_units(),
         ).add_to(m)
     if page.locate:
-        plugins.LocateControl(auto_start=False, flyTo=True).add_to(m)
-    plugins.Fullscreen().add_to(m)
+        plugins.LocateControl(auto_start=False, flyTo=True, strings=words.locate_strings()).add_to(
+            m
+        )
+    plugins.Fullscreen(**words.fullscreen_options()).add_to(m)
     if base == "none":
         for config in basemap_layers(user, embed=page.embed_basemap):
             RegistryLayer(config).add_to(m)
     for layer in page.layers:
-        RegistryLayer(layer_config(layer, user)).add_to(m)
+        config = layer_config(layer, user)
+        if layer.slug in show:
+            config["visible"] = True
+        RegistryLayer(config).add_to(m)
     return m
 
 

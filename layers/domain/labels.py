@@ -4,6 +4,15 @@ code name such as "name_en" or "tour_order")."""
 
 from __future__ import annotations
 
+import re
+
+from django.utils import translation
+
+from layers.domain import language
+from layers.domain.language import both
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
 FIELD_EN = {
     "ref": "Reference",
     "name": "Name",
@@ -71,8 +80,81 @@ FIELD_EN = {
 }
 
 
+# Help texts are written in English in the models (their migrations keep that text); a page
+# shows them in its language: the Chinese here, and the English with its Chinese glosses gone.
+HELP = {
+    "Stable reference from the source system or sample data (unique in the layer).": (
+        "来源系统或示例数据中的稳定编号（在本图层内唯一）。",
+        "Stable reference from the source system or sample data (unique in the layer).",
+    ),
+    "Values from the park_facility vocabulary.": (
+        "取值来自设施词表。",
+        "Values from the facilities vocabulary.",
+    ),
+    "Values from the service_offered vocabulary.": (
+        "取值来自服务内容词表。",
+        "Values from the services vocabulary.",
+    ),
+    "A pending request.": ("待审批的申请。", "A pending request."),
+    "From the report (上报) to the dispatch (交办).": (
+        "从上报到交办。",
+        "From the report to the dispatch.",
+    ),
+    "From the dispatch to the rectification: the default 整改期限.": (
+        "从交办到整改完成：默认的整改期限。",
+        "From the dispatch to the rectification: the default deadline.",
+    ),
+    "From the recorded rectification to the re-inspection.": (
+        "从登记整改到复查。",
+        "From the recorded rectification to the re-inspection.",
+    ),
+    "For public reports: from receipt to acceptance (受理); empty: not set.": (
+        "群众随手拍：从收到到受理；为空表示不设时限。",
+        "For public reports: from receipt to acceptance; empty: not set.",
+    ),
+    "Working days past a limit after which the hazard is put under formal supervision (挂牌督办) "
+    "by the reminder pass.": (
+        "超过时限多少个工作日后，提醒任务对隐患挂牌督办。",
+        "Working days past a limit after which the reminder pass puts the hazard under formal "
+        "supervision.",
+    ),
+    "HMAC-SHA256 key shared with the receiver.": (
+        "与接收端共享的 HMAC-SHA256 密钥。",
+        "HMAC-SHA256 key shared with the receiver.",
+    ),
+    "Event names; empty: every event.": (
+        "事件名称；为空表示全部事件。",
+        "Event names; empty: every event.",
+    ),
+    "The course or position is approximate (示意), not surveyed.": (
+        "走向或位置为示意，未经测绘。",
+        "The course or position is approximate, not surveyed.",
+    ),
+}
+
+
+def help_text(text: str) -> str:
+    """A model field's help text in the page's language (as written when not in the table)."""
+    pair = HELP.get(str(text))
+    return language.pick(pair) if pair else text
+
+
 def field_label(model, name: str, lang: str = "zh") -> str:
     """The label of a model field in `lang` ('zh' or 'en')."""
     if lang == "en":
         return FIELD_EN.get(name) or name.replace("_", " ").capitalize()
-    return str(model._meta.get_field(name).verbose_name)
+    with translation.override("zh-hans"):  # the verbose_name speaks the active language
+        return str(model._meta.get_field(name).verbose_name)
+
+
+def speak_the_page_language(models) -> None:
+    """Give every field of `models` named in Chinese a name in the language active when it is
+    shown (its Chinese, or the English of this table): the admin's forms, columns, filters and
+    history then speak the page's language. Called once from AppConfig.ready(); definitions
+    (migrations) still read the Chinese."""
+    for model in models:
+        for field in model._meta.get_fields():
+            zh = getattr(field, "verbose_name", None)
+            if not isinstance(zh, str) or not CJK.search(zh):
+                continue
+            field.verbose_name = both(zh, field_label(model, field.name, "en"))

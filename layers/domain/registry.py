@@ -351,6 +351,8 @@ LAYERS: tuple[LayerSpec, ...] = (
         color_field="street_class",
         reference=True,
         min_zoom=12,
+        # The field map draws them from tiles: its style and its labels need these.
+        tile_fields=((12, ("status", "street_class", "name", "name_en")),),
     ),
     LayerSpec(
         slug="water",
@@ -372,6 +374,8 @@ LAYERS: tuple[LayerSpec, ...] = (
         color_field="kind",
         reference=True,
         min_zoom=12,
+        # The field map draws them from tiles: its style and its labels need these.
+        tile_fields=((12, ("status", "kind", "name", "name_en")),),
     ),
     LayerSpec(
         slug="landmarks",
@@ -393,6 +397,8 @@ LAYERS: tuple[LayerSpec, ...] = (
         color_field="kind",
         reference=True,
         min_zoom=12,
+        # The field map draws them from tiles: its style and its labels need these.
+        tile_fields=((12, ("status", "kind", "name", "name_en")),),
     ),
 )
 

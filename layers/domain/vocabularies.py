@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from layers.domain.language import both
+
 
 @dataclass(frozen=True)
 class Term:
@@ -44,8 +46,9 @@ class Vocabulary:
 
     @property
     def choices(self) -> list[tuple[str, str]]:
-        """Django choices: stored value and the Chinese label (Chinese first)."""
-        return [(t.value, t.zh) for t in self.terms]
+        """Django choices: stored value and the label in the language active when it is shown
+        (Chinese first: migrations and a process with no language see the Chinese)."""
+        return [(t.value, both(t.zh, t.en)) for t in self.terms]
 
     def term(self, value: str) -> Term:
         for t in self.terms:

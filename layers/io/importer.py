@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 from django.contrib.auth import get_user_model
+from django.contrib.gis.db.models import Extent
 from django.db import models, transaction
 
 from layers.domain import registry
@@ -54,6 +55,10 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     # A problem with the whole file (format, CRS, mapping): nothing was written.
     fatal: str = ""
+    # The features written (ids) and their extent (minx, miny, maxx, maxy in EPSG:4326): the
+    # job page links to them (the admin list filtered to them, the map zoomed to them).
+    ids: list[int] = field(default_factory=list)
+    extent: list[float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -266,8 +271,8 @@ def run_import(
                 number = index + 1
                 try:
                     with transaction.atomic():
-                        created = _write_row(spec, serializer_class, row, geom, columns, table,
-                                             index, mode, key, user)  # fmt: skip
+                        created, pk = _write_row(spec, serializer_class, row, geom, columns,
+                                                 table, index, mode, key, user)  # fmt: skip
                 except _RowError as exc:
                     report.refused += 1
                     report.errors.append((number, exc.name, exc.reason))
@@ -275,10 +280,14 @@ def run_import(
                     report.written += 1
                     report.created += created
                     report.updated += not created
+                    report.ids.append(pk)
                 tell(number)
             if dry_run or (report.errors and not skip_invalid):
                 raise _Rollback()
+            report.ids = sorted(set(report.ids))
+            report.extent = _extent(spec, report.ids)
     except _Rollback:
+        report.ids = []
         if not dry_run:
             report.written = report.created = report.updated = 0
             report.notes.append("nothing written: a row was refused (use skip_invalid to write "
@@ -290,8 +299,17 @@ def run_import(
     return report
 
 
-def _write_row(spec, serializer_class, row, geom, columns, table, index, mode, key, user) -> bool:
-    """Validate and write one row in its own savepoint; True if it created a feature."""
+def _extent(spec, ids: list[int]) -> list[float] | None:
+    if not ids:
+        return None
+    box = spec.model.objects.filter(pk__in=ids).aggregate(box=Extent("geom"))["box"]
+    return [round(v, 7) for v in box] if box else None
+
+
+def _write_row(
+    spec, serializer_class, row, geom, columns, table, index, mode, key, user
+) -> tuple[bool, int]:
+    """Validate and write one row in its own savepoint: (created, the feature's id)."""
     if index in table.geometry_errors:
         raise _RowError("geom", table.geometry_errors[index])
     if geom is None or geom.is_empty:
@@ -319,11 +337,10 @@ def _write_row(spec, serializer_class, row, geom, columns, table, index, mode, k
         raise _RowError(name, _flatten(errors[name]) if isinstance(errors, dict) else str(errors))
     try:
         if instance is None:
-            editing.create_as(spec, serializer.validated_data, user)
-            return True
+            return True, editing.create_as(spec, serializer.validated_data, user).pk
         editing.check_edit(spec, instance, user)
         editing.update(instance, serializer.validated_data, user)
         editing.check_edit(spec, instance, user)
-        return False
+        return False, instance.pk
     except editing.Refused as exc:
         raise _RowError("row", str(exc)) from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from layers.domain import labels as field_labels
 from layers.domain import registry
 from layers.services.validation import writable_fields
 
@@ -27,7 +28,7 @@ def fields(spec: registry.LayerSpec) -> list[str]:
 
 
 def zh_label(spec: registry.LayerSpec, name: str) -> str:
-    return str(spec.model._meta.get_field(name).verbose_name)
+    return field_labels.field_label(spec.model, name, "zh")
 
 
 def en_label(name: str) -> str:

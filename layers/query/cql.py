@@ -27,7 +27,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.db import models
 from django.db.models import Q
 
-from layers.domain import registry
+from layers.domain import labels, registry
 from layers.geo import crs as ogc_crs
 from layers.query import access, times
 from layers.query.params import MAX_TEXT_LENGTH, ParamError, load_json
@@ -89,7 +89,7 @@ def queryables(user, spec: registry.LayerSpec) -> dict[str, Queryable]:
         vocabulary = vocabularies.get(name)
         enum = vocabulary.values if vocabulary is not None else ()
         lookup = field.attname if field.many_to_one else name
-        title = str(field.verbose_name)
+        title = labels.field_label(spec.model, name, "zh")
         out[name] = Queryable(name, lookup, kind, enum, title)
     return out
 

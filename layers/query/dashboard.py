@@ -17,7 +17,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from layers.domain import clock
+from layers.domain import clock, language
 from layers.domain import vocabularies as status
 from layers.domain.models import SafetyHazard
 
@@ -61,7 +61,7 @@ def cells() -> list[dict]:
     """Every live grid cell with its open hazards, and its outline as an SVG path in Web
     Mercator metres (PostGIS ST_AsSVG: y is already negated for SVG)."""
     sql = """
-        SELECT g.code, g.name, COUNT(h.id) AS open,
+        SELECT g.code, g.name, g.name_en, COUNT(h.id) AS open,
                ST_AsSVG(ST_Transform(g.geom, 3857), 0, 1) AS path
         FROM layers_gridcell g
         LEFT JOIN layers_safetyhazard h
@@ -71,9 +71,10 @@ def cells() -> list[dict]:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(status.HAZARD_OPEN_STATUSES)])
+        en = language.lang() == "en"
         return [
-            {"code": code, "name": name, "open": n, "path": path}
-            for code, name, n, path in cursor.fetchall()
+            {"code": code, "name": (name_en or name) if en else name, "open": n, "path": path}
+            for code, name, name_en, n, path in cursor.fetchall()
         ]
 
 
@@ -168,9 +169,20 @@ def colour(count: int) -> str:
     return CLASSES[-1][1]
 
 
-def choropleth_svg(rows: list[dict], width: int = 360, link: str | None = None) -> str:
+def labelled(svg_id: str, title: str, desc: str):
+    """An SVG chart's name and text alternative: its <title> and <desc>, which the <svg>
+    names with aria-labelledby (what axe's svg-img-alt asks for; screen readers read both)."""
+    return format_html(
+        '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>', svg_id, title, svg_id, desc
+    )
+
+
+def choropleth_svg(
+    rows: list[dict], width: int = 360, link: str | None = None, *, title: str = "", desc: str = ""
+) -> str:
     """Grid cells coloured by their open hazards, each with its code and count (escaped);
-    with `link`, each cell links to `link?grid=CODE` (its open hazards)."""
+    with `link`, each cell links to `link?grid=CODE` (its open hazards). `title` and `desc`
+    name the chart and say what it shows in words."""
     extent = _extent()
     if extent is None or not rows:
         return ""
@@ -203,21 +215,36 @@ def choropleth_svg(rows: list[dict], width: int = 360, link: str | None = None) 
                 for r in rows
             ),
         )
+    # With links the chart is a group of links (an image may hold no control), named and
+    # described the same way.
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" id="hh-choropleth" width="{}" height="{}" '
-        'viewBox="{} {} {} {}" role="img">{}</svg>',
+        'viewBox="{} {} {} {}" role="{}" aria-labelledby="hh-choropleth-title '
+        'hh-choropleth-desc">{}{}</svg>',
         width,
         height,
         round(minx - pad, 1),
         round(-maxy - pad, 1),
         round(w, 1),
         round(h, 1),
+        "group" if link else "img",
+        labelled("hh-choropleth", title, desc),
         shapes,
     )
 
 
-def trend_svg(rows: list[dict], width: int = 640, height: int = 200) -> str:
-    """Found (bars) and closed (bars beside them) per week, with the week axis labelled."""
+def trend_svg(
+    rows: list[dict],
+    width: int = 640,
+    height: int = 200,
+    *,
+    title: str = "",
+    desc: str = "",
+    series: dict | None = None,
+) -> str:
+    """Found (bars) and closed (bars beside them) per week, with the week axis labelled;
+    `series` names "found" and "closed" in the page's language (each bar's tooltip)."""
+    series = series or {}
     if not rows:
         return ""
     top = max([1, *(r["found"] for r in rows), *(r["closed"] for r in rows)])
@@ -244,7 +271,7 @@ def trend_svg(rows: list[dict], width: int = 640, height: int = 200) -> str:
                     key,
                     value,
                     r["week"].isoformat(),
-                    key,
+                    series.get(key, key),
                     value,
                 )
             )
@@ -271,9 +298,11 @@ def trend_svg(rows: list[dict], width: int = 640, height: int = 200) -> str:
     )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" id="hh-trend" width="100%" '
-        'viewBox="0 0 {} {}" role="img">{}{}</svg>',
+        'viewBox="0 0 {} {}" role="img" aria-labelledby="hh-trend-title hh-trend-desc">'
+        "{}{}{}</svg>",
         width,
         height,
+        labelled("hh-trend", title, desc),
         axis,
         format_html_join("", "{}", ((p,) for p in parts)),
     )

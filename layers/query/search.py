@@ -1,7 +1,8 @@
 """One search over every layer a caller may read: names (zh, en), references and codes,
 addresses and the pinyin initials of a name (`kcc` finds 客车厂), ranked and grouped by layer.
 
-Each layer is one SQL statement on its trigram indexes (migration 0014): a rank from how the
+The layers' queries are joined into one SQL statement (UNION ALL of each layer's ordered,
+limited query on its trigram indexes, migration 0014): a rank from how the
 text matches (an exact name first, then a name that starts with it, a code, the initials, a
 name that holds it, the English name, an address), ties broken by trigram similarity and the
 shorter name. Only fields the caller may read are searched or shown (layers/query/access.py).
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce, Length, Lower
+from django.db.models.functions import Coalesce, Length, Lower, NullIf
 
 from layers.domain import registry
 from layers.query import access
@@ -115,76 +116,102 @@ def _rank(fields: dict, text: str, initials: bool):
     return condition, rank
 
 
-def search_layer(user, spec: registry.LayerSpec, text: str, limit: int) -> list[dict]:
-    """The best `limit` matches of `text` in one layer: id, names, code, status, bbox, rank."""
+def _layer_rows(user, spec: registry.LayerSpec, text: str, limit: int):
+    """The best `limit` matches of `text` in one layer, as a sliced queryset of the same
+    columns for every layer (so that the layers' queries combine into one statement); None when
+    the caller may search no field of the layer."""
     fields = searched_fields(user, spec)
     if not any(fields.values()):
-        return []
+        return None
     initials = bool(_INITIALS.fullmatch(text.lower()))
     queryset = spec.model.objects.all()
     if initials and fields["name"]:
         queryset = queryset.annotate(_initials=Initials("name"))
     condition, rank = _rank(fields, text, initials)
     if not condition:
-        return []
+        return None
     name = fields["name"][0] if fields["name"] else fields["name_en"][0]
-    status = spec.status_field
-    rows = (
+    text_field = models.CharField()
+    # The first code that is set (ref, then code), as the one-layer query did.
+    codes = [NullIf(F(c), Value("")) for c in fields["code"]]
+    code = Coalesce(*codes, Value(""), output_field=text_field) if codes else Value("", text_field)
+    bound = {k: Func("geom", function=f"ST_{k.title()}", output_field=FloatField()) for k in BOX}
+    return (
         queryset.filter(condition)
         .annotate(
             _rank=rank,
             _similarity=Coalesce(Similarity(Lower(F(name)), Value(text.lower())), Value(0.0)),
             _length=Length(name),
-            _xmin=Func("geom", function="ST_XMin", output_field=FloatField()),
-            _ymin=Func("geom", function="ST_YMin", output_field=FloatField()),
-            _xmax=Func("geom", function="ST_XMax", output_field=FloatField()),
-            _ymax=Func("geom", function="ST_YMax", output_field=FloatField()),
         )
         .order_by("-_rank", "-_similarity", "_length", "pk")
-        .values(
-            "pk",
-            "name",
-            "name_en",
-            status,
-            "_rank",
-            "_similarity",
-            "_xmin",
-            "_ymin",
-            "_xmax",
-            "_ymax",
-            *fields["code"],
-        )[:limit]
-    )
-    vocabulary = spec.status_vocabulary
-    out = []
-    for row in rows:
-        term = vocabulary.term(row[status]) if row[status] in vocabulary.values else None
-        visible_status = status in access.output_fields(user, spec)
-        out.append(
-            {
-                "id": row["pk"],
-                "name": row["name"] if "name" in fields["name"] else "",
-                "name_en": row["name_en"] if fields["name_en"] else "",
-                "code": next((row[c] for c in fields["code"] if row[c]), ""),
-                "status": row[status] if visible_status else None,
-                "status_zh": term.zh if term and visible_status else "",
-                "status_en": term.en if term and visible_status else "",
-                "color": term.color if term and visible_status else "",
-                "bbox": [round(row[k], 7) for k in ("_xmin", "_ymin", "_xmax", "_ymax")],
-                "rank": row["_rank"] + round(row["_similarity"], 3),
-            }
+        .annotate(
+            _layer=Value(spec.slug, output_field=text_field),
+            _id=F("pk"),
+            _name=F("name") if fields["name"] else Value("", output_field=text_field),
+            _name_en=F("name_en") if fields["name_en"] else Value("", output_field=text_field),
+            _code=code,
+            _status=F(spec.status_field),
+            **{f"_{k}": v for k, v in bound.items()},
         )
-    return out
+        .values_list(*COLUMNS)[:limit]
+    )
+
+
+# The columns every layer's part of the statement gives, in this order.
+BOX = ("xmin", "ymin", "xmax", "ymax")
+COLUMNS = ("_layer", "_id", "_name", "_name_en", "_code", "_status", "_rank", "_similarity")
+COLUMNS += tuple(f"_{k}" for k in BOX)
+
+
+def _result(user, spec: registry.LayerSpec, row: dict) -> dict:
+    vocabulary = spec.status_vocabulary
+    visible_status = spec.status_field in access.output_fields(user, spec)
+    status = row["_status"]
+    term = vocabulary.term(status) if visible_status and status in vocabulary.values else None
+    return {
+        "id": row["_id"],
+        "name": row["_name"] or "",
+        "name_en": row["_name_en"] or "",
+        "code": row["_code"] or "",
+        "status": status if visible_status else None,
+        "status_zh": term.zh if term else "",
+        "status_en": term.en if term else "",
+        "color": term.color if term else "",
+        "bbox": [round(row[f"_{k}"], 7) for k in BOX],
+        "rank": row["_rank"] + round(row["_similarity"], 3),
+    }
+
+
+def search_layer(user, spec: registry.LayerSpec, text: str, limit: int) -> list[dict]:
+    """The best `limit` matches of `text` in one layer: id, names, code, status, bbox, rank."""
+    rows = _layer_rows(user, spec, text, limit)
+    if rows is None:
+        return []
+    return [_result(user, spec, dict(zip(COLUMNS, row, strict=True))) for row in rows]
 
 
 def search(user, query: Query) -> list[dict]:
-    """Per layer that has matches, best layer first: slug, titles and its results."""
+    """Per layer that has matches, best layer first: slug, titles and its results. Every
+    layer's best matches come from ONE statement: the layers' queries, each ordered and
+    limited, joined by UNION ALL (one round trip, one plan)."""
+    specs = [registry.get(slug) for slug in query.layers]
+    parts = [
+        rows
+        for spec in specs
+        if access.can_read(user, spec)
+        and (rows := _layer_rows(user, spec, query.text, query.limit)) is not None
+    ]
+    if not parts:
+        return []
+    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    found: dict[str, list[dict]] = {}
+    for row in combined:
+        values = dict(zip(COLUMNS, row, strict=True))
+        spec = registry.get(values["_layer"])
+        found.setdefault(spec.slug, []).append(_result(user, spec, values))
     groups = []
-    for slug in query.layers:
-        spec = registry.get(slug)
-        if not access.can_read(user, spec):
-            continue
-        results = search_layer(user, spec, query.text, query.limit)
+    for spec in specs:
+        results = sorted(found.get(spec.slug, []), key=lambda r: -r["rank"])
         if results:
             groups.append(
                 {

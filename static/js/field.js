@@ -77,6 +77,7 @@
 
   // --- the map ---------------------------------------------------------------------------
   var map = L.map("hh-field-map", { zoomControl: true, attributionControl: true });
+  if (window.hehuachi) window.hehuachi.speak(map, config.control_words);
   map.attributionControl.setPrefix("Leaflet");
   state.map = map;
   var mine = [];

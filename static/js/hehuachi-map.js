@@ -130,10 +130,36 @@
     return box;
   }
 
+  /* Where a popup may open: below the controls of the top corners and above those of the
+   * bottom ones (Leaflet pans it there), so that no control covers it (on a phone they take a
+   * good part of the map); a short map makes the popup scroll rather than pass under them. */
+  function clearOfControls(map) {
+    var box = map.getContainer().getBoundingClientRect();
+    var top = 0, bottom = 0;
+    map.getContainer().querySelectorAll(".leaflet-control-container .leaflet-control").forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      if (!r.height) return;
+      if (c.closest(".leaflet-top")) top = Math.max(top, r.bottom - box.top);
+      else bottom = Math.max(bottom, box.bottom - r.top);
+    });
+    var pad = 8, tip = 30;
+    return {
+      topLeft: L.point(pad, top + pad),
+      bottomRight: L.point(pad, bottom + pad),
+      height: Math.max(120, box.height - top - bottom - 2 * pad - tip - 40)
+    };
+  }
+
   /* A popup of its own (not bound to the feature's layer): it stays open when the layer is
    * redrawn under it (a pan that refetches the bbox, a filter, a refresh). */
   function openPopup(map, latlng, content) {
-    var pop = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(content);
+    var room = clearOfControls(map);
+    var pop = L.popup({
+      maxWidth: 320,
+      maxHeight: room.height,
+      autoPanPaddingTopLeft: room.topLeft,
+      autoPanPaddingBottomRight: room.bottomRight
+    }).setLatLng(latlng).setContent(content);
     pop.openOn(map);
     state.openPopup = pop;
     return pop;
@@ -192,10 +218,16 @@
       style: function (f) { return styleFor(cfg, f); },
       pointToLayer: function (f, latlng) { return pointLayer(cfg, f, latlng); },
       onEachFeature: function (f, layer) {
-        layer.on("click", function (e) {
+        var open = function (e) {
           var map = layer._map || state.map;
           var at = layer.getLatLng ? layer.getLatLng() : e.latlng;
           openPopup(map, at, popup(cfg, f));
+        };
+        layer.on("click", open);
+        /* Enter on a focused marker: what bindPopup did for us (Leaflet's _onKeyPress) before
+         * popups were opened on their own. */
+        layer.on("keypress", function (e) {
+          if (e.originalEvent && e.originalEvent.keyCode === 13) open(e);
         });
         if (f.properties && f.properties.name) {
           layer.bindTooltip(function () {
@@ -298,6 +330,19 @@
   state.tokens = {};
   state.loads = {};
 
+  /* Our vector tiles of a layer, each feature known by its id (SVG: clicks work on 1.9). */
+  function vectorTiles(cfg, pane, styles, interactive) {
+    return L.vectorGrid.protobuf(cfg.tiles, {
+      pane: pane,
+      vectorTileLayerStyles: styles,
+      interactive: interactive,
+      minZoom: cfg.min_zoom,
+      maxNativeZoom: cfg.max_zoom,
+      maxZoom: 22,
+      getFeatureId: function (f) { return f.id; }
+    });
+  }
+
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
     var styles = {};
@@ -308,15 +353,7 @@
     };
     // Above the GeoJSON overlays (z-index 400): a building inside a site stays clickable.
     if (!map.getPane("hh-tiles")) map.createPane("hh-tiles").style.zIndex = 450;
-    var layer = L.vectorGrid.protobuf(cfg.tiles, {
-      pane: "hh-tiles",
-      vectorTileLayerStyles: styles,
-      interactive: true,
-      minZoom: cfg.min_zoom,
-      maxNativeZoom: cfg.max_zoom,
-      maxZoom: 22,
-      getFeatureId: function (f) { return f.id; }
-    });
+    var layer = vectorTiles(cfg, "hh-tiles", styles, true);
     var ids = function () {
       var seen = {};
       var keys = Object.keys(layer._vectorTiles || {});
@@ -387,62 +424,44 @@
     return { color: "#8d6e63", weight: 1, fillColor: "#bcaaa4", fillOpacity: 1, interactive: false };
   }
 
-  function textWidth(text) {
-    var w = 0;
-    for (var i = 0; i < text.length; i++) w += text.charCodeAt(i) > 255 ? 12 : 6.5;
-    return w + 10;
-  }
-
   function featureName(p) {
     return state.lang === "en" && p.name_en ? p.name_en : p.name;
   }
 
-  /* One label per street, rotated along its longest on-screen segment, if the name fits. */
-  function streetLabels(map, layer, labels) {
-    labels.clearLayers();
-    layer.eachLayer(function (line) {
-      var p = line.feature.properties || {};
-      var name = featureName(p);
-      if (!name) return;
-      var pts = line.getLatLngs().map(function (ll) { return map.project(ll); });
-      var best = null;
-      for (var i = 1; i < pts.length; i++) {
-        var len = pts[i].distanceTo(pts[i - 1]);
-        if (!best || len > best.len) best = { len: len, a: pts[i - 1], b: pts[i] };
-      }
-      if (!best || best.len < textWidth(name) * 1.3) return;
-      var angle = Math.atan2(best.b.y - best.a.y, best.b.x - best.a.x) * 180 / Math.PI;
-      if (angle > 90) angle -= 180;
-      if (angle < -90) angle += 180;
-      var mid = map.unproject(best.a.add(best.b).divideBy(2));
-      var icon = L.divIcon({ className: "hh-street-label-anchor", html: "", iconSize: [0, 0] });
-      var marker = L.marker(mid, { icon: icon, interactive: false, keyboard: false,
-        pane: "hh-basemap-labels" });
-      marker.on("add", function () {
-        var node = marker.getElement();
-        if (!node) return;
-        var text = el("span", name, "hh-street-label hh-street-" + (p.street_class || "street"));
-        text.style.transform = "translate(-50%, -50%) rotate(" + angle.toFixed(1) + "deg)";
-        node.appendChild(text);
-      });
-      labels.addLayer(marker);
-    });
-    state.counts["street-labels"] = labels.getLayers().length;
+  /* Labels are placed by hehuachi-labels.js (ranked, never overlapping): main roads first,
+   * then landmarks, streets, lanes. */
+  var RANK = { main_road: 0, landmark: 1, street: 2, lane: 3 };
+
+  function streetLabel(p, segments) {
+    var cls = p.street_class || "street";
+    return { text: featureName(p), cls: "hh-street-label hh-street-" + cls, anchor: "hh-street-label-anchor",
+      rank: RANK[cls] === undefined ? 2 : RANK[cls], segments: segments };
   }
 
-  function landmarkLabels(layer, labels) {
-    labels.clearLayers();
-    layer.eachLayer(function (dot) {
-      var p = dot.feature.properties || {};
-      var icon = L.divIcon({ className: "hh-landmark-label-anchor", html: "", iconSize: [0, 0] });
-      var marker = L.marker(dot.getLatLng(), { icon: icon, interactive: false, keyboard: false,
-        pane: "hh-basemap-labels" });
-      marker.on("add", function () {
-        var node = marker.getElement();
-        if (node) node.appendChild(el("span", featureName(p), "hh-landmark-label"));
-      });
-      labels.addLayer(marker);
+  function landmarkLabel(p, latlng) {
+    return { text: featureName(p), cls: "hh-landmark-label", anchor: "hh-landmark-label-anchor",
+      rank: RANK.landmark, dot: latlng };
+  }
+
+  function segmentsOf(lines) {
+    var segments = [];
+    lines.forEach(function (line) {
+      for (var i = 1; i < line.length; i++) segments.push([line[i - 1], line[i]]);
     });
+    return segments;
+  }
+
+  /* The labels of a GeoJSON reference layer: each street's segments, each landmark's dot. */
+  function labelsOf(cfg, layer) {
+    var out = [];
+    layer.eachLayer(function (feature) {
+      var p = feature.feature.properties || {};
+      if (!featureName(p)) return;
+      if (cfg.slug === "landmarks") { out.push(landmarkLabel(p, feature.getLatLng())); return; }
+      var lines = feature.getLatLngs();
+      out.push(streetLabel(p, segmentsOf(lines.length && !Array.isArray(lines[0]) ? [lines] : lines)));
+    });
+    return out;
   }
 
   function basemapLayer(map, cfg) {
@@ -457,17 +476,15 @@
         return L.circleMarker(latlng, Object.assign({ radius: 4, pane: pane }, basemapStyle(cfg, f)));
       }
     });
-    var labels = L.layerGroup();
+    var labelled = cfg.slug === "streets" || cfg.slug === "landmarks";
     var relabel = function () {
-      if (cfg.slug === "streets") streetLabels(map, layer, labels);
-      else if (cfg.slug === "landmarks") landmarkLabels(layer, labels);
+      if (labelled) state.setLabels(map, cfg.slug, map.hasLayer(layer) ? labelsOf(cfg, layer) : []);
     };
-    if (cfg.slug === "streets") map.on("zoomend", relabel);
-    var group = L.layerGroup([layer, labels]);
+    layer.on("add remove", relabel);
     state.counts[cfg.slug] = 0;
     return {
-      holder: group,
-      clear: function () { layer.clearLayers(); labels.clearLayers(); state.counts[cfg.slug] = 0; },
+      holder: layer,
+      clear: function () { layer.clearLayers(); state.counts[cfg.slug] = 0; },
       add: function (data) {
         layer.addData(data);
         state.counts[cfg.slug] += (data.features || []).length;
@@ -476,10 +493,68 @@
     };
   }
 
+  /* A reference layer from our vector tiles (the field app keeps them offline): the same
+   * panes, style and labels as the GeoJSON basemap, read from the tiles in view. */
+  function basemapTiles(map, cfg) {
+    var points = cfg.slug === "landmarks";
+    var pane = basePane(map, points ? "hh-basemap-points" : "hh-basemap", points ? 260 : 250);
+    basePane(map, "hh-basemap-labels", 270);
+    map.getContainer().classList.add("hh-offline-base");
+    var styles = {};
+    styles[cfg.slug] = function (properties) {
+      var style = basemapStyle(cfg, { properties: properties });
+      if (points) style.radius = 4;
+      style.fill = cfg.slug !== "streets";
+      return style;
+    };
+    var layer = vectorTiles(cfg, pane, styles, false);
+    /* Every feature in the loaded tiles: its properties and its parts (in the tile's pixels)
+     * as latlngs; a feature cut by tile edges is one feature with the pieces of each tile. */
+    var features = function () {
+      var out = {};
+      var size = layer.getTileSize();
+      Object.keys(layer._vectorTiles || {}).forEach(function (key) {
+        var tile = layer._vectorTiles[key];
+        var c = tile.getCoord();
+        var at = function (pt) { return map.unproject([c.x * size.x + pt.x, c.y * size.y + pt.y], c.z); };
+        Object.keys(tile._features || {}).forEach(function (id) {
+          var f = tile._features[id].feature;
+          var entry = out[id] = out[id] || { properties: f.properties, parts: [], point: null };
+          if (f._point) entry.point = at(f._point);
+          (f._parts || []).forEach(function (part) { entry.parts.push(part.map(at)); });
+        });
+      });
+      return out;
+    };
+    var relabel = function (found) {
+      if (cfg.slug !== "streets" && !points) return;
+      var items = [];
+      Object.keys(found).forEach(function (id) {
+        var f = found[id];
+        if (!featureName(f.properties)) return;
+        if (points) { if (f.point) items.push(landmarkLabel(f.properties, f.point)); return; }
+        items.push(streetLabel(f.properties, segmentsOf(f.parts)));
+      });
+      state.setLabels(map, cfg.slug, map.hasLayer(layer) ? items : []);
+    };
+    layer.on("loading", function () { state.ready[cfg.slug] = false; });
+    layer.on("load", function () {
+      var found = features();
+      state.counts[cfg.slug] = Object.keys(found).length;
+      relabel(found);
+      state.ready[cfg.slug] = true;
+      document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+    });
+    layer.on("remove", function () { relabel({}); });
+    state.counts[cfg.slug] = 0;
+    state.ready[cfg.slug] = map.getZoom() < cfg.min_zoom;
+    return layer;
+  }
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
     if (cfg.tiles) {
-      var tiles = tileLayer(map, cfg);
+      var tiles = cfg.basemap ? basemapTiles(map, cfg) : tileLayer(map, cfg);
       state.layers[cfg.slug] = { cfg: cfg, target: { holder: tiles }, map: map };
       if (cfg.visible !== false && cfg.tint) {
         // Drawn once the layer it is tinted by has loaded: no second round of tiles.
@@ -590,10 +665,48 @@
   var state = window.hehuachi;
   var el = state.el;
 
+  /* Leaflet's and the plugins' own English words in the page's language (config.control_words,
+   * from layers/compose/words.py): the controls' titles and the measuring tool's texts, also
+   * those written later (its panel, its result popups). */
+  function speak(map, words) {
+    if (!words || !Object.keys(words).length || !window.MutationObserver) return;
+    var fix = function (node) {
+      if (node.nodeType === 3) {
+        var text = node.nodeValue.trim();
+        if (words[text]) node.nodeValue = node.nodeValue.replace(text, words[text]);
+        return;
+      }
+      if (node.nodeType !== 1) return;
+      ["title", "aria-label"].forEach(function (name) {
+        var value = node.getAttribute(name);
+        if (value && words[value]) node.setAttribute(name, words[value]);
+      });
+      for (var child = node.firstChild; child; child = child.nextSibling) fix(child);
+    };
+    var watch = function (root, within) {
+      if (!root) return;
+      fix(root);
+      new MutationObserver(function (changes) {
+        changes.forEach(function (c) {
+          var at = c.target.nodeType === 1 ? c.target : c.target.parentElement;
+          if (within && !(at && at.closest(within))) return;
+          if (c.type === "childList") c.addedNodes.forEach(fix);
+          else fix(c.target);
+        });
+      }).observe(root, { childList: true, subtree: true, characterData: true, attributes: true,
+        attributeFilter: ["title", "aria-label"] });
+    };
+    watch(map.getContainer().querySelector(".leaflet-control-container"));
+    watch(map.getPane("popupPane"), ".leaflet-measure-resultpopup");
+  }
+
+  state.speak = speak;
+
   state.setup = function (map, cfg) {
     state.map = map;
     state.config = cfg;
     state.lang = cfg.lang === "en" ? "en" : "zh";
+    speak(map, cfg.control_words);
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);

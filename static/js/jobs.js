@@ -35,6 +35,18 @@
       lines.appendChild(li);
     });
     lines.hidden = items.length === 0;
+    var links = byId("hh-job-links");
+    while (links.firstChild) links.removeChild(links.firstChild);
+    (s.links || []).forEach(function (link) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      a.setAttribute("data-kind", link.kind);
+      li.appendChild(a);
+      links.appendChild(li);
+    });
+    links.hidden = !(s.links && s.links.length);
     if (s.finished) byId("hh-job-report-box").open = items.length === 0;
     byId("hh-job-attempts").textContent = s.attempts;
   }

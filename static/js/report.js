@@ -28,6 +28,7 @@
 
   // --- the map ---------------------------------------------------------------------------
   var map = L.map("hh-report-map", { zoomControl: true, maxBounds: config.bounds, maxBoundsViscosity: 0.8 });
+  if (window.hehuachi) window.hehuachi.speak(map, config.control_words);
   map.attributionControl.setPrefix("Leaflet");
   map.setView(config.centre, 16);
   if (window.hehuachi && config.basemap.length) {

@@ -86,15 +86,35 @@ def test_editor_imports_a_shapefile_and_finds_it_on_the_map(
     assert not page.locator("#hh-job-error").is_visible()
     tab.screenshot("import-report")
 
+    # The rows it wrote: the list filtered to them, and the map zoomed to them.
+    job_url = page.url
+    links = page.locator("#hh-job-links a")
+    assert links.count() >= 2
     with page.expect_navigation():
-        page.click('#hh-job-maps a[href="/maps/planning/"]')
-    assert page.url == tab.base + "/maps/planning/"
+        page.click('#hh-job-links a[data-kind="list"]')
+    assert "/admin/layers/servicepoint/?import_job=" in page.url
+    listed = page.locator("#result_list tbody tr").all_inner_texts()
+    assert len(listed) == 3 and all(any(r["name"] in row for r in rows) for row in listed)
+    page.goto(job_url)
+    with page.expect_navigation():
+        page.click('#hh-job-links a[data-kind="map"][href^="/maps/planning/"]')
+    assert "/maps/planning/?fit=" in page.url
     tab.wait_ready()
-    page.evaluate(
-        "window.hehuachi.layers['service-points'].target.holder.addTo(window.hehuachi.map)"
+    # The layer (off by default on this map) is on, and the map shows all of the new rows,
+    # closer than its usual view.
+    assert page.evaluate(
+        "window.hehuachi.map.hasLayer(window.hehuachi.layers['service-points'].target.holder)"
     )
     names = page.evaluate(NAMES_ON_MAP)
     assert {r["name"] for r in rows} <= set(names)
+    from layers.domain import models as m
+
+    inside = page.evaluate(
+        "(points) => points.every(([x, y]) => window.hehuachi.map.getBounds().contains([y, x]))",
+        [list(p.geom.coords) for p in m.ServicePoint.objects.filter(ref__startswith=f"{PREFIX}-")],
+    )
+    assert inside
+    assert page.evaluate("window.hehuachi.map.getZoom()") > 15  # the planning map opens at 15
     assert tab.errors == []
     assert tab.foreign_requests() == []
     tab.screenshot("import-on-the-map")

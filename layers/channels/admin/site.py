@@ -9,19 +9,25 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from layers.channels.admin.filters import DeletedFilter, ImportJobFilter
 from layers.channels.admin.widgets import LocalMapWidget
-from layers.domain import registry
+from layers.domain import labels, language, registry
 from layers.domain.models import TimeLimit, WebhookDelivery, WebhookEndpoint
+from layers.query import people
 from layers.services import editing
 
-admin.site.site_header = "荷花池街道地图服务 · 管理 (示意数据 illustrative data)"
-admin.site.site_title = "荷花池地图管理"
-admin.site.index_title = "图层 Layers"
+# One language per page: every string here is English in the code and Chinese in
+# locale/zh_Hans (the admin follows the page's language like every page).
+admin.site.site_header = _("Hehuachi map service · administration (illustrative data)")
+admin.site.site_title = _("Hehuachi map administration")
+admin.site.index_title = _("Layers")
 
 
 class VersionCheckedForm(forms.ModelForm):
@@ -45,10 +51,11 @@ class VersionCheckedForm(forms.ModelForm):
             if not editing.is_current(locked, seen):
                 current = locked.version
                 raise ValidationError(
-                    f"此要素已被他人修改 (当前版本 {current}，您打开的是版本 {seen})，"
-                    "请刷新后重新编辑。"
-                    f" This feature was changed by someone else (now version {current}, you "
-                    f"opened version {seen}); reload it and edit again.",
+                    _(
+                        "This feature was changed by someone else (now version %(current)s, "
+                        "you opened version %(seen)s); reload it and edit again."
+                    )
+                    % {"current": current, "seen": seen},
                     code="stale_version",
                 )
             # The form's instance was read before the lock: save on from the locked version.
@@ -61,32 +68,34 @@ class VersionCheckedForm(forms.ModelForm):
             self.add_error(name if name in self.fields else None, errors)
 
 
-class DeletedFilter(admin.SimpleListFilter):
-    title = "删除状态 deleted"
-    parameter_name = "deleted"
+class PageLanguageAdmin:
+    """Form fields' help texts in the page's language (field names are, by labels.py), and
+    the list's editable cells named (the stock admin leaves them without a label)."""
 
-    def lookups(self, request, model_admin):
-        return (("no", "未删除 live"), ("yes", "已删除 deleted"), ("all", "全部 all"))
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and formfield.help_text:
+            formfield.help_text = labels.help_text(formfield.help_text)
+        # A date-and-time field is two inputs under one label: each gets a name of its own.
+        parts = getattr(getattr(formfield, "widget", None), "widgets", None)
+        if parts and len(parts) == 2 and isinstance(formfield, forms.SplitDateTimeField):
+            for part, word in zip(parts, (_("date"), _("time")), strict=True):
+                part.attrs["aria-label"] = f"{formfield.label} · {word}"
+        return formfield
 
-    def choices(self, changelist):
-        value = self.value() or "no"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
+    def get_changelist_form(self, request, **kwargs):
+        base = super().get_changelist_form(request, **kwargs)
 
-    def queryset(self, request, queryset):
-        value = self.value() or "no"
-        if value == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        if value == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+        class Named(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for field in self.fields.values():
+                    field.widget.attrs["aria-label"] = f"{self.instance} · {field.label}"
+
+        return Named
 
 
-class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
+class LayerAdmin(PageLanguageAdmin, SimpleHistoryAdmin, GISModelAdmin):
     """Configured per layer by `admin_for(spec)`; no per-layer admin code."""
 
     form = VersionCheckedForm
@@ -124,48 +133,48 @@ class LayerAdmin(SimpleHistoryAdmin, GISModelAdmin):
     def save_model(self, request, obj, form, change):
         editing.save(obj, request.user)
 
-    @admin.action(description="恢复所选已删除要素 Restore selected", permissions=["change"])
+    @admin.action(description=_("Restore the selected deleted features"), permissions=["change"])
     def restore_selected(self, request, queryset):
         restored = 0
         for obj in queryset.filter(deleted_at__isnull=False):
             editing.restore(obj, request.user)
             restored += 1
         self.message_user(
-            request, f"已恢复 {restored} 个要素 / restored {restored}.", messages.SUCCESS
+            request, _("%(n)s features restored.") % {"n": restored}, messages.SUCCESS
         )
 
 
-BOOL_CHOICES = (("", "—"), ("true", "是 yes"), ("false", "否 no"))
+BOOL_CHOICES = (("", "—"), ("true", _("yes")), ("false", _("no")))
 
 
 class StepForm(forms.Form):
     """One lifecycle step for the selected hazards; the workflow checks everything."""
 
-    step = forms.ChoiceField(label="步骤 Step")
+    step = forms.ChoiceField(label=_("Step"))
     note = forms.CharField(
-        label="说明 Note", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    responsible_unit = forms.CharField(label="责任单位 Responsible unit", required=False)
-    assignee = forms.CharField(label="承办人（用户名）Assignee (user name)", required=False)
+    responsible_unit = forms.CharField(label=_("Responsible unit"), required=False)
+    assignee = forms.CharField(label=_("Assignee (user name)"), required=False)
     deadline = forms.DateField(
-        label="整改期限 Deadline", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Deadline"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    reason = forms.ChoiceField(label="原因 Reason", required=False)
-    duplicate_of = forms.IntegerField(label="重复于隐患编号 Duplicate of (id)", required=False)
+    reason = forms.ChoiceField(label=_("Reason"), required=False)
+    duplicate_of = forms.IntegerField(label=_("Duplicate of (hazard id)"), required=False)
     until = forms.DateField(
-        label="申请延期至 Extend until",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Extend until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    approve = forms.ChoiceField(label="批准延期 Approve", choices=BOOL_CHOICES, required=False)
-    on = forms.ChoiceField(label="挂牌督办 Supervision on", choices=BOOL_CHOICES, required=False)
+    approve = forms.ChoiceField(
+        label=_("Approve the extension"), choices=BOOL_CHOICES, required=False
+    )
+    on = forms.ChoiceField(label=_("Formal supervision on"), choices=BOOL_CHOICES, required=False)
 
     def __init__(self, *args, workflow, **kwargs):
         super().__init__(*args, **kwargs)
         from layers.domain import vocabularies as status
 
         self.fields["step"].choices = [
-            (name, f"{a.zh} {a.en}") for name, a in workflow.ACTIONS.items()
+            (name, language.pick((a.zh, a.en))) for name, a in workflow.ACTIONS.items()
         ]
         # 不予立案 reasons for `reject`, 退回 reasons for `return` (the workflow checks which).
         self.fields["reason"].choices = [
@@ -187,7 +196,7 @@ class StepForm(forms.Form):
 class WorkflowAdminMixin:
     """Steps of the lifecycle from the admin: recorded by the workflow, never by writing status."""
 
-    @admin.action(description="记录处置步骤 Record a lifecycle step", permissions=["change"])
+    @admin.action(description=_("Record a lifecycle step"), permissions=["change"])
     def record_step(self, request, queryset):
         wf = self.spec.workflow_module
         if "apply" in request.POST:
@@ -206,7 +215,8 @@ class WorkflowAdminMixin:
                     label = wf.ACTIONS[step]
                     self.message_user(
                         request,
-                        f"已对 {done} 个隐患记录“{label.zh}” / '{label.en}' recorded for {done}.",
+                        _("“%(step)s” recorded for %(n)s hazards.")
+                        % {"step": language.pick((label.zh, label.en)), "n": done},
                         messages.SUCCESS,
                     )
                 return None
@@ -214,7 +224,7 @@ class WorkflowAdminMixin:
             form = StepForm(workflow=wf)
         context = {
             **self.admin_site.each_context(request),
-            "title": "记录处置步骤 Record a lifecycle step",
+            "title": _("Record a lifecycle step"),
             "opts": self.model._meta,
             "queryset": queryset,
             "form": form,
@@ -224,15 +234,34 @@ class WorkflowAdminMixin:
         return TemplateResponse(request, "admin/layers/record_step.html", context)
 
 
+def _person_column(field):
+    @admin.display(description=field.verbose_name, ordering=field.name)
+    def column(self, obj):
+        return people.display_name(getattr(obj, field.name)) or "—"
+
+    return column
+
+
 def admin_for(spec: registry.LayerSpec) -> type[LayerAdmin]:
     model = spec.model
     field_names = {f.name for f in model._meta.get_fields()}
     # Popups may list computed properties (spec.computed_labels); the admin lists model fields.
     popup = [f for f in spec.popup_fields if f in field_names]
-    list_display = ["__str__", *[f for f in popup if f != "name"], "version"]
-    list_filter = [spec.status_field, *spec.filter_fields, DeletedFilter]
+    # People by their names, never by their user names (the column sorts by the account).
+    people_columns = {
+        name: _person_column(model._meta.get_field(name))
+        for name in popup
+        if getattr(model._meta.get_field(name), "related_model", None) is get_user_model()
+    }
+    list_display = [
+        "__str__",
+        *[f"{f}_person" if f in people_columns else f for f in popup if f != "name"],
+        "version",
+    ]
+    list_filter = [spec.status_field, *spec.filter_fields, DeletedFilter, ImportJobFilter]
     search = ["name", "name_en", "ref", *spec.search_fields]
     attrs = {
+        **{f"{name}_person": column for name, column in people_columns.items()},
         "spec": spec,
         "list_display": list_display,
         "list_filter": list_filter,
@@ -275,18 +304,18 @@ def _lockout_admin():
             "path_info",
         ]
 
-        @admin.display(description="暂停至 · paused until")
+        @admin.display(description=_("paused until"))
         def paused_until(self, obj):
             ends = lockout.pause_ends(obj)
             return timezone.localtime(ends).strftime("%H:%M") if ends else "—"
 
-        @admin.action(description="解除登录锁定 · Unlock sign-in", permissions=["delete"])
+        @admin.action(description=_("Unlock sign-in"), permissions=["delete"])
         def unlock(self, request, queryset):
             names = sorted({str(a.username or a.ip_address) for a in queryset})
             removed = lockout.unlock(queryset)
             self.message_user(
                 request,
-                f"已解除 · unlocked: {', '.join(names)} ({removed})",
+                _("Unlocked: %(names)s (%(n)s)") % {"names": ", ".join(names), "n": removed},
                 messages.SUCCESS,
             )
 
@@ -299,7 +328,7 @@ _lockout_admin()
 
 
 @admin.register(TimeLimit)
-class TimeLimitAdmin(admin.ModelAdmin):
+class TimeLimitAdmin(PageLanguageAdmin, admin.ModelAdmin):
     """办理时限: editors keep the limits of the hazard loop here (working days)."""
 
     list_display = (
@@ -323,7 +352,7 @@ class TimeLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(PageLanguageAdmin, admin.ModelAdmin):
     """Receivers of signed notices (docs/HAZARDS.md, Notifications)."""
 
     list_display = ("name", "url", "active", "events")

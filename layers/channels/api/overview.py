@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import PublicRead
-from layers.domain import registry
+from layers.domain import labels, registry
 from layers.domain import vocabularies as status
 from layers.domain.models import Community, GridCell, RenovationSite, SafetyHazard
 from layers.query import access
@@ -19,7 +19,11 @@ from layers.query import access
 
 def _field_info(spec, name: str) -> dict:
     field = spec.model._meta.get_field(name)
-    info = {"name": name, "label": str(field.verbose_name), "type": field.get_internal_type()}
+    info = {
+        "name": name,
+        "label": labels.field_label(spec.model, name, "zh"),
+        "type": field.get_internal_type(),
+    }
     vocabulary = spec.vocabularies().get(name) or spec.list_fields.get(name)
     if vocabulary is not None:
         info["vocabulary"] = vocabulary.name

@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 
 from layers.channels.api import filters
 from layers.channels.api.idempotent import IDEMPOTENT_ACTIONS, IdempotentMixin
-from layers.domain import registry
+from layers.domain import labels, registry
 from layers.query import spatial
 from layers.query.access import AUDIT_FIELDS
 from layers.query.params import MAX_TEXT_LENGTH
@@ -186,7 +186,7 @@ def field_schema(spec: registry.LayerSpec, field_name: str, *, for_input: bool =
         out = {"type": "string"}
     if field.null or field.many_to_one or isinstance(field, models.FileField):
         out["nullable"] = True
-    label = str(field.verbose_name)
+    label = labels.field_label(spec.model, field_name, "zh")
     out["description"] = f"{label}. {out['description']}" if "description" in out else label
     return out
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -16,7 +18,7 @@ from layers.compose.legend import legend
 from layers.domain import registry
 from layers.domain.models import GridCell
 from layers.domain.pages import INSPECTION, PLANNING, TOUR, MapPage
-from layers.query import access
+from layers.query import access, params, spatial
 
 
 def current_lang() -> str:
@@ -33,7 +35,10 @@ def filters(page: MapPage, lang: str) -> list[dict]:
     for slug, field in page.filters:
         spec = registry.get(slug)
         if field == "grid":
-            choices = [(g.code, f"{g.code} {g.name}") for g in GridCell.objects.order_by("code")]
+            choices = [
+                (g.code, f"{g.code} {_pick(g.name, g.name_en or g.name, lang)}")
+                for g in GridCell.objects.order_by("code")
+            ]
             label = _("Grid cell")
         else:
             vocabulary = spec.vocabularies()[field]
@@ -71,6 +76,31 @@ def live_layers(page: MapPage, user) -> list[str]:
     return [spec.slug for spec in specs if spec.live and access.can_read(user, spec)]
 
 
+def opening_view(request, page: MapPage) -> tuple[dict, tuple[str, ...]]:
+    """`?fit=minx,miny,maxx,maxy` (lon/lat) and `?show=<layer>[,<layer>]`: the view a link
+    opens the map on (an import's rows, zoomed to them) and the layers it switches on (of this
+    page's, those the user may read). ParamError names the parameter."""
+    extra, show = {}, ()
+    raw = request.GET.get("fit")
+    if raw is not None:
+        minx, miny, maxx, maxy = spatial.bbox("fit", raw).extent
+        ax, ay, bx, by = settings.SERVICE_AREA
+        if maxx < ax or minx > bx or maxy < ay or miny > by:
+            raise params.ParamError(
+                "fit", f"outside the service area {list(settings.SERVICE_AREA)}"
+            )
+        extra["fit"] = [[miny, minx], [maxy, maxx]]
+    raw = request.GET.get("show")
+    if raw is not None:
+        readable = [
+            layer.slug
+            for layer in page.layers
+            if access.can_read(request.user, registry.get(layer.slug))
+        ]
+        show = tuple(params.choices("show", [params.text("show", raw)], readable))
+    return extra, show
+
+
 def _page(request, page: MapPage, extra: dict | None = None, template="maps/page.html", **context):
     denied = pages.check(request, page.slug)
     if denied:
@@ -79,11 +109,22 @@ def _page(request, page: MapPage, extra: dict | None = None, template="maps/page
     # The published tour has no server behind it: no nearest search there.
     static_site = getattr(request, "static_site", None) is not None
     nearest = [] if static_site else builder.nearest_config(page, request.user, lang)
+    try:
+        opening, show = opening_view(request, page) if not static_site else ({}, ())
+    except params.ParamError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     m = builder.build_map(
         page,
         request.user,
         # The published tour has no feature pages: its popups link to none.
-        extra={"lang": lang, "nearest": nearest, "static_site": static_site, **(extra or {})},
+        extra={
+            "lang": lang,
+            "nearest": nearest,
+            "static_site": static_site,
+            **opening,
+            **(extra or {}),
+        },
+        show=show,
     )
     response = render(
         request,

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 
 from layers.auth import pages
 from layers.channels.portal import field_app, nav, rates
-from layers.compose import builder
+from layers.compose import builder, words
 from layers.domain import clock
 from layers.domain import vocabularies as status
 from layers.domain.models import GridCell
@@ -203,6 +203,8 @@ def field(request):
         if builder.basemap_name() == "none"
         else [],
         "mbtiles": builder.mbtiles_config() if builder.basemap_name() == "mbtiles" else None,
+        # Leaflet's own words (zoom buttons) in the page's language.
+        "control_words": words.control_words(),
         "userKey": field_app.user_key(user),
         "duplicateRadius": settings.HAZARD_DUPLICATE_RADIUS_M,
         "timeZone": settings.TIME_ZONE,
@@ -251,6 +253,7 @@ def dashboard(request):
     except rates.kpis.BadQuery as exc:
         return HttpResponseBadRequest("; ".join(f"{k}: {v[0]}" for k, v in exc.errors.items()))
     data = figures.compute(lang)
+    cells = data["cells"]
     for row in data["overdue"]:
         row["url"] = rates.hazard_url(request.user, row["id"])
     context = {
@@ -259,8 +262,14 @@ def dashboard(request):
         "d": data,
         "kpi": kpi,
         "ledger_url": reverse("api:hazards-ledger"),
-        "choropleth": figures.choropleth_svg(data["cells"], link=reverse("dashboard-hazards")),
-        "trend": figures.trend_svg(data["weeks"]),
+        "choropleth": figures.choropleth_svg(
+            cells,
+            link=reverse("dashboard-hazards"),
+            title=_("Open hazards per grid cell"),
+            desc=_("%(figures)s. The same figures are in the table below.")
+            % {"figures": "; ".join(f"{c['code']} {c['name']}: {c['open']}" for c in cells)},
+        ),
+        "trend": _trend(data["weeks"]),
         # For static/js/dashboard-live.js: the changed hazards' status words and pages.
         "live_dashboard": {
             "statuses": _terms(status.HAZARD_STATUS),
@@ -269,6 +278,29 @@ def dashboard(request):
         },
     }
     return render(request, "hazards/dashboard.html", context)
+
+
+def _trend(weeks: list[dict]) -> str:
+    """The weekly chart, named and told in words (found and closed each week)."""
+    if not weeks:
+        return ""
+    series = {"found": _("found"), "closed": _("closed")}
+    said = "; ".join(
+        f"{w['week']:%m-%d} " + ", ".join(f"{series[k]} {w[k]}" for k in series) for w in weeks
+    )
+    desc = _(
+        "Week by week from %(first)s to %(last)s: %(found)s found and %(closed)s closed in all. "
+        "%(weeks)s."
+    ) % {
+        "first": f"{weeks[0]['week']:%Y-%m-%d}",
+        "last": f"{weeks[-1]['week']:%Y-%m-%d}",
+        "found": sum(w["found"] for w in weeks),
+        "closed": sum(w["closed"] for w in weeks),
+        "weeks": said,
+    }
+    return figures.trend_svg(
+        weeks, title=_("Hazards found and closed per week"), desc=desc, series=series
+    )
 
 
 @never_cache

@@ -6,6 +6,8 @@ existence is not shown). The page polls `/jobs/<id>/status.json` for its progres
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from layers.auth import pages as gate
-from layers.channels.portal.nav import pick
+from layers.channels.portal.nav import lang, pick
 from layers.domain import pages, registry
 from layers.domain.models import Job
 from layers.jobs import engine as jobs
@@ -36,8 +38,9 @@ def _visible_job(request, pk: int) -> Job:
     return job
 
 
-def state(job: Job) -> dict:
-    """What the job page and the command line show (the JSON the page polls)."""
+def state(job: Job, user=None) -> dict:
+    """What the job page shows (the JSON it polls): with `user`, the links to what the job
+    wrote that this user may open."""
     return {
         "id": job.pk,
         "kind": job.kind,
@@ -49,7 +52,9 @@ def state(job: Job) -> dict:
         "total": job.total,
         "rows": {"read": job.rows_read, "written": job.rows_written, "refused": job.rows_refused},
         "message": job.message,
-        "report": job.report,
+        # The ids of the rows an import wrote stay on the server (the links below use them).
+        "report": {k: v for k, v in job.report.items() if k != "ids"} if job.report else None,
+        "links": written_links(job, user) if user is not None else [],
         "error": job.error,
         "attempts": job.attempts,
         "can_retry": jobs.can_retry(job),
@@ -81,27 +86,55 @@ def job_list(request):
 @require_GET
 def job_detail(request, pk: int):
     job = _visible_job(request, pk)
-    context = {"job": job, "state": state(job), "title": _title(job), "page_title": _title(job)}
-    context["maps"] = _maps_of(job, request.user)
+    title = _title(job)
+    context = {"job": job, "state": state(job, request.user), "title": title, "page_title": title}
     return render(request, "jobs/detail.html", context)
 
 
-def _maps_of(job: Job, user) -> list[tuple[str, str]]:
-    """(url, title) of the map pages the user may open that show the imported layer."""
+def written_links(job: Job, user) -> list[dict]:
+    """A finished import's rows, for the user: the admin's list filtered to them (editors) and
+    every map page that draws their layer, zoomed to them with the layer shown."""
+    report = job.report or {}
     layer = (job.params or {}).get("layer") if job.kind == "import_layer" else None
-    if not layer:
+    if not layer or job.status != Job.SUCCEEDED or not report.get("ids"):
         return []
-    return [
-        (f"/maps/{page.slug}/", pick((page.title_zh, page.title_en)))
-        for page in pages.PAGES.values()
-        if page.roles and gate.allows(user, page.slug) and any(m.slug == layer for m in page.layers)
-    ]
+    spec = registry.get(layer)
+    n = len(report["ids"])
+    links = []
+    if user.is_staff and access.can_edit(user, spec):
+        meta = spec.model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        text = _("The %(n)s rows it wrote, in the list of %(layer)s")
+        links.append(
+            {
+                "kind": "list",
+                "href": f"{url}?{urlencode({'import_job': job.pk})}",
+                "text": text % {"n": n, "layer": spec.title(lang())},
+            }
+        )
+    extent = report.get("extent")
+    for page in pages.PAGES.values():
+        if not (page.roles and gate.allows(user, page.slug)):
+            continue
+        if extent and any(m.slug == layer for m in page.layers):
+            query = urlencode(
+                {"fit": ",".join(f"{v:.7f}" for v in extent), "show": layer}, safe=","
+            )
+            links.append(
+                {
+                    "kind": "map",
+                    "href": f"{reverse(f'map-{page.slug}')}?{query}",
+                    "text": _("On the %(map)s, zoomed to them")
+                    % {"map": pick((page.title_zh, page.title_en))},
+                }
+            )
+    return links
 
 
 @login_required
 @require_GET
 def job_status(request, pk: int):
-    return JsonResponse(state(_visible_job(request, pk)))
+    return JsonResponse(state(_visible_job(request, pk), request.user))
 
 
 @login_required

@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from layers.channels.portal import nav
 from layers.domain import vocabularies as status
 from layers.domain.models import SafetyHazard
 from layers.domain.roles import EDITOR, INSPECTOR, roles_of
+from layers.query import dashboard as figures
 from layers.query import kpis
 
 # The table's columns: (number, zh, en); rates are shown beside their counts.
@@ -96,7 +98,7 @@ def context(params) -> dict:
         "by_label": nav.pick(BY_LABELS[by]),
         "columns": [nav.pick((zh, en)) for _n, zh, en in COLUMNS],
         "rows": rows,
-        "chart": rate_chart(data["groups"]),
+        "chart": rate_chart(data["groups"], by=nav.pick(BY_LABELS[by])),
     }
 
 
@@ -104,12 +106,24 @@ def _percent(rate) -> str:
     return "—" if rate is None else f"{rate * 100:.0f}%"
 
 
-def rate_chart(groups: list[dict], width: int = 640) -> str:
+def rate_chart(groups: list[dict], width: int = 640, *, by: str = "") -> str:
     """On-time rate (green), rework rate (red) and satisfaction rate (blue) per group as
-    horizontal bars, SVG."""
+    horizontal bars, SVG, named and described in words (its <title> and <desc>)."""
     rows = [g for g in groups if any(g[name] is not None for name, _fill in SERIES)]
     if not rows:
         return ""
+    series = {
+        "on_time_rate": _("on-time rate"),
+        "rework_rate": _("rework rate"),
+        "satisfaction_rate": _("satisfaction rate"),
+    }
+    said = "; ".join(
+        f"{g['key'] or '—'}: "
+        + ", ".join(f"{series[k]} {_percent(g[k])}" for k in series if g[k] is not None)
+        for g in rows
+    )
+    title = _("On-time, rework and satisfaction rates by %(by)s") % {"by": by}
+    desc = _("%(figures)s. The same figures are in the table above.") % {"figures": said}
     bar, gap, label_w = 9, 8, 180
     step = len(SERIES) * bar + gap
     height = len(rows) * step + 10
@@ -142,7 +156,7 @@ def rate_chart(groups: list[dict], width: int = 640) -> str:
                     name,
                     value,
                     g["key"],
-                    name,
+                    series[name],
                     round(value * 100),
                     label_w + round(plot * value, 1) + 4,
                     y + j * bar + bar - 1,
@@ -151,9 +165,11 @@ def rate_chart(groups: list[dict], width: int = 640) -> str:
             )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" id="hh-rates-chart" width="100%" '
-        'viewBox="0 0 {} {}" role="img">{}</svg>',
+        'viewBox="0 0 {} {}" role="img" aria-labelledby="hh-rates-chart-title '
+        'hh-rates-chart-desc">{}{}</svg>',
         width,
         height,
+        figures.labelled("hh-rates-chart", title, desc),
         format_html_join("", "{}", ((p,) for p in parts)),
     )
 

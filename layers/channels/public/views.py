@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from geo_service.middleware.limits import RateLimited, client_ip, too_many
 from layers.channels.public.words import PLAIN_CATEGORY, script_words, words
 from layers.compose import builder
+from layers.compose import words as map_words
 from layers.domain import vocabularies as status
 from layers.domain.language import lang, pick
 from layers.query import params as p
@@ -84,6 +85,8 @@ def _form(request, errors: dict | None = None, status_code: int = 200):
     minx, miny, maxx, maxy = settings.SERVICE_AREA
     config = {
         "lang": lang(),
+        # Leaflet's own words (zoom buttons) in the page's language.
+        "control_words": map_words.control_words(),
         "bounds": [[miny, minx], [maxy, maxx]],
         "centre": [31.7835, 119.9475],
         "basemap": builder.basemap_layers(request.user, embed=False)

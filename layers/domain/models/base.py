@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from layers.domain import vocabularies as status
+from layers.domain.language import lang
 from layers.geo import geometry as geo
 
 
@@ -87,7 +88,9 @@ class LayerFeature(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # The page's language (the admin's titles, lists, history): the English name where
+        # there is one, else the Chinese.
+        return (self.name_en or self.name) if lang() == "en" else self.name
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 
 from layers.domain import fields
 from layers.domain import vocabularies as status
+from layers.domain.language import both
 from layers.domain.models.base import LayerFeature
 from layers.geo import geometry as geo
 
@@ -28,8 +29,8 @@ class Community(LayerFeature):
     geom = fields.MultiPolygonField("边界", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "社区"
-        verbose_name_plural = "社区"
+        verbose_name = both("社区", "Community")
+        verbose_name_plural = both("社区", "Communities")
 
 
 class GridCell(LayerFeature):
@@ -55,8 +56,8 @@ class GridCell(LayerFeature):
     geom = fields.MultiPolygonField("边界", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "网格"
-        verbose_name_plural = "网格"
+        verbose_name = both("网格", "Grid cell")
+        verbose_name_plural = both("网格", "Grid cells")
 
 
 class RenovationSite(LayerFeature):
@@ -93,8 +94,8 @@ class RenovationSite(LayerFeature):
     geom = fields.MultiPolygonField("范围", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "改造项目"
-        verbose_name_plural = "改造项目"
+        verbose_name = both("改造项目", "Renovation site")
+        verbose_name_plural = both("改造项目", "Renovation sites")
 
     @classmethod
     def buildings_count(cls) -> models.Expression:
@@ -160,8 +161,8 @@ class CulturalViewpoint(LayerFeature):
     geom = models.PointField("位置", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "文化观景点"
-        verbose_name_plural = "文化观景点"
+        verbose_name = both("文化观景点", "Cultural viewpoint")
+        verbose_name_plural = both("文化观景点", "Cultural viewpoints")
         ordering = ["tour_order", "pk"]
         constraints = LayerFeature.Meta.constraints + [
             models.UniqueConstraint(
@@ -190,8 +191,8 @@ class PocketPark(LayerFeature):
     geom = fields.MultiPolygonField("范围", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "法治口袋公园"
-        verbose_name_plural = "法治口袋公园"
+        verbose_name = both("法治口袋公园", "Rule-of-law pocket park")
+        verbose_name_plural = both("法治口袋公园", "Rule-of-law pocket parks")
 
 
 class Building(LayerFeature):
@@ -239,8 +240,8 @@ class Building(LayerFeature):
     geom = fields.MultiPolygonField("轮廓", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "建筑"
-        verbose_name_plural = "建筑"
+        verbose_name = both("建筑", "Building")
+        verbose_name_plural = both("建筑", "Buildings")
 
 
 class ServicePoint(LayerFeature):
@@ -286,5 +287,5 @@ class ServicePoint(LayerFeature):
     geom = models.PointField("位置", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "服务点位"
-        verbose_name_plural = "服务点位"
+        verbose_name = both("服务点位", "Service point")
+        verbose_name_plural = both("服务点位", "Service points")

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from layers.domain import clock
 from layers.domain import vocabularies as status
+from layers.domain.language import both
 from layers.domain.models.base import LayerFeature
 from layers.domain.models.features import Building, Community, GridCell
 from layers.domain.storage import private_storage
@@ -132,8 +133,8 @@ class SafetyHazard(LayerFeature):
     geom = models.PointField("位置", srid=geo.STORAGE_SRID)
 
     class Meta(LayerFeature.Meta):
-        verbose_name = "安全隐患"
-        verbose_name_plural = "安全隐患"
+        verbose_name = both("安全隐患", "Safety hazard")
+        verbose_name_plural = both("安全隐患", "Safety hazards")
         indexes = [models.Index(fields=["status", "deadline"], name="hazard_status_deadline")]
 
     @staticmethod
@@ -247,8 +248,8 @@ class HazardEvent(models.Model):
     data = models.JSONField("内容", default=dict, blank=True)
 
     class Meta:
-        verbose_name = "隐患处置记录"
-        verbose_name_plural = "隐患处置记录"
+        verbose_name = both("隐患处置记录", "Hazard step")
+        verbose_name_plural = both("隐患处置记录", "Hazard steps")
         ordering = ("at", "pk")
         indexes = [models.Index(fields=["hazard", "at"], name="hazard_event_at")]
 
@@ -296,6 +297,6 @@ class HazardPhoto(models.Model):
     source_sha256 = models.CharField("原文件SHA-256", max_length=64, blank=True, editable=False)
 
     class Meta:
-        verbose_name = "隐患照片"
-        verbose_name_plural = "隐患照片"
+        verbose_name = both("隐患照片", "Hazard photo")
+        verbose_name_plural = both("隐患照片", "Hazard photos")
         ordering = ("uploaded_at", "pk")

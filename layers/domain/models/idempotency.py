@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from layers.domain.language import both
+
 
 class IdempotencyKey(models.Model):
     """One key of one caller: what request it was first sent with and what was answered."""
@@ -26,8 +28,8 @@ class IdempotencyKey(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "幂等键"
-        verbose_name_plural = "幂等键"
+        verbose_name = both("幂等键", "Idempotency key")
+        verbose_name_plural = both("幂等键", "Idempotency keys")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
         ]

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils import timezone
 
+from layers.domain.language import both
+
 
 class Job(models.Model):
     """A background job (layers/jobs/engine.py): who started what, how far it got, what came out.
@@ -54,8 +56,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField("更新时间", default=timezone.now)
 
     class Meta:
-        verbose_name = "后台任务"
-        verbose_name_plural = "后台任务"
+        verbose_name = both("后台任务", "Background job")
+        verbose_name_plural = both("后台任务", "Background jobs")
         ordering = ("-created_at", "-pk")
         indexes = [models.Index(fields=["user", "-created_at"], name="job_user_created")]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.gis.db import models
 
 from layers.domain import vocabularies as status
+from layers.domain.language import both, lang
 
 
 class TimeLimit(models.Model):
@@ -37,8 +38,8 @@ class TimeLimit(models.Model):
     )
 
     class Meta:
-        verbose_name = "办理时限"
-        verbose_name_plural = "办理时限"
+        verbose_name = both("办理时限", "Time limit")
+        verbose_name_plural = both("办理时限", "Time limits")
         ordering = ("category", "level")
         constraints = [
             models.UniqueConstraint(fields=["category", "level"], name="time_limit_unique"),
@@ -51,8 +52,8 @@ class TimeLimit(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{status.HAZARD_CATEGORY.label(self.category)} · "
-            f"{status.HAZARD_LEVEL.label(self.level)}"
+            f"{status.HAZARD_CATEGORY.label(self.category, lang())} · "
+            f"{status.HAZARD_LEVEL.label(self.level, lang())}"
         )
 
 
@@ -65,6 +66,6 @@ class CalendarDay(models.Model):
     name = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        verbose_name = "节假日调休"
-        verbose_name_plural = "节假日调休"
+        verbose_name = both("节假日调休", "Holiday or make-up workday")
+        verbose_name_plural = both("节假日调休", "Holidays and make-up workdays")
         ordering = ("day",)

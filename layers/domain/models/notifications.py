@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 
 from layers.domain import clock
+from layers.domain.language import both
 from layers.domain.vocabularies import NOTICE_EVENT
 
 
@@ -42,8 +43,8 @@ class Notification(models.Model):
     email_error = models.CharField("邮件错误", max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "站内消息"
-        verbose_name_plural = "站内消息"
+        verbose_name = both("站内消息", "Inbox message")
+        verbose_name_plural = both("站内消息", "Inbox messages")
         ordering = ("-created_at", "-pk")
         indexes = [
             models.Index(
@@ -68,8 +69,8 @@ class NotificationSetting(models.Model):
     email = models.BooleanField("邮件通知", default=True)
 
     class Meta:
-        verbose_name = "通知设置"
-        verbose_name_plural = "通知设置"
+        verbose_name = both("通知设置", "Notification setting")
+        verbose_name_plural = both("通知设置", "Notification settings")
 
 
 class WebhookEndpoint(models.Model):
@@ -86,8 +87,8 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField("启用", default=True)
 
     class Meta:
-        verbose_name = "Webhook 接收端"
-        verbose_name_plural = "Webhook 接收端"
+        verbose_name = both("Webhook 接收端", "Webhook receiver")
+        verbose_name_plural = both("Webhook 接收端", "Webhook receivers")
 
     def __str__(self) -> str:
         return self.name
@@ -120,8 +121,8 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "Webhook 投递记录"
-        verbose_name_plural = "Webhook 投递记录"
+        verbose_name = both("Webhook 投递记录", "Webhook delivery")
+        verbose_name_plural = both("Webhook 投递记录", "Webhook deliveries")
         ordering = ("-created_at", "-pk")
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "key"], name="webhook_delivery_once")

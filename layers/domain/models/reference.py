@@ -6,6 +6,7 @@ from django.contrib.gis.db import models
 
 from layers.domain import fields
 from layers.domain import vocabularies as status
+from layers.domain.language import both
 from layers.domain.models.base import LayerFeature
 from layers.geo import geometry as geo
 
@@ -39,8 +40,8 @@ class Street(ReferenceFeature):
     geom = models.LineStringField("中心线", srid=geo.STORAGE_SRID)
 
     class Meta(ReferenceFeature.Meta):
-        verbose_name = "街巷"
-        verbose_name_plural = "街巷"
+        verbose_name = both("街巷", "Street or lane")
+        verbose_name_plural = both("街巷", "Streets and lanes")
 
 
 class Waterway(ReferenceFeature):
@@ -50,8 +51,8 @@ class Waterway(ReferenceFeature):
     geom = fields.MultiPolygonField("水面", srid=geo.STORAGE_SRID)
 
     class Meta(ReferenceFeature.Meta):
-        verbose_name = "水系"
-        verbose_name_plural = "水系"
+        verbose_name = both("水系", "Water body")
+        verbose_name_plural = both("水系", "Water")
 
 
 class Landmark(ReferenceFeature):
@@ -61,5 +62,5 @@ class Landmark(ReferenceFeature):
     geom = models.PointField("位置", srid=geo.STORAGE_SRID)
 
     class Meta(ReferenceFeature.Meta):
-        verbose_name = "地标"
-        verbose_name_plural = "地标"
+        verbose_name = both("地标", "Landmark")
+        verbose_name_plural = both("地标", "Landmarks")

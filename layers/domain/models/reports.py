@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from layers.domain import clock
 from layers.domain import vocabularies as status
+from layers.domain.language import both
 from layers.domain.models.features import GridCell
 from layers.domain.models.hazards import SafetyHazard
 from layers.domain.storage import private_storage
@@ -96,8 +97,8 @@ class PublicReport(models.Model):
     rated_at = models.DateTimeField("评价时间", null=True, blank=True)
 
     class Meta:
-        verbose_name = "群众随手拍"
-        verbose_name_plural = "群众随手拍"
+        verbose_name = both("群众随手拍", "Public report")
+        verbose_name_plural = both("群众随手拍", "Public reports")
         ordering = ("-received_at", "pk")
         indexes = [
             models.Index(fields=["intake", "received_at"], name="report_intake_at"),
@@ -138,8 +139,8 @@ class ReportEvent(models.Model):
     data = models.JSONField("内容", default=dict, blank=True)
 
     class Meta:
-        verbose_name = "随手拍记录"
-        verbose_name_plural = "随手拍记录"
+        verbose_name = both("随手拍记录", "Public report step")
+        verbose_name_plural = both("随手拍记录", "Public report steps")
         ordering = ("at", "pk")
         indexes = [models.Index(fields=["report", "at"], name="report_event_at")]
 
@@ -173,8 +174,8 @@ class ReportPhoto(models.Model):
     uploaded_at = models.DateTimeField("上传时间", default=clock.now)
 
     class Meta:
-        verbose_name = "随手拍照片"
-        verbose_name_plural = "随手拍照片"
+        verbose_name = both("随手拍照片", "Public report photo")
+        verbose_name_plural = both("随手拍照片", "Public report photos")
         ordering = ("uploaded_at", "pk")
 
 
@@ -190,8 +191,8 @@ class ReportContact(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        verbose_name = "反映人联系方式"
-        verbose_name_plural = "反映人联系方式"
+        verbose_name = both("反映人联系方式", "Reporter's contact")
+        verbose_name_plural = both("反映人联系方式", "Reporters' contacts")
 
 
 class ReportSupport(models.Model):
@@ -208,8 +209,8 @@ class ReportSupport(models.Model):
     device = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        verbose_name = "附议"
-        verbose_name_plural = "附议"
+        verbose_name = both("附议", "Me-too")
+        verbose_name_plural = both("附议", "Me-toos")
         constraints = [
             models.CheckConstraint(
                 condition=Q(report__isnull=True, hazard__isnull=False)

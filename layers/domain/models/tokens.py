@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from layers.domain.language import both
+
 PREFIX_LENGTH = 8
 # How often last_used_at is written (a write per request would be a hot row).
 TOUCH_EVERY = timedelta(minutes=5)
@@ -43,8 +45,8 @@ class ApiToken(models.Model):
     )
 
     class Meta:
-        verbose_name = "API 令牌"
-        verbose_name_plural = "API 令牌"
+        verbose_name = both("API 令牌", "API token")
+        verbose_name_plural = both("API 令牌", "API tokens")
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
