@@ -18,8 +18,9 @@ DEVDB := $(PYTHON) tools/devdb.py
 DEBS := postgresql-15-postgis-3 gdal-bin libgdal32 python3-venv fonts-noto-cjk
 # nodejs: the GCJ-02 JS/Python parity test; redis-server: the shared tile cache test (under CI,
 # CI=true, a missing one fails its test instead of skipping it); nginx, openssl: the proxy
-# configuration's own check (nginx -t) with a certificate the test makes.
-TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis nodejs redis-server nginx openssl
+# configuration's own check (nginx -t) with a certificate the test makes; gettext: makemessages
+# in the translation test.
+TEST_DEBS := chromium poppler-utils zbar-tools python3-qgis nodejs redis-server nginx openssl gettext
 # Target-specific: also applies to the prerequisites `make test` builds, so one apt-get does all.
 test test-fast: DEBS += $(TEST_DEBS)
 # pytest-xdist workers, each on a database of its own (tests/conftest.py). The tests wait on
