@@ -11,10 +11,11 @@ alike), median and p95 over the rounds, and the paired ratio to the floor. Throu
 after all that. The floor is the same SQL run through psycopg with no web layer. tipg is
 asked twice: with its default (every column) and for the same columns as ours.
 
-Pages of each of --sizes (10, 100, 1,000) in the same bbox, each beside its own floor and the
-exact count of the bbox (what counting would cost); the OGC landing page, the collections and
-the REST layer index with and without a token (no floor: what a client pays to connect);
-the time from a server's command to its first answer.
+Pages of each of --sizes (10, 100, 1,000) in two bboxes (wide: 82,191 buildings; block:
+8,352), each beside its own floor, and the exact count of each bbox's match (what counting
+costs); the OGC landing page, the collections and the REST layer index with and without a
+token (no floor: what a client pays to connect); the time from a server's command to its
+first answer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import product
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,7 +39,10 @@ import benchdb
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "bench" / ".peers"
-BBOX = "119.940,31.775,119.960,31.790"
+# Two bboxes: a wide one (82,191 of the bench's buildings: an estimate far above any budget)
+# and a block (8,352: what an exact count of up to 10,000, the rule before issue 28, counted on
+# every page).
+BOXES = {"wide": "119.940,31.775,119.960,31.790", "block": "119.945,31.780,119.951,31.785"}
 TILE = (16, 54603, 26660)
 
 
@@ -184,7 +189,8 @@ def children(pid: int) -> list[int]:
 
 def floor(sizes: list[int]) -> dict:
     """The same SQL as the endpoints, through psycopg, no web layer: a runner per request
-    ("page N" for each page size, "count" for the exact count of the bbox, "tile")."""
+    ("page N BOX" for each page size and bbox, "count BOX" for the exact count of a bbox's
+    match, "tile")."""
     import psycopg
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -196,21 +202,24 @@ def floor(sizes: list[int]) -> dict:
 
     user = get_user_model().objects.get(username="demo-editor")
     spec = registry.get("buildings")
-    queryset = spec.model.objects.filter(geom__intersects=spatial.bbox("bbox", BBOX))
     statements = {}
     with connection.cursor() as cursor:
         # The statements as Django sends them, with the values inlined (psycopg runs them bare).
-        for size in sizes:
-            page = queryset.order_by("pk")[:size]
-            rows = _feature_rows(page, spec, access.output_fields(user, spec))
-            sql, params = rows.query.sql_with_params()
-            statements[f"page {size}"] = cursor.mogrify(
-                "SELECT json_agg(json_build_object('type','Feature','id',t.pk,"  # noqa: S608
-                "'geometry',t._geojson::json,'properties',t._props))::text FROM (" + sql + ") t",
-                params,
-            )
-        sql, params = queryset.values("pk").query.sql_with_params()
-        statements["count"] = cursor.mogrify(f"SELECT count(*) FROM ({sql}) t", params)
+        for box, bbox in BOXES.items():
+            queryset = spec.model.objects.filter(geom__intersects=spatial.bbox("bbox", bbox))
+            for size in sizes:
+                page = queryset.order_by("pk")[:size]
+                rows = _feature_rows(page, spec, access.output_fields(user, spec))
+                sql, params = rows.query.sql_with_params()
+                statements[f"page {size} {box}"] = cursor.mogrify(
+                    "SELECT json_agg(json_build_object('type','Feature','id',t.pk,"  # noqa: S608
+                    "'geometry',t._geojson::json,'properties',t._props))::text FROM ("
+                    + sql
+                    + ") t",
+                    params,
+                )
+            sql, params = queryset.values("pk").query.sql_with_params()
+            statements[f"count {box}"] = cursor.mogrify(f"SELECT count(*) FROM ({sql}) t", params)
         tile_sql, tile_params = mvt.layer_tile_sql(spec, user, *TILE)
         statements["tile"] = cursor.mogrify(tile_sql, tile_params)
     db = settings.DATABASES["default"]
@@ -294,7 +303,8 @@ def main() -> None:
     z, x, y = TILE
     servers = {}  # name -> (process, probe url)
     started = {}  # name -> seconds from the command to the first answer
-    pages = {size: {} for size in sizes}  # size -> column -> (url, headers)
+    # "page SIZE BOX" -> column -> (url, headers)
+    pages = {f"page {size} {box}": {} for box in BOXES for size in sizes}
     tiles = {}
     documents = {}  # name -> (url, headers): documents without a floor
     try:
@@ -325,13 +335,13 @@ def main() -> None:
             started[name] = began
             tile = f"{base}/tiles/buildings/{z}/{x}/{y}.pbf"
             if name == "ours":
-                for size in sizes:
-                    pages[size]["REST"] = (
-                        f"{base}/api/v1/buildings/?bbox={BBOX}&page_size={size}",
+                for size, (box, bbox) in product(sizes, BOXES.items()):
+                    pages[f"page {size} {box}"]["REST"] = (
+                        f"{base}/api/v1/buildings/?bbox={bbox}&page_size={size}",
                         auth,
                     )
-                    pages[size]["OGC"] = (
-                        f"{base}/ogc/collections/buildings/items?bbox={BBOX}&limit={size}",
+                    pages[f"page {size} {box}"]["OGC"] = (
+                        f"{base}/ogc/collections/buildings/items?bbox={bbox}&limit={size}",
                         auth,
                     )
                 tiles["ours"] = (tile, auth)
@@ -360,10 +370,13 @@ def main() -> None:
             command += ["--workers", "1", "--no-access-log"]
             started["tipg"] = time.monotonic()
             servers["tipg"] = (start(command, env, logdir / "tipg.log"), f"{base}/collections")
-            for size in sizes:
-                items = f"{coll}/items?bbox={BBOX}&limit={size}"
-                pages[size]["tipg"] = (items, {})
-                pages[size]["tipg same"] = (f"{items}&properties={page_columns}", {})
+            for size, (box, bbox) in product(sizes, BOXES.items()):
+                items = f"{coll}/items?bbox={bbox}&limit={size}"
+                pages[f"page {size} {box}"]["tipg"] = (items, {})
+                pages[f"page {size} {box}"]["tipg same"] = (
+                    f"{items}&properties={page_columns}",
+                    {},
+                )
             tile = f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}"
             tiles["tipg"] = (tile, {})
             tiles["tipg same"] = (f"{tile}?properties={tile_columns}", {})
@@ -398,9 +411,9 @@ def main() -> None:
                 start(command, env, logdir / "pygeoapi.log"),
                 f"{base}/collections?f=json",
             )
-            for size in sizes:
-                pages[size]["pygeoapi"] = (
-                    f"{base}/collections/buildings/items?bbox={BBOX}&limit={size}&f=json",
+            for size, (box, bbox) in product(sizes, BOXES.items()):
+                pages[f"page {size} {box}"]["pygeoapi"] = (
+                    f"{base}/collections/buildings/items?bbox={bbox}&limit={size}&f=json",
                     {},
                 )
         for name, (proc, probe) in servers.items():
@@ -412,18 +425,18 @@ def main() -> None:
         # starting only when the backlog of the one before has drained (a server still
         # working off 32 queued requests would otherwise tax the next one's figures).
         results = {"started": started}
-        groups = [(f"page {size}", targets) for size, targets in pages.items()]
-        groups += [("tile", tiles), ("documents", documents)]
+        groups = [*pages.items(), ("tile", tiles), ("documents", documents)]
         for kind, targets in groups:
             settle()
             runners = {"floor": floors[kind]} if kind in floors else {}
-            if kind == f"page {sizes[0]}":
-                runners["count"] = floors["count"]  # what an exact count of the bbox costs
+            if kind.startswith(f"page {sizes[0]} "):
+                box = kind.rsplit(" ", 1)[1]
+                runners["count"] = floors[f"count {box}"]  # what an exact count costs
             runners.update({name: Http(url, headers) for name, (url, headers) in targets.items()})
             results[kind] = interleaved(runners, args.repeat)
             for name, entry in results[kind].items():
                 print(f"  {kind} {name}: {entry}", file=sys.stderr)
-        throughput = [("page", pages[max(sizes)]), ("tile", tiles)]
+        throughput = [("page", pages[f"page {max(sizes)} wide"]), ("tile", tiles)]
         for kind, targets in throughput if shutil.which("wrk") else []:
             rates = {}
             for clients in (8, 32):
@@ -487,19 +500,22 @@ def table(results: dict, sizes: list[int]) -> str:
         "| tipg, our columns | pygeoapi |",
         "|---|---|---|---|---|---|",
     ]
-    for size in sizes:
-        page = results[f"page {size}"]
+    for box, size in product(BOXES, sizes):
+        page = results[f"page {size} {box}"]
         page_floor = page["floor"][0]
         lines.append(
-            f"| bbox page of {size:,}, median / p95 | {_cell(page['floor'])} | "
+            f"| {box} bbox, page of {size:,}, median / p95 | {_cell(page['floor'])} | "
             f"REST {_cell(page.get('REST'), page_floor)}; "
             f"OGC {_cell(page.get('OGC'), page_floor)} | {_cell(page.get('tipg'), page_floor)} | "
             f"{_cell(page.get('tipg same'), page_floor)} | "
             f"{_cell(page.get('pygeoapi'), page_floor)} |"
         )
-    count = results[f"page {sizes[0]}"].get("count")
+    for box in BOXES:
+        count = results[f"page {sizes[0]} {box}"].get("count")
+        lines.append(
+            f"| (exact count of the {box} bbox's match, for scale) | {_cell(count)} | | | | |"
+        )
     lines += [
-        f"| (exact count of the bbox's match, for scale) | {_cell(count)} | | | | |",
         f"| z16 tile {'/'.join(map(str, TILE))}, median / p95 | {_cell(tile['floor'])} | "
         f"{_cell(tile.get('ours'), tile_floor)} | {_cell(tile.get('tipg'), tile_floor)} | "
         f"{_cell(tile.get('tipg same'), tile_floor)} | – |",
