@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import shapely
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
@@ -162,6 +161,8 @@ class _RowError(Exception):
 
 
 def _resolve_crs(report: ImportReport, table, crs) -> int | str:
+    import shapely
+
     if crs is not None:
         key = crs_mod.parse(crs)
         report.crs = crs_mod.FileCrs(key).label
@@ -292,6 +293,8 @@ def run_import(
 
 def _write_row(spec, serializer_class, row, geom, columns, table, index, mode, key, user) -> bool:
     """Validate and write one row in its own savepoint; True if it created a feature."""
+    import shapely
+
     if index in table.geometry_errors:
         raise _RowError("geom", table.geometry_errors[index])
     if geom is None or geom.is_empty:
