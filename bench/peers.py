@@ -10,6 +10,12 @@ alike), median and p95 over the rounds, and the paired ratio to the floor. Throu
 8 and 32 connections, each target twice in turns, averaged. Peak RSS: each worker's VmHWM
 after all that. The floor is the same SQL run through psycopg with no web layer. tipg is
 asked twice: with its default (every column) and for the same columns as ours.
+
+Pages of each of --sizes (10, 100, 1,000) in two bboxes (wide: 82,191 buildings; block:
+8,352), each beside its own floor, and the exact count of each bbox's match (what counting
+costs); the OGC landing page, the collections and the REST layer index with and without a
+token (no floor: what a client pays to connect); the time from a server's command to its
+first answer.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import product
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,7 +39,10 @@ import benchdb
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "bench" / ".peers"
-BBOX = "119.940,31.775,119.960,31.790"
+# Two bboxes: a wide one (82,191 of the bench's buildings: an estimate far above any budget)
+# and a block (8,352: what an exact count of up to 10,000, the rule before issue 28, counted on
+# every page).
+BOXES = {"wide": "119.940,31.775,119.960,31.790", "block": "119.945,31.780,119.951,31.785"}
 TILE = (16, 54603, 26660)
 
 
@@ -54,7 +64,7 @@ def wait_up(url: str, proc, seconds: int = 90) -> None:
             conn.getresponse().read()
             return
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.05)  # fine-grained: the time to the first answer is a figure
     raise SystemExit(f"{url} did not answer in {seconds} s")
 
 
@@ -141,10 +151,13 @@ def _cpu_times() -> tuple[int, int]:
     return sum(fields), fields[3] + fields[4]  # all, idle + iowait
 
 
-def settle(idle: float = 0.85, longest: float = 90.0) -> None:
+SETTLE_LONGEST = 90.0
+
+
+def settle(idle: float = 0.85) -> None:
     """Wait until the machine is idle (two half-second samples at >= `idle`), at most
-    `longest` seconds: servers finish what wrk left queued before the next measurement."""
-    deadline = time.monotonic() + longest
+    SETTLE_LONGEST seconds: servers finish what wrk left queued before the next measurement."""
+    deadline = time.monotonic() + SETTLE_LONGEST
     calm = 0
     while calm < 2 and time.monotonic() < deadline:
         total, free = _cpu_times()
@@ -174,11 +187,14 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in found]
 
 
-def floor() -> dict:
-    """The same SQL as the endpoints, through psycopg, no web layer: a runner per request."""
+def floor(sizes: list[int]) -> dict:
+    """The same SQL as the endpoints, through psycopg, no web layer: a runner per request
+    ("page N BOX" for each page size and bbox, "count BOX" for the exact count of a bbox's
+    match, "tile")."""
     import psycopg
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from layers.domain import registry
     from layers.query import access, mvt, spatial
@@ -186,20 +202,26 @@ def floor() -> dict:
 
     user = get_user_model().objects.get(username="demo-editor")
     spec = registry.get("buildings")
-    queryset = spec.model.objects.filter(geom__intersects=spatial.bbox("bbox", BBOX))
-    rows = _feature_rows(queryset.order_by("pk")[:1000], spec, access.output_fields(user, spec))
-    sql, params = rows.query.sql_with_params()
-    page_sql = (
-        "SELECT json_agg(json_build_object('type','Feature','id',t.pk,"  # noqa: S608
-        "'geometry',t._geojson::json,'properties',t._props))::text FROM (" + sql + ") t"
-    )
-    tile_sql, tile_params = mvt.layer_tile_sql(spec, user, *TILE)
-    from django.db import connection
-
-    # The statements as Django sends them, with the values inlined (psycopg runs them bare).
+    statements = {}
     with connection.cursor() as cursor:
-        page_sql = cursor.mogrify(page_sql, params)
-        tile_sql = cursor.mogrify(tile_sql, tile_params)
+        # The statements as Django sends them, with the values inlined (psycopg runs them bare).
+        for box, bbox in BOXES.items():
+            queryset = spec.model.objects.filter(geom__intersects=spatial.bbox("bbox", bbox))
+            for size in sizes:
+                page = queryset.order_by("pk")[:size]
+                rows = _feature_rows(page, spec, access.output_fields(user, spec))
+                sql, params = rows.query.sql_with_params()
+                statements[f"page {size} {box}"] = cursor.mogrify(
+                    "SELECT json_agg(json_build_object('type','Feature','id',t.pk,"  # noqa: S608
+                    "'geometry',t._geojson::json,'properties',t._props))::text FROM ("
+                    + sql
+                    + ") t",
+                    params,
+                )
+            sql, params = queryset.values("pk").query.sql_with_params()
+            statements[f"count {box}"] = cursor.mogrify(f"SELECT count(*) FROM ({sql}) t", params)
+        tile_sql, tile_params = mvt.layer_tile_sql(spec, user, *TILE)
+        statements["tile"] = cursor.mogrify(tile_sql, tile_params)
     db = settings.DATABASES["default"]
     conn = psycopg.connect(
         host=db["HOST"],
@@ -224,7 +246,7 @@ def floor() -> dict:
 
         return run
 
-    return {"page": runner(page_sql, False), "tile": runner(tile_sql, True)}
+    return {name: runner(sql, name == "tile") for name, sql in statements.items()}
 
 
 def start(command, env, log_path: Path, cwd=ROOT):
@@ -238,7 +260,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="rounds of latency requests")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--wrk-rounds", type=int, default=2, help="wrk runs per target, averaged")
+    parser.add_argument(
+        "--sizes", default="10,100,1000", help="page sizes of the bbox page (comma-separated)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=90.0,
+        help="longest wait (s) for an idle machine before each measurement (0: none)",
+    )
     args = parser.parse_args()
+    global SETTLE_LONGEST
+    SETTLE_LONGEST = args.settle
+    sizes = [int(n) for n in args.sizes.split(",")]
     benchdb.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -264,12 +298,15 @@ def main() -> None:
         ["id"]  # our tiles carry the id as a property too (QGIS shows no feature id)
         + [spec.model._meta.get_field(n).column for n in tile_properties(spec, editor, TILE[0])]
     )
-    floors = floor()
+    floors = floor(sizes)
     logdir = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     z, x, y = TILE
     servers = {}  # name -> (process, probe url)
-    pages = {}  # column -> (url, headers)
+    started = {}  # name -> seconds from the command to the first answer
+    # "page SIZE BOX" -> column -> (url, headers)
+    pages = {f"page {size} {box}": {} for box in BOXES for size in sizes}
     tiles = {}
+    documents = {}  # name -> (url, headers): documents without a floor
     try:
         # This project: gunicorn with the production configuration, one worker. The tile
         # cache is off for the main figures (every tile rendered, as the peers do); a second
@@ -288,20 +325,31 @@ def main() -> None:
                 "TILE_CACHE_SECONDS": cache_seconds,
             }
             base = f"http://127.0.0.1:{port}"
+            began = time.monotonic()
             proc = start(
                 [gunicorn, "-c", str(ROOT / "geo_service" / "gunicorn.conf.py")],
                 env,
                 logdir / f"{name}.log",
             )
-            servers[name] = (proc, f"{base}/ogc/")
+            servers[name] = (proc, f"{base}/healthz")
+            started[name] = began
             tile = f"{base}/tiles/buildings/{z}/{x}/{y}.pbf"
             if name == "ours":
-                pages["REST"] = (f"{base}/api/v1/buildings/?bbox={BBOX}&page_size=1000", auth)
-                pages["OGC"] = (
-                    f"{base}/ogc/collections/buildings/items?bbox={BBOX}&limit=1000",
-                    auth,
-                )
+                for size, (box, bbox) in product(sizes, BOXES.items()):
+                    pages[f"page {size} {box}"]["REST"] = (
+                        f"{base}/api/v1/buildings/?bbox={bbox}&page_size={size}",
+                        auth,
+                    )
+                    pages[f"page {size} {box}"]["OGC"] = (
+                        f"{base}/ogc/collections/buildings/items?bbox={bbox}&limit={size}",
+                        auth,
+                    )
                 tiles["ours"] = (tile, auth)
+                documents["OGC landing"] = (f"{base}/ogc/", auth)
+                documents["OGC collections, token"] = (f"{base}/ogc/collections", auth)
+                documents["OGC collections, anonymous"] = (f"{base}/ogc/collections", {})
+                documents["REST layer index, token"] = (f"{base}/api/v1/layers/", auth)
+                documents["REST layer index, anonymous"] = (f"{base}/api/v1/layers/", {})
             else:
                 tiles["warm"] = (tile, auth)
                 # What a browser gets: the brotli bytes, also cached.
@@ -320,10 +368,15 @@ def main() -> None:
             coll = f"{base}/collections/public.layers_building"
             command = [str(tipg_python), "-m", "uvicorn", "tipg.main:app", "--port", str(port)]
             command += ["--workers", "1", "--no-access-log"]
+            started["tipg"] = time.monotonic()
             servers["tipg"] = (start(command, env, logdir / "tipg.log"), f"{base}/collections")
-            items = f"{coll}/items?bbox={BBOX}&limit=1000"
-            pages["tipg"] = (items, {})
-            pages["tipg same"] = (f"{items}&properties={page_columns}", {})
+            for size, (box, bbox) in product(sizes, BOXES.items()):
+                items = f"{coll}/items?bbox={bbox}&limit={size}"
+                pages[f"page {size} {box}"]["tipg"] = (items, {})
+                pages[f"page {size} {box}"]["tipg same"] = (
+                    f"{items}&properties={page_columns}",
+                    {},
+                )
             tile = f"{coll}/tiles/WebMercatorQuad/{z}/{x}/{y}"
             tiles["tipg"] = (tile, {})
             tiles["tipg same"] = (f"{tile}?properties={tile_columns}", {})
@@ -353,29 +406,38 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             command = [str(pygeoapi_bin / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}"]
             command += ["--no-control-socket", "pygeoapi.flask_app:APP"]
+            started["pygeoapi"] = time.monotonic()
             servers["pygeoapi"] = (
                 start(command, env, logdir / "pygeoapi.log"),
                 f"{base}/collections?f=json",
             )
-            pages["pygeoapi"] = (
-                f"{base}/collections/buildings/items?bbox={BBOX}&limit=1000&f=json",
-                {},
-            )
-        for proc, probe in servers.values():
+            for size, (box, bbox) in product(sizes, BOXES.items()):
+                pages[f"page {size} {box}"]["pygeoapi"] = (
+                    f"{base}/collections/buildings/items?bbox={bbox}&limit={size}&f=json",
+                    {},
+                )
+        for name, (proc, probe) in servers.items():
             wait_up(probe, proc)
+            started[name] = time.monotonic() - started[name]
+        print(f"  first answer after start, s: {started}", file=sys.stderr)
 
         # Latency first, every group on an idle machine; then throughput, each wrk run
         # starting only when the backlog of the one before has drained (a server still
         # working off 32 queued requests would otherwise tax the next one's figures).
-        results = {}
-        for kind, targets in (("page", pages), ("tile", tiles)):
+        results = {"started": started}
+        groups = [*pages.items(), ("tile", tiles), ("documents", documents)]
+        for kind, targets in groups:
             settle()
-            runners = {"floor": floors[kind]}
+            runners = {"floor": floors[kind]} if kind in floors else {}
+            if kind.startswith(f"page {sizes[0]} "):
+                box = kind.rsplit(" ", 1)[1]
+                runners["count"] = floors[f"count {box}"]  # what an exact count costs
             runners.update({name: Http(url, headers) for name, (url, headers) in targets.items()})
             results[kind] = interleaved(runners, args.repeat)
             for name, entry in results[kind].items():
                 print(f"  {kind} {name}: {entry}", file=sys.stderr)
-        for kind, targets in (("page", pages), ("tile", tiles)):
+        throughput = [("page", pages[f"page {max(sizes)} wide"]), ("tile", tiles)]
+        for kind, targets in throughput if shutil.which("wrk") else []:
             rates = {}
             for clients in (8, 32):
                 names = list(targets)
@@ -405,7 +467,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         ApiToken.objects.filter(name="bench-peers").delete()
-    print(table(results))
+    print(table(results, sizes))
     print(f"\nlogs: {logdir}")
 
 
@@ -417,7 +479,7 @@ def _cell(entry, floor_ms=None) -> str:
         return f"HTTP {status}"
     ratio = ""
     if floor_ms:
-        ratio = f" ({median / floor_ms:.2f}×; paired {paired:.2f}×)"
+        ratio = f" ({median / floor_ms:.2f}×; paired {paired:.2f}×, +{median - floor_ms:.1f} ms)"
     return f"{median:.1f} / {p95:.1f} ms{ratio}, {size / 1024:.0f} KiB"
 
 
@@ -428,32 +490,52 @@ def _rates(rates: dict, name: str) -> str:
     return " / ".join("–" if got[c] is None else f"{got[c]:.1f}" for c in (8, 32))
 
 
-def table(results: dict) -> str:
-    page, tile = results["page"], results["tile"]
-    page_floor, tile_floor = page["floor"][0], tile["floor"][0]
-    pr, tr = results["page/s"], results["tile/s"]
+def table(results: dict, sizes: list[int]) -> str:
+    tile = results["tile"]
+    tile_floor = tile["floor"][0]
+    pr, tr = results.get("page/s", {}), results.get("tile/s", {})
     rss = results["rss"]
     lines = [
         "| request | floor: same SQL, psycopg | this project | tipg, every column "
         "| tipg, our columns | pygeoapi |",
         "|---|---|---|---|---|---|",
-        f"| bbox page, 1,000 of the bbox's buildings, median / p95 | "
-        f"{_cell(page['floor'])} | REST {_cell(page.get('REST'), page_floor)}; "
-        f"OGC {_cell(page.get('OGC'), page_floor)} | {_cell(page.get('tipg'), page_floor)} | "
-        f"{_cell(page.get('tipg same'), page_floor)} | "
-        f"{_cell(page.get('pygeoapi'), page_floor)} |",
+    ]
+    for box, size in product(BOXES, sizes):
+        page = results[f"page {size} {box}"]
+        page_floor = page["floor"][0]
+        lines.append(
+            f"| {box} bbox, page of {size:,}, median / p95 | {_cell(page['floor'])} | "
+            f"REST {_cell(page.get('REST'), page_floor)}; "
+            f"OGC {_cell(page.get('OGC'), page_floor)} | {_cell(page.get('tipg'), page_floor)} | "
+            f"{_cell(page.get('tipg same'), page_floor)} | "
+            f"{_cell(page.get('pygeoapi'), page_floor)} |"
+        )
+    for box in BOXES:
+        count = results[f"page {sizes[0]} {box}"].get("count")
+        lines.append(
+            f"| (exact count of the {box} bbox's match, for scale) | {_cell(count)} | | | | |"
+        )
+    lines += [
         f"| z16 tile {'/'.join(map(str, TILE))}, median / p95 | {_cell(tile['floor'])} | "
         f"{_cell(tile.get('ours'), tile_floor)} | {_cell(tile.get('tipg'), tile_floor)} | "
         f"{_cell(tile.get('tipg same'), tile_floor)} | – |",
-        f"| pages/s, wrk 8 / 32 clients | | REST {_rates(pr, 'REST')}; OGC {_rates(pr, 'OGC')} "
-        f"| {_rates(pr, 'tipg')} | {_rates(pr, 'tipg same')} | {_rates(pr, 'pygeoapi')} |",
+        f"| pages of {max(sizes):,}/s, wrk 8 / 32 clients | | REST {_rates(pr, 'REST')}; "
+        f"OGC {_rates(pr, 'OGC')} | {_rates(pr, 'tipg')} | {_rates(pr, 'tipg same')} | "
+        f"{_rates(pr, 'pygeoapi')} |",
         f"| tiles/s, wrk 8 / 32 clients | | {_rates(tr, 'ours')} | {_rates(tr, 'tipg')} | "
         f"{_rates(tr, 'tipg same')} | – |",
         f"| warm tile (cache on), median / p95; tiles/s 8 / 32 | | "
         f"raw {_cell(tile.get('warm'))}, {_rates(tr, 'warm')}; "
         f"brotli {_cell(tile.get('warm br'))}, {_rates(tr, 'warm br')} | | | |",
+    ]
+    for name, entry in results["documents"].items():
+        lines.append(f"| {name}, median / p95 | | {_cell(entry)} | | | |")
+    started = results["started"]
+    lines += [
         f"| peak RSS per worker | | {rss.get('ours', 0):.0f} MiB | "
         f"{rss.get('tipg', 0):.0f} MiB | (same process) | {rss.get('pygeoapi', 0):.0f} MiB |",
+        f"| start to first answer | | {started.get('ours', 0):.1f} s | "
+        f"{started.get('tipg', 0):.1f} s | | {started.get('pygeoapi', 0):.1f} s |",
     ]
     return "\n".join(lines)
 

@@ -218,9 +218,17 @@ API_MAX_PAGE_SIZE = int(env("API_MAX_PAGE_SIZE", "1000"))
 # Bodies larger than this are refused with 400 before they are parsed.
 API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
-# REST lists: `count` is exact up to this many matches, else PostgreSQL's planner estimate
-# (with "count_exact": false).
-API_EXACT_COUNT = int(env("API_EXACT_COUNT", "10000"))
+# Counting what matches a list page (REST `count`, OGC `numberMatched`; layers/query/counting.py):
+# without `count=exact`, PostgreSQL counts at most this many rows per feature of the page (at
+# least COUNT_ROWS_MIN), so that the count stays a small part of the page; above it, REST gives
+# the planner's estimate ("count_exact": false) and OGC leaves numberMatched out.
+COUNT_ROWS_PER_FEATURE = int(env("COUNT_ROWS_PER_FEATURE", "2"))
+COUNT_ROWS_MIN = int(env("COUNT_ROWS_MIN", "100"))
+# REST `count=exact`: counted exactly up to this many matches, else the estimate again.
+API_EXACT_COUNT = int(env("API_EXACT_COUNT", "1000000"))
+# The layer index (/api/v1/layers/): each layer's count is exact up to this many, else the
+# estimate; the index is cached until a layer changes, so this is paid once per change.
+API_INDEX_EXACT_COUNT = int(env("API_INDEX_EXACT_COUNT", "100000"))
 # Caches: Redis when REDIS_URL is set (shared by every node: the tile cache, throttles and
 # lockouts), else this
 # process's memory. Tiles are keyed by the layers' generation, so they never go stale; the
@@ -237,6 +245,7 @@ if REDIS_URL:
             "KEY_PREFIX": "hehuachi",
             "TIMEOUT": TILE_CACHE_SECONDS,
         },
+        "documents": {"BACKEND": _redis, "LOCATION": REDIS_URL, "KEY_PREFIX": "hehuachi"},
     }
 else:
     CACHES = {
@@ -247,9 +256,12 @@ else:
             "TIMEOUT": TILE_CACHE_SECONDS,
             "OPTIONS": {"MAX_ENTRIES": int(env("TILE_CACHE_ENTRIES", "5000"))},
         },
+        # The OGC collections and the REST layer index per role class (layers/query/documents.py).
+        "documents": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "documents",
+        },
     }
-# OGC API items: numberMatched is an exact count up to this many, else left out (allowed).
-OGC_MAX_COUNT = int(env("OGC_MAX_COUNT", "10000"))
 # Desktop GIS sign in with HTTP Basic on /ogc/, /tiles/ and /wfs/ (layers/auth/machine.py).
 # Basic needs HTTPS, except with DEBUG or, when this is on, from this machine (127.0.0.1 / ::1).
 BASIC_AUTH_HTTP_LOCALHOST = env_bool("BASIC_AUTH_HTTP_LOCALHOST", True)

@@ -224,6 +224,18 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
         )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_documents():
+    """Cached documents (layers/query/documents.py) are keyed by the layers' generation. A test
+    that writes and then reads in its own transaction caches a document under a generation that
+    its rollback hands on to the next test, which must not find it. (The service builds
+    documents in read requests, outside any transaction that writes: they only ever see
+    committed generations.)"""
+    from django.core.cache import caches
+
+    caches["documents"].clear()
+
+
 def missing_tool(reason: str):
     """A tool some checks need is not installed: skip locally, but fail under CI (CI=true), where
     `make test` installs it and a skip would silently drop the check (docs/OPERATIONS.md)."""

@@ -2,13 +2,14 @@
 
 folium 0.20 loads Leaflet, jQuery, Bootstrap, Font Awesome and every plugin from jsdelivr,
 cdnjs, code.jquery.com and netdna; the map pages must work offline on the intranet (PITFALLS.md).
+folium (which loads pandas) is imported when a map is built, not when this module is.
 """
 
 from __future__ import annotations
 
-import folium
+from functools import cache
+
 from django.templatetags.static import static
-from folium import plugins
 
 # Paths under STATIC_URL (give them to {% static %} / static()), one entry per file a page may
 # link to. Versions match folium 0.20's defaults except where docs/VENDORED.md says otherwise.
@@ -30,6 +31,7 @@ ASSETS: dict[str, str] = {
     "vectorgrid_js": "vendor/leaflet.vectorgrid/1.3.0/Leaflet.VectorGrid.bundled.min.js",
 }
 
+
 # class -> (default_js, default_css) as (folium's link name, ASSETS key). The names are folium's
 # own, so the header still de-duplicates a file that two elements ask for.
 #
@@ -44,34 +46,39 @@ ASSETS: dict[str, str] = {
 # - Font Awesome is DROPPED from Map but attached to LocateControl, the one plugin that needs it:
 #   leaflet.locatecontrol 0.66.2 draws its button with "fa fa-map-marker" / "fa fa-spinner fa-spin"
 #   (the css references ../webfonts/, vendored alongside).
-_LINKS: dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
-    folium.Map: (
-        [("leaflet", "leaflet_js"), ("jquery", "jquery_js")],
-        [("leaflet_css", "leaflet_css")],
-    ),
-    plugins.MarkerCluster: (
-        [("markerclusterjs", "markercluster_js")],
-        [
-            ("markerclustercss", "markercluster_css"),
-            ("markerclusterdefaultcss", "markercluster_default_css"),
-        ],
-    ),
-    plugins.LocateControl: (
-        [("Control_locate_min_js", "locatecontrol_js")],
-        [
-            ("awesome_markers_font_css", "fontawesome_css"),
-            ("Control_locate_min_css", "locatecontrol_css"),
-        ],
-    ),
-    plugins.MeasureControl: (
-        [("leaflet_measure_js", "measure_js")],
-        [("leaflet_measure_css", "measure_css")],
-    ),
-    plugins.Fullscreen: (
-        [("Control.Fullscreen.js", "fullscreen_js")],
-        [("Control.FullScreen.css", "fullscreen_css")],
-    ),
-}
+@cache
+def _links() -> dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    import folium
+    from folium import plugins
+
+    return {
+        folium.Map: (
+            [("leaflet", "leaflet_js"), ("jquery", "jquery_js")],
+            [("leaflet_css", "leaflet_css")],
+        ),
+        plugins.MarkerCluster: (
+            [("markerclusterjs", "markercluster_js")],
+            [
+                ("markerclustercss", "markercluster_css"),
+                ("markerclusterdefaultcss", "markercluster_default_css"),
+            ],
+        ),
+        plugins.LocateControl: (
+            [("Control_locate_min_js", "locatecontrol_js")],
+            [
+                ("awesome_markers_font_css", "fontawesome_css"),
+                ("Control_locate_min_css", "locatecontrol_css"),
+            ],
+        ),
+        plugins.MeasureControl: (
+            [("leaflet_measure_js", "measure_js")],
+            [("leaflet_measure_css", "measure_css")],
+        ),
+        plugins.Fullscreen: (
+            [("Control.Fullscreen.js", "fullscreen_js")],
+            [("Control.FullScreen.css", "fullscreen_css")],
+        ),
+    }
 
 
 def asset_url(key: str) -> str:
@@ -87,6 +94,6 @@ def use_vendored_assets() -> None:
     Fresh lists are assigned to the classes, never mutated: folium's add_js_link/add_css_link
     mutate the class-level lists, and Map.default_js is folium.folium._default_js itself.
     """
-    for cls, (js, css) in _LINKS.items():
+    for cls, (js, css) in _links().items():
         cls.default_js = [(name, asset_url(key)) for name, key in js]
         cls.default_css = [(name, asset_url(key)) for name, key in css]

@@ -2,22 +2,23 @@
 
 Layer data never passes through folium's popups or tooltips (which do not escape): each layer is
 a small script calling hehuachi-map.js with a JSON config, escaped for a <script> context.
+
+folium (with branca, jinja2 and the pandas it loads) is imported when a map is built: the
+channels import this module for its configurations too, and a worker that serves only the API
+and tiles never loads it (docs/benchmarks.md, "Light workers").
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-import folium
-from branca.element import MacroElement
 from django.conf import settings
 from django.contrib.gis.geos import LineString
 from django.templatetags.static import static
 from django.urls import reverse
-from folium import plugins
-from folium.elements import JSCSSMixin
-from jinja2 import Template
 
 from layers.compose import words
 from layers.compose.assets import asset_url, use_vendored_assets
@@ -26,6 +27,9 @@ from layers.domain.pages import MapLayer, MapPage
 from layers.geo import geometry as geo
 from layers.io import mbtiles as basemap
 from layers.query import access, encode, people
+
+if TYPE_CHECKING:
+    import folium
 
 WALKING_M_PER_MIN = 75  # 4.5 km/h
 
@@ -44,49 +48,57 @@ def script_json(value) -> str:
     return text
 
 
-class PageSetup(JSCSSMixin):
-    """Our page script (and the libraries it needs), loaded after folium's own links."""
+@cache
+def _elements():
+    """(PageSetup, RegistryLayer): folium elements, defined on the first map built."""
+    from branca.element import MacroElement
+    from folium.elements import JSCSSMixin
+    from jinja2 import Template
 
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        window.hehuachi.setup({{ this._parent.get_name() }}, {{ this.config }});
-        {% endmacro %}"""
-    )
+    class PageSetup(JSCSSMixin):
+        """Our page script (and the libraries it needs), loaded after folium's own links."""
 
-    def __init__(self, config: dict, *, cluster: bool, shift: bool, tiles: bool = False):
-        super().__init__()
-        self._name = "HehuachiSetup"
-        self.config = script_json(config)
-        self.default_js = []
-        self.default_css = []
-        if cluster:
-            self.default_js.append(("markercluster", asset_url("markercluster_js")))
-            self.default_css.append(("markercluster_css", asset_url("markercluster_css")))
-            self.default_css.append(
-                ("markercluster_default", asset_url("markercluster_default_css"))
-            )
-        if tiles:
-            self.default_js.append(("vectorgrid", asset_url("vectorgrid_js")))
-        if shift:
-            self.default_js.append(("gcj02", static("js/gcj02.js")))
-        self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
-        self.default_js.append(("hehuachi_labels", static("js/hehuachi-labels.js")))
-        self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
+        _template = Template(
+            """{% macro script(this, kwargs) %}
+            window.hehuachi.setup({{ this._parent.get_name() }}, {{ this.config }});
+            {% endmacro %}"""
+        )
 
+        def __init__(self, config: dict, *, cluster: bool, shift: bool, tiles: bool = False):
+            super().__init__()
+            self._name = "HehuachiSetup"
+            self.config = script_json(config)
+            self.default_js = []
+            self.default_css = []
+            if cluster:
+                self.default_js.append(("markercluster", asset_url("markercluster_js")))
+                self.default_css.append(("markercluster_css", asset_url("markercluster_css")))
+                self.default_css.append(
+                    ("markercluster_default", asset_url("markercluster_default_css"))
+                )
+            if tiles:
+                self.default_js.append(("vectorgrid", asset_url("vectorgrid_js")))
+            if shift:
+                self.default_js.append(("gcj02", static("js/gcj02.js")))
+            self.default_js.append(("hehuachi_map", static("js/hehuachi-map.js")))
+            self.default_js.append(("hehuachi_labels", static("js/hehuachi-labels.js")))
+            self.default_js.append(("hehuachi_where", static("js/hehuachi-where.js")))
 
-class RegistryLayer(MacroElement):
-    """One registry layer, drawn by hehuachi-map.js from the API or embedded data."""
+    class RegistryLayer(MacroElement):
+        """One registry layer, drawn by hehuachi-map.js from the API or embedded data."""
 
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        window.hehuachi.addLayer({{ this._parent.get_name() }}, {{ this.config }});
-        {% endmacro %}"""
-    )
+        _template = Template(
+            """{% macro script(this, kwargs) %}
+            window.hehuachi.addLayer({{ this._parent.get_name() }}, {{ this.config }});
+            {% endmacro %}"""
+        )
 
-    def __init__(self, config: dict):
-        super().__init__()
-        self._name = "RegistryLayer"
-        self.config = script_json(config)
+        def __init__(self, config: dict):
+            super().__init__()
+            self._name = "RegistryLayer"
+            self.config = script_json(config)
+
+    return PageSetup, RegistryLayer
 
 
 def _field_labels(spec, names) -> list[dict]:
@@ -301,6 +313,10 @@ def mbtiles_config() -> dict:
 
 def build_map(page: MapPage, user, *, extra: dict | None = None, show=()) -> folium.Map:
     """The page's folium map; the layers in `show` are switched on whatever their default."""
+    import folium
+    from folium import plugins
+
+    PageSetup, RegistryLayer = _elements()  # noqa: N806 (classes)
     use_vendored_assets()
     minx, miny, maxx, maxy = settings.SERVICE_AREA
     centre = [31.7835, 119.9475]

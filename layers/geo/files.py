@@ -9,20 +9,25 @@ Axis order: every reader here (pyogrio with GDAL's traditional GIS order, CSV lo
 GeoJSON) gives x = east / longitude, so EPSG:4490's lat/lon order never reaches the coordinates;
 4490 and 4326 differ by centimetres and are taken as equal (as
 `layers.geo.geometry.to_storage` does).
+
+pyproj and shapely are imported where they are used: a web worker that never reads or writes a
+file does not load them (docs/benchmarks.md, "Light workers").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyproj
-import shapely
 
 from layers.geo import crs as crs_table
 from layers.geo import gcj02
 from layers.geo import geometry as geo
+
+if TYPE_CHECKING:
+    import pyproj
 
 GCJ02 = "gcj02"
 BD09 = "bd09"
@@ -133,6 +138,8 @@ def _area(key: int | str) -> tuple[float, float, float, float]:
 
 def inside_area(geoms, key: int | str) -> np.ndarray:
     """Per geometry: True when it lies inside the area of use of CRS `key` (or is missing)."""
+    import shapely
+
     geoms = np.asarray(geoms, dtype=object)
     minx, miny, maxx, maxy = _area(key)
     bounds = shapely.bounds(geoms)  # NaN for missing or empty geometries
@@ -146,6 +153,8 @@ def inside_area(geoms, key: int | str) -> np.ndarray:
 
 def _check_area(key: int | str, geoms) -> None:
     """Coordinates outside the CRS's area of use never reach PROJ (it can spin on 1e300)."""
+    import shapely
+
     box = _area(key)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     if not (box[0] <= minx and maxx <= box[2] and box[1] <= miny and maxy <= box[3]):
@@ -163,6 +172,8 @@ def _per_vertex(fn):
 
 
 def _transformer(source: int, target: int) -> pyproj.Transformer:
+    import pyproj
+
     return pyproj.Transformer.from_crs(f"EPSG:{source}", f"EPSG:{target}", always_xy=True)
 
 
@@ -174,6 +185,8 @@ _OBFUSCATION = {
 
 
 def _convert(geoms: np.ndarray, key: int | str, *, to_storage: bool) -> np.ndarray:
+    import shapely
+
     if key in (4326, 4490):
         return geoms
     if key in _OBFUSCATION:
@@ -185,6 +198,8 @@ def _convert(geoms: np.ndarray, key: int | str, *, to_storage: bool) -> np.ndarr
 
 def to_storage(geoms, key: int | str):
     """Shapely geometries (2-D, x = east) in CRS `key` -> EPSG:4326, as a new array."""
+    import shapely
+
     geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
     present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     if len(present):
@@ -200,6 +215,8 @@ def from_storage(geoms, key: int | str):
 def file_crs(key: int | str) -> pyproj.CRS:
     """The CRS written into an export (.prj, GPKG srs): EPSG, or a named WGS84 for GCJ-02/BD-09
     (the name tells a later import what the numbers are)."""
+    import pyproj
+
     if key in OBFUSCATED:
         wkt = (
             pyproj.CRS.from_epsg(4326).to_wkt().replace('"WGS 84"', f'"{OBFUSCATED_NAMES[key]}"', 1)
@@ -210,12 +227,16 @@ def file_crs(key: int | str) -> pyproj.CRS:
 
 def unidentified_wkt(key: str) -> str:
     """WKT1 of GCJ-02 / BD-09 without the EPSG authority of WGS 84 (GDAL would report 4326)."""
+    import pyproj
+
     wkt = file_crs(key).to_wkt(pyproj.enums.WktVersion.WKT1_GDAL)
     return re.sub(r',AUTHORITY\["EPSG","4326"\]\]$', "]", wkt)
 
 
 def prj_text(key: int | str) -> str:
     """The .prj of a shapefile in CRS `key` (ESRI WKT; GCJ-02/BD-09 named, WGS 84 otherwise)."""
+    import pyproj
+
     crs = file_crs(key)
     wkt = crs.to_wkt(pyproj.enums.WktVersion.WKT1_ESRI)
     if key in OBFUSCATED:
@@ -225,6 +246,8 @@ def prj_text(key: int | str) -> str:
 
 def in_service_area(geoms) -> bool:
     """Whether the bounds of 4326 geometries lie inside the service area."""
+    import shapely
+
     present = [g for g in geoms if g is not None and not g.is_empty]
     if not present:
         return True

@@ -12,6 +12,9 @@ carries (docs/IMPORT_EXPORT.md):
 - kml: EPSG:4326 only (as KML requires); name as <name>, the other fields as extended data.
 - dxf: geometry on a CAD layer named after the layer (polygons as hatches, points as points) and
   each feature's name as a TEXT entity inside it; the CRS as the drawing's $PROJECTNAME.
+
+geopandas, pandas, pyogrio and shapely are imported where an export is written: a web worker
+that never writes one does not load them (docs/benchmarks.md, "Light workers").
 """
 
 from __future__ import annotations
@@ -21,12 +24,9 @@ import json
 import sqlite3
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
-import shapely
 from django.contrib.auth import get_user_model
 from django.db import models
 
@@ -35,6 +35,10 @@ from layers.geo import files as crs_mod
 from layers.io import mapping
 from layers.io.cells import neutralise
 from layers.query import access
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 # format -> (file suffix, content type)
 FORMATS = {
@@ -101,6 +105,10 @@ def _value(obj, model_field, *, plain: bool):
 
 def frame(spec, queryset, names: list[str], key, *, plain: bool) -> gpd.GeoDataFrame:
     """The features as a GeoDataFrame in CRS `key` (geometry converted from EPSG:4326)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
     model_fields = [spec.model._meta.get_field(n) for n in names]
     related = [f.name for f in model_fields if f.many_to_one]
     rows, geoms = [], []
@@ -114,6 +122,8 @@ def frame(spec, queryset, names: list[str], key, *, plain: bool) -> gpd.GeoDataF
 
 def _typed(data: gpd.GeoDataFrame, spec, names) -> gpd.GeoDataFrame:
     """Columns typed for GDAL: integers, numbers, booleans and dates as such, text as text."""
+    import pandas as pd
+
     for name in names:
         model_field = spec.model._meta.get_field(name)
         if isinstance(model_field, models.BooleanField):
@@ -166,6 +176,8 @@ def write_export(
 
 
 def _geojson(spec, data, names, key, path, header):
+    import pyogrio
+
     pyogrio.write_dataframe(data, path, driver="GeoJSON", RFC7946="NO", WRITE_NAME="NO")
     if key in crs_mod.OBFUSCATED:  # GDAL would write no crs member: name the system ourselves
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -176,6 +188,8 @@ def _geojson(spec, data, names, key, path, header):
 
 
 def _gpkg(spec, data, names, key, path, header):
+    import pyogrio
+
     pyogrio.write_dataframe(_typed(data, spec, names), path, driver="GPKG", layer=spec.slug)
     with sqlite3.connect(path) as db:
         db.execute(
@@ -202,6 +216,8 @@ def _gpkg(spec, data, names, key, path, header):
 
 
 def _shp(spec, data, names, key, path, header):
+    import pyogrio
+
     folder = path.with_suffix("")
     folder.mkdir()
     data = _typed(data, spec, names).rename(columns={n: mapping.short_name(n) for n in names})
@@ -220,6 +236,9 @@ def _shp(spec, data, names, key, path, header):
 def _table(spec, data, names, key, header) -> pd.DataFrame:
     """The rows of a spreadsheet (CSV, XLSX): every text cell that a spreadsheet program would
     run as a formula is marked as text (layers/io/cells.py)."""
+    import pandas as pd
+    import shapely
+
     table = pd.DataFrame(data.drop(columns=data.geometry.name)).map(neutralise)
     table[WKT_COLUMN] = shapely.to_wkt(data.geometry.to_numpy(), rounding_precision=-1)
     table[CRS_COLUMN] = crs_mod.FileCrs(key).label
@@ -236,6 +255,8 @@ def _csv(spec, data, names, key, path, header):
 
 
 def _xlsx(spec, data, names, key, path, header):
+    import pandas as pd
+
     labels = mapping.labels(spec, names)
     about = pd.DataFrame(
         [(n, zh, en) for n, (zh, en) in labels.items()]
@@ -248,6 +269,8 @@ def _xlsx(spec, data, names, key, path, header):
 
 
 def _kml(spec, data, names, key, path, header):
+    import pyogrio
+
     data = data.rename(columns={"name": "Name"})  # the driver's <name> field
     pyogrio.write_dataframe(data, path, driver="KML", layer=spec.slug)
 

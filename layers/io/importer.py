@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import shapely
 from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models import Extent
 from django.db import models, transaction
@@ -167,6 +166,8 @@ class _RowError(Exception):
 
 
 def _resolve_crs(report: ImportReport, table, crs) -> int | str:
+    import shapely
+
     if crs is not None:
         key = crs_mod.parse(crs)
         report.crs = crs_mod.FileCrs(key).label
@@ -310,6 +311,8 @@ def _write_row(
     spec, serializer_class, row, geom, columns, table, index, mode, key, user
 ) -> tuple[bool, int]:
     """Validate and write one row in its own savepoint: (created, the feature's id)."""
+    import shapely
+
     if index in table.geometry_errors:
         raise _RowError("geom", table.geometry_errors[index])
     if geom is None or geom.is_empty:

@@ -10,9 +10,6 @@ import io
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from layers.domain import clock
 from layers.domain import vocabularies as status
@@ -88,6 +85,10 @@ def row(hazard, today: dt.date) -> list:
 
 def workbook_bytes(queryset) -> bytes:
     """The ledger of `queryset` (hazards) as XLSX bytes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     today = clock.today()
     book = Workbook()
     sheet = book.active

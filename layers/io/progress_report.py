@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from layers.query.progress import FIGURES, SiteRow
 
 LABELS = {
@@ -64,6 +60,10 @@ def cells(row: SiteRow, lang: str) -> list:
 
 
 def workbook_bytes(rows: list[SiteRow], first: str, second: str, lang: str = "zh") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     sheet.title = LABELS[lang]["title"][:31]

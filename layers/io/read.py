@@ -3,6 +3,8 @@
 GeoJSON, GeoPackage, Shapefile (a folder extracted from a zip by `safety`, or a .shp), KML, DXF
 go through pyogrio; CSV and XLSX through pandas, with the geometry in lon/lat columns or a WKT
 column. Only local paths the service made itself are opened (never a /vsi* path from a user).
+pandas, pyogrio (which loads geopandas) and shapely are imported where a file is read, so that a
+web worker that never reads one does not load them (docs/benchmarks.md, "Light workers").
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pyogrio
-import pyproj
-import shapely
 
 from layers.io.cells import restore
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyproj
 
 FORMATS = {
     ".geojson": "GeoJSON",
@@ -58,6 +61,8 @@ class Table:
 
 def _plain(value):
     """numpy / pandas scalars as plain Python; missing values as None."""
+    import pandas as pd
+
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, float) and np.isnan(value):
@@ -82,6 +87,9 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _spreadsheet(path: Path) -> Table:
+    import pandas as pd
+    import shapely
+
     if path.suffix.lower() == ".csv":
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -138,6 +146,8 @@ def _spreadsheet(path: Path) -> Table:
 
 
 def layer_names(path: Path) -> list[str]:
+    import pyogrio
+
     try:
         return [str(row[0]) for row in pyogrio.list_layers(path)]
     except (pyogrio.errors.DataSourceError, OSError) as exc:
@@ -145,6 +155,8 @@ def layer_names(path: Path) -> list[str]:
 
 
 def _ogr(path: Path, layer: str | None) -> pd.DataFrame:
+    import pyogrio
+
     names = layer_names(path)
     if layer is None and len(names) > 1 and path.suffix.lower() in (".gpkg", ".kml"):
         raise ReadError(f"the file has several layers ({', '.join(names)}); choose one")
@@ -161,6 +173,8 @@ def _ogr(path: Path, layer: str | None) -> pd.DataFrame:
 def _dxf(frame: pd.DataFrame, cad_layer: str | None) -> Table:
     """Features of one CAD layer; each TEXT entity of that layer names the feature it lies in
     (polygons) or at (points), and is not a feature itself."""
+    import shapely
+
     cad_layers = sorted({str(v) for v in frame["Layer"].dropna()})
     if not cad_layers:
         raise ReadError("the drawing has no entities")
@@ -235,6 +249,9 @@ _ABSOLUTE = re.compile(r"(?<![\w.:/])/(?:[^/\s:'\",;]+/)+([^/\s:'\",;]+)")
 
 
 def _read(path: Path, layer: str | None) -> Table:
+    import pyogrio
+    import pyproj
+
     if "/vsi" in str(path).lower():  # never a GDAL virtual file system path
         raise ReadError("GDAL virtual paths (/vsi…) are not opened")
     suffix = path.suffix.lower()

@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import segno
 from django.conf import settings
 
 from layers.domain import registry
@@ -56,6 +55,7 @@ def _wrap_zh(text: str, width: int) -> str:
 
 
 def _draw_qr(fig, url: str, rect) -> None:
+    import segno
     from matplotlib.patches import Rectangle
 
     qr = segno.make(url, error="m", micro=False)

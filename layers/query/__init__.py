@@ -11,4 +11,6 @@ of them imports another's package.
 - filters.py  what each typed parameter does to a layer's queryset
 - encode.py   GeoJSON pages and features encoded by PostGIS (json_agg / ST_AsGeoJSON)
 - mvt.py      vector tiles encoded by PostGIS (ST_AsMVT)
+- counting.py how many features match, never costing more than a fraction of the page
+- documents.py  documents cached per role class and layer generation; extents from the index
 """

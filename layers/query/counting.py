@@ -1,14 +1,18 @@
-"""How many features match, without letting the count cost more than the page (REST and OGC).
+"""How many features match, without letting the count cost more than a fraction of the page
+(REST and OGC).
 
-A short page tells the total for free. Otherwise PostgreSQL counts exactly up to a cap (the
-planner's estimate decides first whether counting is worth trying); above the cap the caller
-gets the planner's estimate (REST) or no number (OGC's numberMatched is optional).
+A short page tells the total for free. Otherwise the planner's estimate (EXPLAIN, no
+execution) decides whether counting is worth trying, and PostgreSQL counts at most `cap`
+rows: a page's own budget (`cheap_cap`) unless the caller asked for the exact count. Above
+the cap the caller gets the planner's estimate (REST, flagged as such) or no number (OGC's
+numberMatched is optional).
 """
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import connections
 
 
@@ -17,6 +21,15 @@ def free_total(offset: int, size: int, returned: int) -> int | None:
     if returned < size and (returned > 0 or offset == 0):
         return offset + returned
     return None
+
+
+def cheap_cap(size: int) -> int:
+    """The most rows counted for a page of `size` features when nobody asked for an exact
+    count. Counting a row (an index entry and its recheck) costs a small fraction of encoding
+    one as GeoJSON (docs/benchmarks.md: ~2 µs against ~50 µs), so COUNT_ROWS_PER_FEATURE rows
+    per feature keep the count a small part of the page; COUNT_ROWS_MIN for the smallest pages.
+    """
+    return max(settings.COUNT_ROWS_MIN, size * settings.COUNT_ROWS_PER_FEATURE)
 
 
 def planner_estimate(queryset) -> int:
@@ -31,7 +44,11 @@ def planner_estimate(queryset) -> int:
 
 def bounded_count(queryset, cap: int, estimate: int | None = None) -> int | None:
     """The exact count if it is at most `cap`, else None; no counting when the planner
-    already expects more than `cap` rows (`estimate`, if the caller has it already)."""
+    already expects more than `cap` rows (`estimate`, if the caller has it already).
+
+    The LIMIT stops the scan after `cap` + 1 rows. (A bitmap scan still reads every matching
+    index entry first; the planner chooses one only where it expects many rows, and it does
+    not count then.)"""
     if (planner_estimate(queryset) if estimate is None else estimate) > cap:
         return None
     sql, params = queryset.values("pk").query.sql_with_params()
@@ -41,9 +58,17 @@ def bounded_count(queryset, cap: int, estimate: int | None = None) -> int | None
     return count if count <= cap else None
 
 
+def total(queryset, cap: int) -> tuple[int, bool]:
+    """(count, exact) of a whole queryset: exact up to `cap`, else the planner's estimate."""
+    estimate = planner_estimate(queryset)
+    found = bounded_count(queryset, cap, estimate)
+    return (found, True) if found is not None else (estimate, False)
+
+
 def list_total(queryset, offset: int, size: int, returned: int, cap: int) -> tuple[int, bool]:
-    """(total, exact) for a list page: exact up to `cap`, else the planner's estimate (never
-    less than what the pages so far prove). The planner is asked once."""
+    """(total, exact) for a list page: exact up to `cap`, else the planner's estimate, kept
+    within what the page proves (a full page: more than it reaches; an empty page past the
+    end: no more than its offset). The planner is asked once."""
     total = free_total(offset, size, returned)
     if total is not None:
         return total, True
@@ -51,4 +76,12 @@ def list_total(queryset, offset: int, size: int, returned: int, cap: int) -> tup
     total = bounded_count(queryset, cap, estimate)
     if total is not None:
         return total, True
+    if returned == 0:
+        return min(estimate, offset), False
     return max(estimate, offset + returned + 1), False
+
+
+def matched(queryset, offset: int, size: int, returned: int) -> int | None:
+    """The exact total where it is cheap (the page's budget, `cheap_cap`), else None."""
+    total = free_total(offset, size, returned)
+    return total if total is not None else bounded_count(queryset, cheap_cap(size))

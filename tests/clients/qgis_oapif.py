@@ -64,8 +64,9 @@ def main():
     url = f"{base}/ogc/collections/viewpoints/items"
     http = QgsBlockingNetworkRequest()
     http.setAuthCfg(authcfg)
-    # The same filter evaluated by the server (CQL2, Part 3), through QGIS's network stack.
-    query = QUrl(f"{base}/ogc/collections/buildings/items?limit=1&filter=floors%20%3E%205")
+    # The same filter evaluated by the server (CQL2, Part 3), through QGIS's network stack. One
+    # page holds the whole match, so numberMatched is given (a larger match is not counted).
+    query = QUrl(f"{base}/ogc/collections/buildings/items?limit=5000&filter=floors%20%3E%205")
     http.get(QNetworkRequest(query), True)
     out["server_filtered"] = json.loads(bytes(http.reply().content()).decode())["numberMatched"]
     http.get(QNetworkRequest(QUrl(f"{url}?limit=1&sortby=id")), True)

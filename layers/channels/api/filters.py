@@ -1,8 +1,8 @@
 """List parameters of the REST API: its names mapped onto the shared parsers and filters.
 
 bbox, near+radius, status, the spec's vocabulary fields, community, grid, q, updated_since,
-overdue (hazards), deleted (editors), ordering, page, page_size. All combine with AND. Parsing
-and filtering live in layers/query/; a bad value raises ParamError (a 400 naming it).
+overdue (hazards), deleted (editors), ordering, page, page_size, count. All combine with AND.
+Parsing and filtering live in layers/query/; a bad value raises ParamError (a 400 naming it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from layers.query import filters as qf
 from layers.query import params as p
 from layers.query import spatial, times
 
-PAGING_PARAMS = ("page", "page_size")
+# What shapes the page rather than the match (an export or the ledger refuses them).
+PAGING_PARAMS = ("page", "page_size", "count")
+COUNT_MODES = ("estimate", "exact")
 # Pages past this are refused: page × page_size stays far inside PostgreSQL's bigint.
 MAX_PAGE = 1_000_000
 
@@ -62,6 +64,15 @@ def paging(params) -> tuple[int, int]:
     if raw_size is not None:
         size = p.integer("page_size", raw_size, low=1, high=settings.API_MAX_PAGE_SIZE)
     return page, size
+
+
+def exact_count(params) -> bool:
+    """`count=exact`: count every match (up to API_EXACT_COUNT); `count=estimate`, the
+    default: exact only where it is cheap, else the planner's estimate."""
+    raw = p.single(params, "count")
+    if raw is not None and raw not in COUNT_MODES:
+        raise p.ParamError("count", f"expected one of {list(COUNT_MODES)}, got {p._show(raw)}")
+    return raw == "exact"
 
 
 def apply_filters(

@@ -3,8 +3,10 @@ are its own `nearest` action, layers/channels/api/views.py)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Avg, Count, Q, Sum
 from django.urls import reverse
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +16,7 @@ from layers.channels.api.permissions import PublicRead
 from layers.domain import labels, registry
 from layers.domain import vocabularies as status
 from layers.domain.models import Community, GridCell, RenovationSite, SafetyHazard
-from layers.query import access
+from layers.query import access, counting, documents
 
 
 def _field_info(spec, name: str) -> dict:
@@ -31,7 +33,8 @@ def _field_info(spec, name: str) -> dict:
 
 
 class LayerIndexView(JSONErrorsMixin, APIView):
-    """The layers the caller may see, with titles, fields, vocabularies, counts and links."""
+    """The layers the caller may see, with titles, fields, vocabularies, counts and links
+    (cached per role class until a layer changes, layers/query/documents.py)."""
 
     permission_classes = (PublicRead,)  # open to all; answers only the readable layers
 
@@ -46,36 +49,51 @@ class LayerIndexView(JSONErrorsMixin, APIView):
         tags=["layers"],
     )
     def get(self, request):
-        out = []
-        for spec in access.readable_layers(request.user):
-            fields = access.output_fields(request.user, spec)
-            vocabularies = {**spec.vocabularies(), **spec.list_fields}
-            out.append(
-                {
-                    "slug": spec.slug,
-                    "title": {"zh": spec.title_zh, "en": spec.title_en},
-                    "geometry_type": spec.geometry_type,
-                    "audience": spec.audience,
-                    "count": spec.model.objects.count(),
-                    "editable": access.can_edit(request.user, spec),
-                    "status_field": spec.status_field,
-                    "fields": [_field_info(spec, name) for name in fields],
-                    "vocabularies": {
-                        name: {
-                            "name": v.name,
-                            "title": {"zh": v.zh, "en": v.en},
-                            "terms": v.legend(),
-                        }
-                        for name, v in vocabularies.items()
-                        if name in fields
-                    },
-                    "zoom": {"min": spec.min_zoom, "max": spec.max_zoom},
-                    "links": {
-                        "items": request.build_absolute_uri(reverse(f"api:{spec.slug}-list")),
-                    },
-                }
-            )
-        return Response({"layers": out})
+        user = request.user
+        specs = access.readable_layers(user)
+        rights = [(s.slug, access.output_fields(user, s), access.can_edit(user, s)) for s in specs]
+        # One document per role class, address and language until a layer changes.
+        role = documents.role_key(request.build_absolute_uri("/"), get_language(), rights)
+        return Response(
+            {"layers": documents.cached("api-layers", specs, role, lambda: _index(request, specs))}
+        )
+
+
+def _index(request, specs) -> list[dict]:
+    out = []
+    for spec in specs:
+        fields = access.output_fields(request.user, spec)
+        vocabularies = {**spec.vocabularies(), **spec.list_fields}
+        # Exact up to API_INDEX_EXACT_COUNT, else the planner's estimate: the document is
+        # rebuilt after every write to the layer, which must not cost a scan of a large table.
+        count, exact = counting.total(spec.model.objects.all(), settings.API_INDEX_EXACT_COUNT)
+        out.append(
+            {
+                "slug": spec.slug,
+                "title": {"zh": spec.title_zh, "en": spec.title_en},
+                "geometry_type": spec.geometry_type,
+                "audience": spec.audience,
+                "count": count,
+                "count_exact": exact,
+                "editable": access.can_edit(request.user, spec),
+                "status_field": spec.status_field,
+                "fields": [_field_info(spec, name) for name in fields],
+                "vocabularies": {
+                    name: {
+                        "name": v.name,
+                        "title": {"zh": v.zh, "en": v.en},
+                        "terms": v.legend(),
+                    }
+                    for name, v in vocabularies.items()
+                    if name in fields
+                },
+                "zoom": {"min": spec.min_zoom, "max": spec.max_zoom},
+                "links": {
+                    "items": request.build_absolute_uri(reverse(f"api:{spec.slug}-list")),
+                },
+            }
+        )
+    return out
 
 
 def _counts(queryset, field: str) -> dict[str, int]:

@@ -233,8 +233,8 @@ def components(spec: registry.LayerSpec) -> dict[str, dict]:
             "type": {"type": "string", "enum": ["FeatureCollection"]},
             "count": {
                 "type": "integer",
-                "description": "features matching the filters: exact up to API_EXACT_COUNT, "
-                "else PostgreSQL's planner estimate",
+                "description": "features matching the filters: exact where counting is cheap "
+                "or with count=exact, else PostgreSQL's planner estimate",
             },
             "count_exact": {"type": "boolean", "description": "false when count is an estimate"},
             "next": {"type": "string", "format": "uri", "nullable": True},
@@ -346,6 +346,14 @@ def list_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
         OpenApiParameter("deleted", bool, description="list soft-deleted features (editors)"),
         OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": filters.MAX_PAGE}),
         OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        OpenApiParameter(
+            "count",
+            str,
+            enum=list(filters.COUNT_MODES),
+            description="estimate (default): `count` is exact where counting is cheap, else "
+            "the planner's estimate (`count_exact` says which); exact: counted, up to "
+            "API_EXACT_COUNT matches",
+        ),
     ]
     if "overdue" in filters.allowed_params(spec):
         params.append(OpenApiParameter("overdue", bool, description="past deadline, not closed"))
@@ -405,7 +413,7 @@ def export_parameters(spec: registry.LayerSpec) -> list[OpenApiParameter]:
     from layers.geo import files as io_crs
     from layers.io import export
 
-    paging = {"page", "page_size"}
+    paging = set(filters.PAGING_PARAMS)
     return [
         OpenApiParameter("format", str, enum=list(export.FORMATS), description="default geojson"),
         OpenApiParameter("crs", str, enum=list(io_crs.CHOICES), description="default 4326"),

@@ -140,6 +140,7 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
         if at:
             queryset = queryset.order_by(*asof.ordering(query.ordering))
         page, size = filters.paging(params)
+        exact_wanted = filters.exact_count(params)
         offset = (page - 1) * size
         extra = spatial.distance_property() if query.near else None
         features, returned = encode.encode_page(
@@ -150,11 +151,11 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
             computed=at is None,
             key="id" if at else "pk",
         )
-        # Exact up to API_EXACT_COUNT; above it the planner's estimate (count_exact: false),
-        # so that counting a large match never costs more than the page (docs/API.md).
-        total, exact = counting.list_total(
-            queryset, offset, size, returned, settings.API_EXACT_COUNT
-        )
+        # Counted within the page's budget, or up to API_EXACT_COUNT on `count=exact`; above
+        # it the planner's estimate (count_exact: false): counting a large match never costs
+        # more than a fraction of the page unless asked for (docs/API.md, "Counts").
+        cap = settings.API_EXACT_COUNT if exact_wanted else counting.cheap_cap(size)
+        total, exact = counting.list_total(queryset, offset, size, returned, cap)
         more = offset + size < total if exact else returned == size
         links = {
             "next": _page_url(request, page + 1) if more else None,

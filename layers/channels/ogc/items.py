@@ -1,8 +1,9 @@
 """OGC API - Features items at /ogc/collections/{id}/items[/{featureId}] and queryables: Part 1
 items, Part 2 (CRS), Part 3 (queryables, CQL2 filter), sortby and properties, and Part 4 writes
 (write.py). Every parameter is parsed strictly by the shared parsers (layers/query/) before it
-reaches SQL; items are encoded by PostGIS; numberMatched is an exact count bounded by
-OGC_MAX_COUNT (a larger match omits it, as the standard allows).
+reaches SQL; items are encoded by PostGIS; numberMatched is given where it is cheap, the exact
+count within the page's budget (layers/query/counting.py), and left out otherwise, as the
+standard allows.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.db.models import Func
@@ -214,7 +214,7 @@ def items(request, collection_id: str):
         computed=computed and not past,
         key="id" if past else "pk",
     )
-    matched = _bounded_count(queryset, offset, limit, returned)
+    matched = counting.matched(queryset, offset, limit, returned)
     base = base_url(request)
     self_url = f"{base}/collections/{spec.slug}/items"
     query = {k: v for k, v in params.items() if k not in ("offset", "f")}
@@ -266,12 +266,6 @@ def items(request, collection_id: str):
     if html:
         return pages.items(request, spec, json.loads(body), offset=offset, limit=limit)
     return HttpResponse(body, content_type=GEOJSON, headers={"Content-Crs": f"<{out.uri}>"})
-
-
-def _bounded_count(queryset, offset: int, limit: int, returned: int) -> int | None:
-    """Exact count up to OGC_MAX_COUNT, else None (numberMatched is then left out)."""
-    total = counting.free_total(offset, limit, returned)
-    return total if total is not None else counting.bounded_count(queryset, settings.OGC_MAX_COUNT)
 
 
 @csrf_exempt  # writes are authenticated per request (Basic/Token; session with CSRF check)

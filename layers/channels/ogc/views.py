@@ -4,14 +4,13 @@ queryables, CQL2, sortby, properties and Part 4 writes are in items.py.
 
 Collections are the layers the caller may read (same roles and fields as the REST API). The
 caller is the session user, or whoever an Authorization header names (Basic or Token,
-layers/auth/machine.py). Items are encoded by PostGIS; numberMatched is an exact count
-bounded by OGC_MAX_COUNT (a larger match omits it, as the standard allows).
+layers/auth/machine.py). Items are encoded by PostGIS; numberMatched is given where counting
+is cheap (items.py).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Max, Min
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -29,6 +28,7 @@ from layers.channels.ogc.common import (
 )
 from layers.channels.ogc.tiles import CONFORMANCE as TILES
 from layers.geo import crs as ogc_crs
+from layers.query import documents
 from layers.query import params as p
 
 CONFORMANCE = [
@@ -120,17 +120,11 @@ def conformance(request):
 
 
 def _extent(spec) -> dict:
-    from django.contrib.gis.db.models import Extent
-
-    box = spec.model.objects.aggregate(e=Extent("geom"))["e"]
-    times = spec.model.objects.aggregate(a=Min("updated_at"), b=Max("updated_at"))
-    interval = [
-        times["a"].isoformat() if times["a"] else None,
-        times["b"].isoformat() if times["b"] else None,
-    ]
+    box, (first, last) = documents.extent(spec)
+    interval = [first.isoformat() if first else None, last.isoformat() if last else None]
     return {
         "spatial": {
-            "bbox": [list(box) if box else list(settings.SERVICE_AREA)],
+            "bbox": [box or list(settings.SERVICE_AREA)],
             "crs": ogc_crs.CRS84,
         },
         "temporal": {
@@ -187,6 +181,15 @@ def _collection_doc(request, spec) -> dict:
     }
 
 
+def _collection_docs(request, specs) -> list[dict]:
+    """The collections' documents, cached for every caller who reads the same layers at the
+    same address until one of them changes (layers/query/documents.py)."""
+    role = documents.role_key(base_url(request), [spec.slug for spec in specs])
+    return documents.cached(
+        "ogc-collections", specs, role, lambda: [_collection_doc(request, s) for s in specs]
+    )
+
+
 @csrf_exempt  # read-only: any other method is 405, not a CSRF 403
 @gis_auth
 @require_safe
@@ -201,7 +204,7 @@ def collections(request):
             {"href": f"{base}/collections", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections?f=html", "rel": "alternate", "type": "text/html"},
         ],
-        "collections": [_collection_doc(request, spec) for spec in collections_of(request)],
+        "collections": _collection_docs(request, collections_of(request)),
         "crs": ogc_crs.uris(),
     }
     if html:
@@ -220,7 +223,7 @@ def collection(request, collection_id: str):
         html = wants_html(request)
     except p.ParamError as exc:
         return bad_parameter(exc)
-    doc = _collection_doc(request, spec)
+    doc = _collection_docs(request, [spec])[0]
     if html:
         return pages.collection(request, spec, doc)
     return json_response(doc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import segno
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -260,6 +259,8 @@ def status_page(request, code: str):
 @require_GET
 def qr(request, code: str):
     """The status page's link as a QR code (SVG), to keep or to show someone."""
+    import segno
+
     found = _found(request, code)
     link = request.build_absolute_uri(reverse("report-status", args=[found.code]))
     out = io.BytesIO()
