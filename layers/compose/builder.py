@@ -6,6 +6,10 @@ a small script calling hehuachi-map.js with a JSON config, escaped for a <script
 folium (with branca, jinja2 and the pandas it loads) is imported when a map is built: the
 channels import this module for its configurations too, and a worker that serves only the API
 and tiles never loads it (docs/benchmarks.md, "Light workers").
+
+Long because one map page is one composition: the basemap and its GCJ-02 choice, the folium
+elements, every registry layer's config with its labels and popups, the print areas and the
+offline MBTiles settings read each other's parts; split, each file would import the others.
 """
 
 from __future__ import annotations
