@@ -128,3 +128,14 @@ def test_private_media_placed_inside_the_media_folder_stays_private(client, root
     with override_settings(PRIVATE_MEDIA_ROOT=inside):
         assert client.get("/media/private/hazards/secret.jpg").status_code == 404
         assert client.get("/media/viewpoints/VP-01.svg").status_code == 200
+
+
+def test_the_photo_fields_follow_the_private_media_setting(settings, tmp_path):
+    """The fields' storage reads PRIVATE_MEDIA_ROOT when used, not when the models were made."""
+    from layers.domain.models import HazardPhoto, ReportPhoto
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    for model in (HazardPhoto, ReportPhoto):
+        for name in ("image", "thumbnail"):
+            storage = model._meta.get_field(name).storage
+            assert storage.path("a/b.jpg") == str(tmp_path / "a" / "b.jpg")
