@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,8 @@ def servers(pair, django_db_blocker):
         REPLICA_LAG_CHECK_SECONDS="0",
     )
     try:
-        yield next(tolerant), next(strict)
+        with ThreadPoolExecutor(2) as pool:  # both start at once
+            yield tuple(pool.map(next, (tolerant, strict)))
     finally:
         for server in (tolerant, strict):
             next(server, None)
