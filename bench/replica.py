@@ -68,6 +68,7 @@ def serve(env: dict, log) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 120
     while get(base + "/healthz")[1] != 200:
         if server.poll() is not None or time.monotonic() > deadline:
+            os.killpg(server.pid, signal.SIGKILL)
             raise SystemExit("gunicorn did not start")
         time.sleep(0.1)
     return server, base
