@@ -51,6 +51,25 @@ def ensure_database(name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"{suffix}')
 
 
+def gunicorn(env: dict, log):
+    """This project's gunicorn (geo_service/gunicorn.conf.py, as in production) in a process
+    group of its own (stop it with os.killpg), logging to the file `log`."""
+    import subprocess
+
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            str(ROOT / "geo_service" / "gunicorn.conf.py"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
 def timed(fn, repeat: int) -> list[float]:
     import time
 

@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,16 +81,8 @@ def children(pid: int) -> list[int]:
 
 def one_start(env: dict, port: int, reads: list[tuple[str, dict]], rounds: int, log) -> dict:
     base = f"http://127.0.0.1:{port}"
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     began = time.monotonic()
-    server = subprocess.Popen(
-        [gunicorn, "-c", str(ROOT / "geo_service" / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    server = benchdb.gunicorn(env, log)
     try:
         first = base + "/api/v1/viewpoints/?page_size=10"
         while get(first) != 200:

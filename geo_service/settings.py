@@ -126,6 +126,12 @@ DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # after a write to "default" (geo_service/middleware/dbrouter.py). Without REPLICA_DATABASE_URL the
 # alias is the same server and no router runs; tests use it as a mirror of "default".
 REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", "")
+# Reads go to the primary while the replica lags more than REPLICA_MAX_LAG_SECONDS, probed at
+# most every REPLICA_LAG_CHECK_SECONDS per process. A session that wrote reads from the primary
+# for REPLICA_PIN_SECONDS: keep it above the two together, so a user always sees their edit.
+REPLICA_MAX_LAG_SECONDS = float(env("REPLICA_MAX_LAG_SECONDS", "5"))
+REPLICA_LAG_CHECK_SECONDS = float(env("REPLICA_LAG_CHECK_SECONDS", "1"))
+REPLICA_CONNECT_TIMEOUT = int(env("REPLICA_CONNECT_TIMEOUT", "2"))  # seconds (libpq: 2 or more)
 REPLICA_PIN_SECONDS = float(env("REPLICA_PIN_SECONDS", "10"))
 DATABASE_ROUTERS = (
     ["geo_service.middleware.dbrouter.PrimaryReplicaRouter"] if REPLICA_DATABASE_URL else []

@@ -22,7 +22,11 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self):
+    """A cluster of its own (initdb), or with `primary=` a streaming replica of that one:
+    `pg_basebackup -R` (which writes the connection to the primary and standby.signal) on a
+    port of its own. initdb's trust rules admit replication connections from 127.0.0.1."""
+
+    def __init__(self, primary: Cluster | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="hh-pgtest-"))
         self.data = self.dir / "data"
         self.port = _free_port()
@@ -30,11 +34,22 @@ class Cluster:
         if self.owner:
             account = pwd.getpwnam(self.owner)
             os.chown(self.dir, account.pw_uid, account.pw_gid)
-        self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        (self.data / "postgresql.auto.conf").write_text(
-            f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-            f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
-        )
+        if primary is None:
+            self._run(
+                BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8"
+            )
+        else:
+            self._run(
+                BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", primary.port, "-U", "postgres",
+                "-D", self.data, "-R", "-X", "stream", "-c", "fast",
+            )  # fmt: skip
+        # Appended: a replica's copy holds the primary's lines and primary_conninfo; the last
+        # setting of a name wins.
+        with (self.data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(
+                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
+            )
         if self.owner:
             account = pwd.getpwnam(self.owner)
             os.chown(self.data / "postgresql.auto.conf", account.pw_uid, account.pw_gid)

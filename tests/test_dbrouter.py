@@ -27,14 +27,27 @@ pytestmark = [
 
 @pytest.fixture
 def routed():
+    # Outside a request a write pins the rest of the context (a command's run): each test
+    # starts unpinned, whatever the tests before it wrote.
+    token = dbrouter._pinned.set(False)
     with override_settings(DATABASE_ROUTERS=ROUTERS):
         yield
+    dbrouter._pinned.reset(token)
     connections["replica"].close()  # or the test database cannot be dropped at the end
 
 
-def in_request(view, session=None, user=None):
+@pytest.fixture
+def fresh_health(monkeypatch):
+    """A replica health of its own (the module's is shared by the whole process)."""
+    health = dbrouter.ReplicaHealth()
+    monkeypatch.setattr(dbrouter, "health", health)
+    yield health
+    health.mark_down("test over")  # closes the probe's connections
+
+
+def in_request(view, session=None, user=None, method="GET"):
     """Run `view()` as the body of a request through ReadAfterWriteMiddleware."""
-    request = RequestFactory().get("/")
+    request = getattr(RequestFactory(), method.lower())("/")
     request.session = session if session is not None else SessionStore()
     request.user = user
     out = {}
@@ -98,3 +111,51 @@ def test_the_api_answers_reads_through_the_replica(client):
     response = client.get("/api/v1/viewpoints/")
     assert response.status_code == 200
     assert response.json()["count"] == models.CulturalViewpoint.objects.count() > 0
+
+
+def test_only_the_layers_are_read_from_the_replica():
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+
+    from layers.domain.models import ApiToken, Job
+
+    assert models.Building.objects.all().db == models.SafetyHazard.objects.all().db == "replica"
+    # Small, and must be current: who is signed in, with which token, which job is done.
+    for model in (get_user_model(), Session, ApiToken, Job):
+        assert model.objects.all().db == "default", model
+
+
+def test_a_request_that_may_write_reads_from_the_primary_from_its_start(editor):
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert in_request(lambda: models.Building.objects.all().db, method=method)[0] == "default"
+    assert in_request(lambda: models.Building.objects.all().db, method="GET")[0] == "replica"
+    # Reading is not writing: a GET pinned by an earlier write does not extend the pin.
+    _db, session = in_request(lambda: models.Building.objects.filter(pk=-1).update(name="x"),
+                              user=editor)  # fmt: skip
+    until = session[dbrouter.SESSION_KEY]
+    in_request(lambda: models.Building.objects.all().db, session=session, user=editor)
+    assert session[dbrouter.SESSION_KEY] == until
+
+
+def test_the_lag_is_probed_once_per_interval(fresh_health, settings):
+    settings.REPLICA_LAG_CHECK_SECONDS = 3600
+    queries = []
+    real = fresh_health._query
+    fresh_health._query = lambda alias, sql: queries.append(alias) or real(alias, sql)
+    for _ in range(5):
+        assert models.Building.objects.all().db == "replica"
+    assert queries == ["default", "replica"]  # one probe: the primary's WAL, the replica's
+    assert fresh_health.state()["lag_seconds"] == 0  # a test mirror is no standby
+    settings.REPLICA_LAG_CHECK_SECONDS = 0
+    models.Building.objects.all().db  # noqa: B018 (routing is the point)
+    assert queries == ["default", "replica"] * 2
+
+
+def test_an_unreachable_replica_sends_reads_to_the_primary(fresh_health, monkeypatch):
+    from tests.servers import free_port
+
+    monkeypatch.setitem(connections["replica"].settings_dict, "PORT", free_port())
+    monkeypatch.setitem(connections["replica"].settings_dict, "HOST", "127.0.0.1")
+    assert models.Building.objects.all().db == "default"
+    state = fresh_health.state()
+    assert state["serving_reads"] is False and state["detail"].startswith("unreachable")

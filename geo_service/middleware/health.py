@@ -2,7 +2,8 @@
 
 /healthz: the process answers (touches nothing else), for liveness.
 /readyz: the database and PostGIS answer, every migration is applied and the job worker was
-seen recently (or none is configured): 200 when ready, else 503 with the failing check. The
+seen recently (or none is configured): 200 when ready, else 503 with the failing check. With a
+read replica, its lag (a warning when reads go to the primary: slower, not unready). The
 app adds its own checks through settings.READY_CHECKS (dotted paths of functions returning
 {"ok": bool, ...}; a "warning" key is reported without failing), so this module imports
 nothing of the app's.
@@ -63,6 +64,17 @@ def _worker() -> dict:
     return {"ok": float(age) <= limit, "last_seen_seconds": round(float(age), 1), "limit": limit}
 
 
+def _replica() -> dict:
+    """The read replica's lag, freshly probed (reads go to the primary while it is unfit: the
+    service is still ready, and says so)."""
+    from geo_service.middleware.dbrouter import health
+
+    state = health.probe()
+    if not state["serving_reads"]:
+        state["warning"] = f"reads go to the primary: replica {state['detail']}"
+    return {"ok": True, **state}
+
+
 @csrf_exempt
 @require_safe
 def readyz(request):
@@ -71,6 +83,8 @@ def readyz(request):
         checks["database"] = _database()
         checks["migrations"] = _migrations()
         checks["worker"] = _worker()
+        if "geo_service.middleware.dbrouter.PrimaryReplicaRouter" in settings.DATABASE_ROUTERS:
+            checks["replica"] = _replica()
         for path in getattr(settings, "READY_CHECKS", ()):
             checks[path.rsplit(".", 2)[-2]] = import_string(path)()
     except UNAVAILABLE as exc:

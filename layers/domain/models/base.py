@@ -75,6 +75,9 @@ class LayerFeature(models.Model):
 
     # The vocabulary of `status`; subclasses set it.
     status_vocabulary: status.Vocabulary
+    # Reads may come from a streaming replica (geo_service/middleware/dbrouter.py): the layers
+    # are the service's heavy reads; users, sessions, tokens and jobs stay on the primary.
+    replica_reads = True
 
     class Meta:
         abstract = True
