@@ -227,9 +227,11 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # Counting what matches a list page (REST `count`, OGC `numberMatched`; layers/query/counting.py):
 # without `count=exact`, PostgreSQL counts at most this many rows per feature of the page (at
 # least COUNT_ROWS_MIN), so that the count stays a small part of the page; above it, REST gives
-# the planner's estimate ("count_exact": false) and OGC leaves numberMatched out.
+# the planner's estimate ("count_exact": false) and OGC leaves numberMatched out. The floor of
+# 2,000 rows (an index count of ~1-3 ms) keeps a layer of the subdistrict's size counted exactly,
+# so QGIS shows its feature count; a city-scale match is estimated.
 COUNT_ROWS_PER_FEATURE = int(env("COUNT_ROWS_PER_FEATURE", "2"))
-COUNT_ROWS_MIN = int(env("COUNT_ROWS_MIN", "100"))
+COUNT_ROWS_MIN = int(env("COUNT_ROWS_MIN", "2000"))
 # REST `count=exact`: counted exactly up to this many matches, else the estimate again.
 API_EXACT_COUNT = int(env("API_EXACT_COUNT", "1000000"))
 # The layer index (/api/v1/layers/): each layer's count is exact up to this many, else the

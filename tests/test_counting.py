@@ -32,7 +32,14 @@ def counts_run(queries) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT count(*)")]
 
 
-def test_a_large_match_is_estimated_without_counting(editor_api, analyzed):
+def test_a_layer_of_the_subdistricts_size_is_counted_exactly(editor_api, analyzed):
+    """Under COUNT_ROWS_MIN (2,000): exact at once, so QGIS shows the layer's feature count."""
+    body = editor_api.get(LIST, {"page_size": 10}).json()
+    assert body["count_exact"] is True and body["count"] == models.Building.objects.count()
+
+
+def test_a_large_match_is_estimated_without_counting(editor_api, analyzed, settings):
+    settings.COUNT_ROWS_MIN = 100  # the sample's 1,041 buildings stand for a city-scale match
     total = models.Building.objects.count()
     # 1,041 buildings, a page of 10: counting them would cost far more than the page's budget.
     assert total > 2 * 10 and total > 100
@@ -45,7 +52,8 @@ def test_a_large_match_is_estimated_without_counting(editor_api, analyzed):
     assert body["next"] and len(body["features"]) == 10
 
 
-def test_count_exact_counts(editor_api, analyzed):
+def test_count_exact_counts(editor_api, analyzed, settings):
+    settings.COUNT_ROWS_MIN = 100  # as above: without count=exact, 1,041 would be estimated
     with CaptureQueriesContext(connection) as queries:
         body = editor_api.get(LIST, {"page_size": 10, "count": "exact"}).json()
     assert body["count"] == models.Building.objects.count() and body["count_exact"] is True
