@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db import connections, models
+from django.db import connections, models, router
 from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, Length, Lower, NullIf
 
@@ -200,7 +200,7 @@ def search_layer(user, spec: registry.LayerSpec, text: str, limit: int) -> list[
 # building and compiling eleven layers' querysets costs the ORM some 30 ms, ten times the
 # statement itself (docs/benchmarks.md). Each search fills the text into the parameters.
 _STAND_IN = "\u2603"
-_STATEMENTS: dict[tuple, tuple[str, tuple, str]] = {}
+_STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
 _MAX_STATEMENTS = 256
 
 
@@ -212,8 +212,8 @@ def _shape(user, specs, limit: int, initials: bool) -> tuple:
     )
 
 
-def _statement(user, specs, limit: int, initials: bool) -> tuple[str, tuple, str]:
-    """(sql, params with the stand-in, the database alias the compiler wrote for)."""
+def _statement(user, specs, limit: int, initials: bool) -> tuple[str, tuple]:
+    """(sql, params with the stand-in); ("", ()) when no layer has a field to search."""
     key = _shape(user, specs, limit, initials)
     found = _STATEMENTS.get(key)
     if found is None:
@@ -222,12 +222,11 @@ def _statement(user, specs, limit: int, initials: bool) -> tuple[str, tuple, str
             for spec in specs
             if (rows := _layer_rows(user, spec, _STAND_IN, limit, initials)) is not None
         ]
-        if not parts:
-            found = ("", (), "")
-        else:
+        found = ("", ())
+        if parts:
             combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
             sql, params = combined.query.get_compiler(combined.db).as_sql()
-            found = (sql, tuple(params), combined.db)
+            found = (sql, tuple(params))
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = found
@@ -250,9 +249,11 @@ def search(user, query: Query) -> list[dict]:
     layer's best matches come from ONE statement: the layers' queries, each ordered and
     limited, joined by UNION ALL (one round trip, one plan), compiled once per shape."""
     specs = [spec for slug in query.layers if access.can_read(user, spec := registry.get(slug))]
-    sql, params, alias = _statement(user, specs, query.limit, _initials_of(query.text))
+    sql, params = _statement(user, specs, query.limit, _initials_of(query.text))
     if not sql:
         return []
+    # Chosen per request, like a queryset's: the replica, or the primary after a write.
+    alias = router.db_for_read(specs[0].model)
     like = connections[alias].ops.prep_for_like_query
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, [_filled(p, query.text, like) for p in params])
