@@ -52,6 +52,7 @@ APP_FILES = (
     "js/outbox.js",
     "js/field-offline.js",
     "js/signout.js",
+    "js/header.js",
     "img/favicon.svg",
     "img/favicon.ico",
     "img/icon-180.png",
