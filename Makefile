@@ -114,6 +114,8 @@ bench: setup ## Build the bench data set (100,000 buildings) and run every bench
 	$(VPY) bench/make_data.py --buildings 100000 --hazards 10000
 	$(VPY) bench/api_list.py
 	$(VPY) bench/ogc_and_tiles.py
+	$(VPY) bench/find.py
+	$(VPY) bench/asof.py
 
 PEERS := bench/.peers
 bench-peers: setup ## Bench data (200,000 buildings), tipg and pygeoapi in their own venvs, the side-by-side table

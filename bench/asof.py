@@ -1,45 +1,42 @@
-"""as_of against a plain list: a 1,000-feature bbox page of /api/v1/buildings/ now, and the
-same page as of today from the history (query/asof.py). The goal: within 3× of the plain list.
+"""as_of against a plain list, over HTTP through the real server: a 1,000-feature bbox page of
+/api/v1/buildings/ now, and the same page as of today from the history (query/asof.py). The
+goal: within 3× of the plain list.
 
 Usage: .venv/bin/python bench/asof.py [--repeat 20]
-Needs the bench data (bench/make_data.py). Prints medians and the ratio; in-process client.
+Needs the bench data (bench/make_data.py). Our gunicorn (one worker, keep-alive, an editor's
+token); the two requests take turns (peers.interleaved). Prints medians, p95 and the ratio.
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
 
 import benchdb
+import served
+from peers import Http, interleaved
 
 BBOX = (119.940, 31.775, 119.960, 31.790)
 
 
 def main() -> None:
-    args, user, client = benchdb.start(__doc__, repeat=20)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    benchdb.setup()
     from django.utils import timezone
 
     plain = "/api/v1/buildings/?bbox={},{},{},{}&page_size=1000".format(*BBOX)
     past = plain + "&as_of=" + timezone.localdate().isoformat()
-
-    def get(url):
-        def run():
-            response = client.get(url)
-            assert response.status_code == 200, response.content[:300]
-            return response
-
-        return run
-
-    a, b = get(plain), get(past)
-    count_now, count_then = len(a().json()["features"]), len(b().json()["features"])
-    results = {
-        "plain list": statistics.median(benchdb.timed(a, args.repeat)),
-        "as_of today": statistics.median(benchdb.timed(b, args.repeat)),
-    }
-    print(f"1,000-feature bbox page of buildings, median of {args.repeat}:")
-    for name, seconds in results.items():
-        print(f"  {name:12} {seconds * 1000:8.1f} ms")
-    ratio = results["as_of today"] / results["plain list"]
-    print(f"  as_of / plain: {ratio:.2f}×  ({count_now} and {count_then} features)")
+    with served.ours("asof") as (base, headers):
+        results = interleaved(
+            {"plain list": Http(base + plain, headers), "as_of today": Http(base + past, headers)},
+            args.repeat,
+        )
+    print(f"1,000-feature bbox page of buildings over HTTP, {args.repeat} rounds:")
+    for name, (median, p95, size, status, _paired) in results.items():
+        print(f"  {name:12} {median:8.1f} / {p95:8.1f} ms  {size / 1024:7.0f} KiB  HTTP {status}")
+    ratio = results["as_of today"][0] / results["plain list"][0]
+    print(f"  as_of / plain: {ratio:.2f}×")
 
 
 if __name__ == "__main__":

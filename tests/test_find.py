@@ -161,3 +161,29 @@ def test_every_layer_is_searched_in_one_statement():
         spec = registry.get(group["layer"])
         alone = search.search_layer(user, spec, query.text, query.limit)
         assert sorted(r["id"] for r in group["results"]) == sorted(r["id"] for r in alone)
+
+
+@pytest.mark.parametrize("role", [None, "editor"])
+def test_the_statement_compiled_once_answers_as_each_layers_own_query(role):
+    """The search compiles its statement once per shape with a stand-in for the text and fills
+    the text in: the same matches and ranks as each layer's query built for the text, also for
+    text with LIKE's own characters, upper case and initials."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from layers.query import search
+    from tests.conftest import make_user
+
+    user = AnonymousUser() if role is None else make_user("find-shape", role, staff=True)
+    for text in ("客车厂", "kcc", "KCC", "局前街", "Bus Factory", "22号", "HHC-01", "%", "_",
+                 "a_b", "\\", "100%", "rs-0", "x"):  # fmt: skip
+        query = search.parse({"q": text}, user)
+        one = {
+            g["layer"]: sorted((r["id"], r["rank"], r["code"]) for r in g["results"])
+            for g in search.search(user, query)
+        }
+        own = {}
+        for slug in query.layers:
+            alone = search.search_layer(user, registry.get(slug), text, query.limit)
+            if alone:
+                own[slug] = sorted((r["id"], r["rank"], r["code"]) for r in alone)
+        assert one == own, text

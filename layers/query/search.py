@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce, Length, Lower, NullIf
 
@@ -116,14 +116,19 @@ def _rank(fields: dict, text: str, initials: bool):
     return condition, rank
 
 
-def _layer_rows(user, spec: registry.LayerSpec, text: str, limit: int):
+def _initials_of(text: str) -> bool:
+    """Whether `text` may be pinyin initials (ASCII letters and digits, two or more)."""
+    return bool(_INITIALS.fullmatch(text.lower()))
+
+
+def _layer_rows(user, spec: registry.LayerSpec, text: str, limit: int, initials=None):
     """The best `limit` matches of `text` in one layer, as a sliced queryset of the same
     columns for every layer (so that the layers' queries combine into one statement); None when
     the caller may search no field of the layer."""
     fields = searched_fields(user, spec)
     if not any(fields.values()):
         return None
-    initials = bool(_INITIALS.fullmatch(text.lower()))
+    initials = _initials_of(text) if initials is None else initials
     queryset = spec.model.objects.all()
     if initials and fields["name"]:
         queryset = queryset.annotate(_initials=Initials("name"))
@@ -163,9 +168,8 @@ COLUMNS = ("_layer", "_id", "_name", "_name_en", "_code", "_status", "_rank", "_
 COLUMNS += tuple(f"_{k}" for k in BOX)
 
 
-def _result(user, spec: registry.LayerSpec, row: dict) -> dict:
+def _result(spec: registry.LayerSpec, row: dict, visible_status: bool) -> dict:
     vocabulary = spec.status_vocabulary
-    visible_status = spec.status_field in access.output_fields(user, spec)
     status = row["_status"]
     term = vocabulary.term(status) if visible_status and status in vocabulary.values else None
     return {
@@ -187,28 +191,79 @@ def search_layer(user, spec: registry.LayerSpec, text: str, limit: int) -> list[
     rows = _layer_rows(user, spec, text, limit)
     if rows is None:
         return []
-    return [_result(user, spec, dict(zip(COLUMNS, row, strict=True))) for row in rows]
+    visible = spec.status_field in access.output_fields(user, spec)
+    return [_result(spec, dict(zip(COLUMNS, row, strict=True)), visible) for row in rows]
+
+
+# The statement of a search, compiled once per shape (the layers and the fields the caller
+# may read there, the limit, whether the text may be initials) with a stand-in for the text:
+# building and compiling eleven layers' querysets costs the ORM some 30 ms, ten times the
+# statement itself (docs/benchmarks.md). Each search fills the text into the parameters.
+_STAND_IN = "\u2603"
+_STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
+_MAX_STATEMENTS = 256
+
+
+def _shape(user, specs, limit: int, initials: bool) -> tuple:
+    return (
+        tuple((spec.slug, tuple(searched_fields(user, spec).items())) for spec in specs),
+        limit,
+        initials,
+    )
+
+
+def _statement(user, specs, limit: int, initials: bool) -> tuple[str, tuple]:
+    """(sql, params with the stand-in); ("", ()) when no layer has a field to search."""
+    key = _shape(user, specs, limit, initials)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        parts = [
+            rows
+            for spec in specs
+            if (rows := _layer_rows(user, spec, _STAND_IN, limit, initials)) is not None
+        ]
+        found = ("", ())
+        if parts:
+            combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+            sql, params = combined.query.get_compiler(combined.db).as_sql()
+            found = (sql, tuple(params))
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = found
+    return found
+
+
+def _filled(param, text: str, like):
+    """A parameter with the text in place of the stand-in: as it is where the statement
+    compares it whole, escaped by `like` (the backend's) in a LIKE pattern. Lower case: every
+    comparison with the text is case-insensitive (UPPER on both sides) or on lower case
+    (initials, similarity)."""
+    if not isinstance(param, str) or _STAND_IN not in param:
+        return param
+    text = text.lower()
+    return text if param == _STAND_IN else param.replace(_STAND_IN, like(text))
 
 
 def search(user, query: Query) -> list[dict]:
     """Per layer that has matches, best layer first: slug, titles and its results. Every
     layer's best matches come from ONE statement: the layers' queries, each ordered and
-    limited, joined by UNION ALL (one round trip, one plan)."""
-    specs = [registry.get(slug) for slug in query.layers]
-    parts = [
-        rows
-        for spec in specs
-        if access.can_read(user, spec)
-        and (rows := _layer_rows(user, spec, query.text, query.limit)) is not None
-    ]
-    if not parts:
+    limited, joined by UNION ALL (one round trip, one plan), compiled once per shape."""
+    specs = [spec for slug in query.layers if access.can_read(user, spec := registry.get(slug))]
+    sql, params = _statement(user, specs, query.limit, _initials_of(query.text))
+    if not sql:
         return []
-    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    # Chosen per request, like a queryset's: the replica, or the primary after a write.
+    alias = router.db_for_read(specs[0].model)
+    like = connections[alias].ops.prep_for_like_query
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [_filled(p, query.text, like) for p in params])
+        rows = cursor.fetchall()
+    visible = {spec.slug: spec.status_field in access.output_fields(user, spec) for spec in specs}
     found: dict[str, list[dict]] = {}
-    for row in combined:
+    for row in rows:
         values = dict(zip(COLUMNS, row, strict=True))
         spec = registry.get(values["_layer"])
-        found.setdefault(spec.slug, []).append(_result(user, spec, values))
+        found.setdefault(spec.slug, []).append(_result(spec, values, visible[spec.slug]))
     groups = []
     for spec in specs:
         results = sorted(found.get(spec.slug, []), key=lambda r: -r["rank"])

@@ -53,6 +53,7 @@ APP_FILES = (
     "js/field-offline.js",
     "js/live.js",
     "js/signout.js",
+    "js/header.js",
     "img/favicon.svg",
     "img/favicon.ico",
     "img/icon-180.png",
