@@ -205,6 +205,8 @@
 
   function select(id, fromHistory) {
     var t = taskById(id);
+    // The same task again (after a step, or a live update): the step's outcome stays said.
+    var again = state.selected === id;
     if (!fromHistory) remember(id);
     state.selected = id;
     state.selectedReady = false;
@@ -212,7 +214,7 @@
     section.hidden = false;
     section.dataset.id = id;
     $("hh-step-form").hidden = true;
-    $("hh-step-result").textContent = "";
+    if (!again) $("hh-step-result").textContent = "";
     if (t) {
       $("hh-task-title").textContent = t.name;
       var bits = [label(config.statuses, t.status), label(config.levels, t.level),
