@@ -175,7 +175,8 @@
   function styleFor(cfg, feature) {
     var p = feature.properties || {};
     var fill = fillFor(cfg, p);
-    if (cfg.tint && state.tints[cfg.tint.layer]) {
+    // A block of the low zooms (no id: many buildings) keeps the colour of its main status.
+    if (cfg.tint && state.tints[cfg.tint.layer] && p.id !== undefined) {
       var siteStatus = state.tints[cfg.tint.layer][p[cfg.tint.via]];
       fill = siteStatus ? colour(state.tintVocab[cfg.tint.layer], siteStatus, "#cfd8dc") : "#cfd8dc";
     }
@@ -343,6 +344,28 @@
     });
   }
 
+  /* A block of the low zooms' generalized buildings: how many, and how many of each status. */
+  function blockPopup(cfg, p) {
+    var en = state.lang === "en";
+    var box = el("div", null, "hh-popup hh-block");
+    box.setAttribute("data-layer", cfg.slug);
+    box.appendChild(el("strong", en ? p.buildings + " buildings" : p.buildings + " 栋建筑"));
+    var vocab = cfg.vocabularies[cfg.status_field];
+    if (vocab) {
+      var table = el("table");
+      vocab.terms.forEach(function (t) {
+        if (!p[t.value]) return;
+        var row = el("tr");
+        row.appendChild(el("th", en ? t.en : t.zh));
+        row.appendChild(el("td", String(p[t.value])));
+        table.appendChild(row);
+      });
+      box.appendChild(table);
+    }
+    box.appendChild(el("p", en ? "Zoom in to see each building." : "放大查看每栋建筑。"));
+    return box;
+  }
+
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
     var styles = {};
@@ -372,6 +395,7 @@
     // Tiles carry only what styling needs; the popup reads the feature from the API.
     layer.on("click", function (e) {
       var id = e.layer.properties.id;
+      if (id === undefined) { openPopup(map, e.latlng, blockPopup(cfg, e.layer.properties)); return; }
       var url = cfg.url + encodeURIComponent(id) + "/";
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
         .then(function (r) {
