@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from layers.domain import models, registry
 from layers.jobs.kinds import maintenance
@@ -197,6 +198,11 @@ def test_a_detailed_tile_over_the_size_cap_is_drawn_as_blocks(built, editor_clie
     assert {f["id"] for f in blocks} <= ids
     assert len(capped.content) < len(detailed.content)
     caches["tiles"].clear()
+    # Far over the cap (the blocks count enough buildings): blocks, without the detail first.
+    with override_settings(TILE_MAX_BYTES=100), CaptureQueriesContext(connection) as asked:
+        assert layer(editor_client.get(url)) == blocks
+    assert not any('FROM "layers_building"' in q["sql"] for q in asked.captured_queries)
+    caches["tiles"].clear()
     # Under the cap the tile stays detailed; layers without blocks are never replaced.
     with override_settings(TILE_MAX_BYTES=len(detailed.content)):
         assert layer(editor_client.get(url)) == layer(detailed)
@@ -204,6 +210,10 @@ def test_a_detailed_tile_over_the_size_cap_is_drawn_as_blocks(built, editor_clie
     with override_settings(TILE_MAX_BYTES=1):
         caches["tiles"].clear()
         assert editor_client.get(f"/tiles/hazards/15/{x}/{y}.pbf").content == hazards.content
+        # Blocks never built (no worker yet): the detail, rather than an empty tile.
+        models.BuildingBlock.objects.all().delete()
+        caches["tiles"].clear()
+        assert layer(editor_client.get(url)) == layer(detailed)
 
 
 def test_every_level_has_its_blocks_and_a_level_tile_is_bounded():

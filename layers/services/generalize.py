@@ -61,7 +61,12 @@ def refresh() -> Report:
     """
     generation = source_generation()
     blocks = BuildingBlock._meta.db_table
-    levels = ", ".join(f"({z}, {cell_size(z)!r})" for z in LEVELS)  # our constants
+    finest = max(LEVELS)
+    size = cell_size(finest)
+    # The grids nest (a cell of z is 2 × 2 cells of z+1, and a building's cell of z is its
+    # cell of z+1 halved), so each building is transformed and placed once, at the finest
+    # level, and the coarser levels aggregate those hulls (a hull of hulls is the hull).
+    shifts = ", ".join(f"({z}, {finest - z})" for z in LEVELS)  # our constants
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {blocks}")  # noqa: S608 (table names are ours)
         cursor.execute(
@@ -69,14 +74,16 @@ def refresh() -> Report:
             WITH b AS (
                 SELECT status, ST_Transform(geom, 3857) AS g
                 FROM {Building._meta.db_table} WHERE deleted_at IS NULL
-            ), placed AS (
-                SELECT lv.z, b.status, b.g,
-                       floor(((ST_XMin(b.g) + ST_XMax(b.g)) / 2 + {ORIGIN!r}) / lv.size)::int AS cx,
-                       floor(({ORIGIN!r} - (ST_YMin(b.g) + ST_YMax(b.g)) / 2) / lv.size)::int AS cy
-                FROM b CROSS JOIN (VALUES {levels}) AS lv (z, size)
+            ), fine AS (
+                SELECT floor(((ST_XMin(g) + ST_XMax(g)) / 2 + {ORIGIN!r}) / {size!r})::int AS cx,
+                       floor(({ORIGIN!r} - (ST_YMin(g) + ST_YMax(g)) / 2) / {size!r})::int AS cy,
+                       status, count(*) AS n, ST_ConvexHull(ST_Collect(g)) AS hull
+                FROM b GROUP BY 1, 2, status
             ), per_status AS (
-                SELECT z, cx, cy, status, count(*) AS n, ST_Collect(g) AS g
-                FROM placed GROUP BY z, cx, cy, status
+                SELECT lv.z, f.cx >> lv.k AS cx, f.cy >> lv.k AS cy, f.status,
+                       sum(f.n) AS n, ST_Collect(f.hull) AS g
+                FROM fine f CROSS JOIN (VALUES {shifts}) AS lv (z, k)
+                GROUP BY lv.z, f.cx >> lv.k, f.cy >> lv.k, f.status
             ), cells AS (
                 SELECT z, cx, cy, sum(n)::int AS buildings,
                        (array_agg(status ORDER BY n DESC, status))[1] AS status,
