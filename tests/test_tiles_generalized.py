@@ -177,7 +177,9 @@ def test_the_map_pages_draw_buildings_from_z12_by_tiles_only():
     from tests.conftest import make_user
 
     planner = make_user("blocks-map", "planner")
-    assert layer_config(MapLayer("buildings", tiles=True), planner)["min_zoom"] == 12
+    tiled = layer_config(MapLayer("buildings", tiles=True), planner)
+    # Blocks from z12; each building (clickable) from z15.
+    assert (tiled["min_zoom"], tiled["detail_zoom"]) == (12, 15)
     # GeoJSON by viewport has no blocks: it starts at the detail zoom.
     assert layer_config(MapLayer("buildings", viewport=True), planner)["min_zoom"] == 15
 

@@ -183,6 +183,8 @@ def layer_config(layer: MapLayer, user) -> dict:
         # Tiles show a generalized layer (blocks of buildings) below its detail zoom; GeoJSON
         # has no blocks, so a layer read by viewport starts at the detail zoom.
         "min_zoom": spec.min_zoom if tiled else max(spec.min_zoom, spec.generalized_below),
+        # From this zoom each feature is itself (and clickable); below, blocks let clicks through.
+        "detail_zoom": max(spec.min_zoom, spec.generalized_below),
         # On a GCJ-02 basemap tiles cannot be shifted for display: viewport GeoJSON instead.
         "viewport": layer.viewport or (layer.tiles and shifted),
         "tiles": tile_template if tiled else None,

@@ -344,28 +344,6 @@
     });
   }
 
-  /* A block of the low zooms' generalized buildings: how many, and how many of each status. */
-  function blockPopup(cfg, p) {
-    var en = state.lang === "en";
-    var box = el("div", null, "hh-popup hh-block");
-    box.setAttribute("data-layer", cfg.slug);
-    box.appendChild(el("strong", en ? p.buildings + " buildings" : p.buildings + " 栋建筑"));
-    var vocab = cfg.vocabularies[cfg.status_field];
-    if (vocab) {
-      var table = el("table");
-      vocab.terms.forEach(function (t) {
-        if (!p[t.value]) return;
-        var row = el("tr");
-        row.appendChild(el("th", en ? t.en : t.zh));
-        row.appendChild(el("td", String(p[t.value])));
-        table.appendChild(row);
-      });
-      box.appendChild(table);
-    }
-    box.appendChild(el("p", en ? "Zoom in to see each building." : "放大查看每栋建筑。"));
-    return box;
-  }
-
   /* A layer drawn from our vector tiles (SVG, so clicks work on Leaflet 1.9). */
   function tileLayer(map, cfg) {
     var styles = {};
@@ -395,7 +373,7 @@
     // Tiles carry only what styling needs; the popup reads the feature from the API.
     layer.on("click", function (e) {
       var id = e.layer.properties.id;
-      if (id === undefined) { openPopup(map, e.latlng, blockPopup(cfg, e.layer.properties)); return; }
+      if (id === undefined) return;  // a block (below cfg.detail_zoom): not a building
       var url = cfg.url + encodeURIComponent(id) + "/";
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
         .then(function (r) {
@@ -410,7 +388,14 @@
     layer.tileState = function () { return { count: ids(), keys: state.tileKeys[cfg.slug] }; };
     state.counts[cfg.slug] = 0;
     state.ready[cfg.slug] = map.getZoom() < cfg.min_zoom;
+    // Blocks of buildings (the low zooms) let clicks through to the sites drawn under them.
+    var inert = function () {
+      var box = layer.getContainer();
+      if (box) box.classList.toggle("hh-inert", map.getZoom() < cfg.detail_zoom);
+    };
+    layer.on("add", inert);
     map.on("zoomend", function () {
+      inert();
       if (map.getZoom() < cfg.min_zoom) { state.ready[cfg.slug] = true; state.counts[cfg.slug] = 0; }
     });
     return layer;
