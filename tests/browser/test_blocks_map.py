@@ -16,30 +16,36 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def blocks(django_db_blocker):
-    """The blocks built and committed (the server reads committed rows), removed afterwards
-    so the other browser tests see the sample database as it was."""
+@pytest.fixture(scope="module")
+def blocks(django_db_setup, django_db_blocker):
+    """The blocks built and committed (before any test's transaction: the server process sees
+    only committed rows), removed afterwards so the other browser tests see the sample
+    database as it was.
+    Gives a site with buildings, a point of one of them and the number of buildings."""
     with django_db_blocker.unblock(), transaction.atomic():
         generalize.refresh()
-    yield
+        site = models.RenovationSite.objects.filter(buildings__isnull=False).order_by("pk")[0]
+        point = site.buildings.order_by("pk").first().geom.point_on_surface
+        found = site.name, point, models.Building.objects.count()
+    yield found
     with django_db_blocker.unblock(), transaction.atomic():
         models.BuildingBlock.objects.all().delete()
         models.GeneralizedSource.objects.all().delete()
 
 
 def test_blocks_at_z13_and_a_click_through_them_opens_the_site(blocks, visit):
+    name, inside, buildings = blocks
     tab = visit("demo-planner")
     tab.open("/maps/planning/")
     tab.wait_ready()
-    site = models.RenovationSite.objects.filter(buildings__isnull=False).order_by("pk").first()
-    inside = site.buildings.order_by("pk").first().geom.point_on_surface
     tab.page.evaluate(f"window.hehuachi.map.setView([{inside.y}, {inside.x}], 13)")
-    tab.page.wait_for_function(
-        "window.hehuachi.allReady() && window.hehuachi.counts.buildings > 0", timeout=20000
+    at_z13 = (
+        "(() => { const s = window.hehuachi.tileState('buildings'); return"
+        " window.hehuachi.allReady() && s.keys.length > 0"
+        " && s.keys.every(k => k.endsWith(':13')) && s.count; })()"
     )
-    drawn = tab.counts()["buildings"]
-    assert 0 < drawn < models.Building.objects.count()  # blocks, fewer than the buildings
+    drawn = tab.page.wait_for_function(at_z13, timeout=20000)
+    assert 0 < drawn < buildings  # blocks: fewer features than buildings
     x, y = tab.page.evaluate(
         f"(() => {{ const p = window.hehuachi.map.latLngToContainerPoint([{inside.y}, {inside.x}]);"
         " return [p.x, p.y]; })()"
@@ -48,6 +54,6 @@ def test_blocks_at_z13_and_a_click_through_them_opens_the_site(blocks, visit):
     tab.page.mouse.click(box["x"] + x, box["y"] + y)
     popup = tab.page.locator(".leaflet-popup-content")
     popup.wait_for()
-    assert site.name in popup.inner_text()
+    assert name in popup.inner_text()
     assert tab.errors == []
     tab.screenshot("planning-blocks-z13")
