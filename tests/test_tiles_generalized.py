@@ -230,3 +230,15 @@ def test_every_level_has_its_blocks_and_a_level_tile_is_bounded():
         assert blocks.values("cell_x", "cell_y").distinct().count() == blocks.count()
         assert size * 64 == pytest.approx(2 * generalize.ORIGIN / 2**level)
     assert registry.get("buildings").generalized is models.BuildingBlock
+
+
+def test_the_command_rebuilds_the_blocks_at_once():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    models.BuildingBlock.objects.all().delete()
+    out = StringIO()
+    call_command("generalize_buildings", stdout=out)
+    assert generalize.is_current() and models.BuildingBlock.objects.filter(level=12).exists()
+    assert f"{models.Building.objects.count()} buildings in blocks" in out.getvalue()
