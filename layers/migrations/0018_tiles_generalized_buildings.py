@@ -10,6 +10,7 @@
   queueing lock lets only one such job wait at a time, so a burst of edits or an import
   gives one rebuild; the lock makes rebuilds run one after the other. Queued in the writer's
   transaction: an edit rolled back queues nothing.
+- The first build is queued here, for the buildings an existing database already holds.
 """
 
 import django.contrib.gis.db.models.fields
@@ -52,6 +53,11 @@ $$;
 CREATE TRIGGER generalize_buildings AFTER INSERT OR UPDATE ON layers_generation
     FOR EACH ROW WHEN (NEW.table_name = 'layers_building')
     EXECUTE FUNCTION layers_queue_generalize_buildings();
+-- The first build, for the buildings already there (a worker runs it after the migration).
+INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
+VALUES ('jobs', 'layers.generalize_buildings', 'generalize_buildings',
+        'generalize_buildings', '{{}}')
+ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING;
 """
 )
 
