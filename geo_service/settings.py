@@ -243,6 +243,9 @@ API_INDEX_EXACT_COUNT = int(env("API_INDEX_EXACT_COUNT", "100000"))
 # timeout only bounds how long unused ones stay.
 REDIS_URL = env("REDIS_URL", "")
 TILE_CACHE_SECONDS = int(env("TILE_CACHE_SECONDS", str(24 * 3600)))
+# The largest layer in a vector tile, in bytes: a layer with a generalized model (buildings)
+# whose detailed tile is larger is served as its blocks instead (layers/query/mvt.py).
+TILE_MAX_BYTES = int(env("TILE_MAX_BYTES", "500000"))
 if REDIS_URL:
     _redis = "django.core.cache.backends.redis.RedisCache"
     CACHES = {

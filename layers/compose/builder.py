@@ -169,6 +169,7 @@ def layer_config(layer: MapLayer, user) -> dict:
     popup_names = spec.public_fields if not access.output_fields(user, spec) else spec.popup_fields
     popup_names = [n for n in popup_names if n in visible]
     title_zh, title_en = layer.title or (spec.title_zh, spec.title_en)
+    tiled = layer.tiles and not shifted
     config = {
         "slug": spec.slug,
         "title_zh": title_zh,
@@ -179,10 +180,14 @@ def layer_config(layer: MapLayer, user) -> dict:
         "color_field": spec.color_by,
         "vocabularies": vocabularies,
         "popup": _field_labels(spec, popup_names),
-        "min_zoom": spec.min_zoom,
+        # Tiles show a generalized layer (blocks of buildings) below its detail zoom; GeoJSON
+        # has no blocks, so a layer read by viewport starts at the detail zoom.
+        "min_zoom": spec.min_zoom if tiled else max(spec.min_zoom, spec.generalized_below),
+        # From this zoom each feature is itself (and clickable); below, blocks let clicks through.
+        "detail_zoom": max(spec.min_zoom, spec.generalized_below),
         # On a GCJ-02 basemap tiles cannot be shifted for display: viewport GeoJSON instead.
         "viewport": layer.viewport or (layer.tiles and shifted),
-        "tiles": tile_template if layer.tiles and not shifted else None,
+        "tiles": tile_template if tiled else None,
         "max_zoom": spec.max_zoom,
         "cluster": layer.cluster,
         "outline": layer.outline,

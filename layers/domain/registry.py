@@ -46,6 +46,11 @@ class LayerSpec:
     # may see; computed properties allowed). Low zooms carry only what the maps style by; a
     # click reads the rest from the API. Empty: the status and the colour field at every zoom.
     tile_fields: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    # Hook: a derived model drawn instead of the features below `generalized_below` (and for
+    # a detailed tile over the size cap, TILE_MAX_BYTES): blocks of buildings at the low zooms
+    # (layers/domain/models/generalized.py, rebuilt by a job when the layer changes).
+    generalized: type | None = None
+    generalized_below: int = 0
     # The natural key sample data and imports match rows on.
     natural_key: str = "ref"
     status_field: str = "status"
@@ -242,7 +247,10 @@ LAYERS: tuple[LayerSpec, ...] = (
         filter_fields={"use": status.BUILDING_USE, "structure": status.BUILDING_STRUCTURE},
         search_fields=("address",),
         edit_roles=(PLANNER, EDITOR),
-        min_zoom=15,
+        min_zoom=12,
+        # z12-z14: blocks of buildings (a footprint is a pixel or less there); z15 on: each one.
+        generalized=models.BuildingBlock,
+        generalized_below=15,
         # The planning map fills a building by its status, or tints it by its site's status.
         tile_fields=(
             (15, ("status", "renovation_site")),

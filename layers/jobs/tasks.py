@@ -4,7 +4,8 @@ One task runs every kind of job (layers/jobs/engine.py); a periodic task retries
 that stopped sending heartbeats (killed, or their machine lost), procrastinate's own recipe.
 Another delivers signed webhooks (with retries), one sends text messages (retried the same
 way), a periodic one runs the hazard loop's reminder pass (hazards and unanswered public
-reports), and another erases reporters' contacts once their time is up (docs/REPORTS.md).
+reports), another erases reporters' contacts once their time is up (docs/REPORTS.md), and
+one rebuilds the low zooms' generalized buildings when the database queues it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from layers.jobs import engine as jobs
+from layers.jobs.kinds import maintenance
 from layers.services import notifications, reminders, reports, sms, webhooks
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,16 @@ log = logging.getLogger(__name__)
 @app.task(name=jobs.RUN_TASK, queue=jobs.QUEUE, pass_context=True)
 def run_job(context, job_id: int) -> None:
     jobs.execute(job_id, context.job.id)
+
+
+@app.task(name="layers.generalize_buildings", queue=jobs.QUEUE)
+def generalize_buildings() -> None:
+    """The low zooms' generalized buildings, rebuilt after buildings changed. Queued by the
+    database itself, once per burst of writes (migration 0018: the buildings' generation
+    counter, a queueing lock and a short delay)."""
+    job = maintenance.generalize_when_stale()
+    if job is not None:
+        log.info("generalize_buildings: job %s %s", job.pk, job.status)
 
 
 @app.task(

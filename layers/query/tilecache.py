@@ -16,19 +16,22 @@ from django.db import connections
 CACHE = "tiles"
 
 
-def generation(specs) -> str:
-    """The layers' generations, e.g. 'buildings:42;hazards:7' (one indexed query)."""
-    tables = [spec.model._meta.db_table for spec in specs]
-    # Read where the tile is read: a lagging replica then keys what it actually holds.
-    from layers.query.mvt import reading_database
+def generation(specs, z: int | None = None) -> str:
+    """The generations of the tables the layers' tiles at zoom z are read from, e.g.
+    'buildings:42.7;hazards:7' (one indexed query)."""
+    from layers.query.mvt import reading_database, tables
 
+    by_spec = [tables(spec, z) for spec in specs]
+    # Read where the tile is read: a lagging replica then keys what it actually holds.
     with connections[reading_database(specs)].cursor() as cursor:
         cursor.execute(
-            "SELECT table_name, value FROM layers_generation WHERE table_name = ANY(%s)", [tables]
+            "SELECT table_name, value FROM layers_generation WHERE table_name = ANY(%s)",
+            [[t for names in by_spec for t in names]],
         )
         values = dict(cursor.fetchall())
     return ";".join(
-        f"{spec.slug}:{values.get(t, 0)}" for spec, t in zip(specs, tables, strict=True)
+        f"{spec.slug}:{'.'.join(str(values.get(t, 0)) for t in names)}"
+        for spec, names in zip(specs, by_spec, strict=True)
     )
 
 

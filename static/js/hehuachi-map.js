@@ -175,7 +175,8 @@
   function styleFor(cfg, feature) {
     var p = feature.properties || {};
     var fill = fillFor(cfg, p);
-    if (cfg.tint && state.tints[cfg.tint.layer]) {
+    // A block of the low zooms (no id: many buildings) keeps the colour of its main status.
+    if (cfg.tint && state.tints[cfg.tint.layer] && p.id !== undefined) {
       var siteStatus = state.tints[cfg.tint.layer][p[cfg.tint.via]];
       fill = siteStatus ? colour(state.tintVocab[cfg.tint.layer], siteStatus, "#cfd8dc") : "#cfd8dc";
     }
@@ -372,6 +373,7 @@
     // Tiles carry only what styling needs; the popup reads the feature from the API.
     layer.on("click", function (e) {
       var id = e.layer.properties.id;
+      if (id === undefined) return;  // a block (below cfg.detail_zoom): not a building
       var url = cfg.url + encodeURIComponent(id) + "/";
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
         .then(function (r) {
@@ -386,7 +388,14 @@
     layer.tileState = function () { return { count: ids(), keys: state.tileKeys[cfg.slug] }; };
     state.counts[cfg.slug] = 0;
     state.ready[cfg.slug] = map.getZoom() < cfg.min_zoom;
+    // Blocks of buildings (the low zooms) let clicks through to the sites drawn under them.
+    var inert = function () {
+      var box = layer.getContainer();
+      if (box) box.classList.toggle("hh-inert", map.getZoom() < cfg.detail_zoom);
+    };
+    layer.on("add", inert);
     map.on("zoomend", function () {
+      inert();
       if (map.getZoom() < cfg.min_zoom) { state.ready[cfg.slug] = true; state.counts[cfg.slug] = 0; }
     });
     return layer;

@@ -1,7 +1,8 @@
 """Mapbox vector tiles (MVT) from PostGIS: ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope.
 
 One layer per URL (/tiles/<slug>/z/x/y.pbf), or several in one tile for the map pages
-(/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. ETags follow the layer's last
+(/tiles/multi/z/x/y.pbf?layers=a,b). Same roles as the REST API. Buildings below z15 are blocks
+(layers/query/mvt.py: generalized layers). ETags follow the layer's last
 update, so an edit changes them at once; an empty tile answers 204. Tiles are cached by
 (layers, z, x, y, role class) for the layers' generation (layers/query/tilecache.py).
 """
@@ -18,7 +19,13 @@ from layers.auth.caller import gis_auth
 from layers.auth.machine import unauthorized
 from layers.domain import registry
 from layers.query import access, asof, params, tilecache
-from layers.query.mvt import render_tile, tile_properties
+from layers.query.mvt import (
+    generalized_property_names,
+    is_generalized,
+    render_tile,
+    tile_properties,
+    tile_property_names,
+)
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -87,9 +94,9 @@ def _tile_response(request, user, specs, z, x, y) -> HttpResponse:
     if "as_of" in request.GET:
         return _past_tile(request, user, specs, z, x, y)
     public = all(spec.is_public for spec in specs)
-    names = [list(tile_properties(spec, user, z)) for spec in specs]
+    names = [tile_property_names(spec, user, z) for spec in specs]
     cache_key = tilecache.key(
-        tilecache.generation(specs), tilecache.role_class(specs, names), z, x, y
+        tilecache.generation(specs, z), tilecache.role_class(specs, names), z, x, y
     )
     etag = '"' + cache_key.removeprefix("tile:")[:32] + '"'
     cache = "public, max-age=60" if public else "private, no-cache"
@@ -132,6 +139,9 @@ def layer_tile(request, slug: str, z: int, x: int, y: int):
         spec = specs[0]
         if not spec.min_zoom <= z <= spec.max_zoom:
             raise TileError(404, f"{slug} has tiles from z{spec.min_zoom} to z{spec.max_zoom}")
+        if "as_of" in request.GET and is_generalized(spec, z):
+            # The blocks of the low zooms have no history.
+            raise TileError(404, f"{slug} as it was has tiles from z{spec.generalized_below}")
     except TileError as exc:
         return _error(exc)
     return _tile_response(request, user, specs, z, x, y)
@@ -154,6 +164,8 @@ def multi_tile(request, z: int, x: int, y: int):
     except params.ParamError as exc:
         return _bad_param(exc)
     in_range = [s for s in specs if s.min_zoom <= z <= s.max_zoom]
+    if "as_of" in request.GET:  # the blocks of the low zooms have no history
+        in_range = [s for s in in_range if not is_generalized(s, z)]
     if not in_range:
         return HttpResponse(status=204)
     return _tile_response(request, user, in_range, z, x, y)
@@ -171,12 +183,21 @@ def tilejson(request, slug: str):
 
     minx, miny, maxx, maxy = settings.SERVICE_AREA
     fields = dict.fromkeys(tile_properties(spec, user, spec.max_zoom), "String")
+    description = f"{spec.title_zh} / {spec.title_en}"
+    if spec.generalized is not None:
+        # Below the detail zoom each feature is a block of features with their counts.
+        fields |= dict.fromkeys(generalized_property_names(spec, user), "Number")
+        fields[spec.status_field] = "String"
+        description += (
+            f"; z{spec.min_zoom}-z{spec.generalized_below - 1}: blocks (count per status),"
+            f" each feature from z{spec.generalized_below}"
+        )
     template = request.build_absolute_uri(f"/tiles/{spec.slug}/") + "{z}/{x}/{y}.pbf"
     return JsonResponse(
         {
             "tilejson": "3.0.0",
             "name": spec.slug,
-            "description": f"{spec.title_zh} / {spec.title_en}",
+            "description": description,
             "tiles": [template],
             "minzoom": spec.min_zoom,
             "maxzoom": spec.max_zoom,

@@ -15,6 +15,7 @@ from layers.domain.models.features import (
     RenovationSite,
     ServicePoint,
 )
+from layers.domain.models.generalized import BuildingBlock, GeneralizedSource
 from layers.domain.models.hazards import HazardEvent, HazardPhoto, SafetyHazard, _photo_path
 from layers.domain.models.idempotency import IdempotencyKey
 from layers.domain.models.jobs import Job
@@ -39,9 +40,11 @@ __all__ = [
     "AllManager",
     "ApiToken",
     "Building",
+    "BuildingBlock",
     "CalendarDay",
     "Community",
     "CulturalViewpoint",
+    "GeneralizedSource",
     "GridCell",
     "HazardEvent",
     "HazardPhoto",
