@@ -165,8 +165,9 @@ def _best(rates: dict, names, clients) -> float | None:
 def city(results: dict, sizes, boxes) -> list[str]:
     got = results["city"]
     lines = [
-        "| request | floor 200k | floor 2M | ours 200k | ours 2M | 2M / 200k, paired |",
-        "|---|---|---|---|---|---|",
+        "| request | floor 200k | floor 2M | ours 200k | ours 2M | 2M / 200k, paired "
+        "| to the floor, 200k / 2M, paired |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind, entry in got.items():
         if kind == "tile/s":
@@ -175,13 +176,14 @@ def city(results: dict, sizes, boxes) -> list[str]:
         lines.append(
             f"| {kind} | {_cell(entry.get('floor'))} | {_cell(entry.get('floor 2M'))} | "
             f"{_cell(entry.get('200k'))} | {_cell(entry.get('2M'))} | "
-            f"{pairs.get('2M / 200k', 0):.2f}× |"
+            f"{pairs.get('2M / 200k', 0):.2f}× | {_pair(pairs, '200k / floor')} / "
+            f"{_pair(pairs, '2M / floor 2M')} |"
         )
     if got.get("tile/s"):
         rates = got["tile/s"]
         lines.append(
             f"| distinct tiles/s, wrk 8 connections | | | {_rate(rates, 'ours', (8,))} | "
-            f"{_rate(rates, 'city', (8,))} | |"
+            f"{_rate(rates, 'city', (8,))} | | |"
         )
     lines.append("")
     for kind, entry in got.items():
@@ -192,7 +194,21 @@ def city(results: dict, sizes, boxes) -> list[str]:
         if "2M / floor 2M" in pairs:
             limit = 1.5 if "tiles" in kind else 1.3
             lines.append(target(f"{kind}: 2M / its floor", pairs["2M / floor 2M"], limit, "×"))
+    rates = got.get("tile/s") or {}
+    small, large = (rates.get("ours") or {}).get(8), (rates.get("city") or {}).get(8)
+    lines.append(
+        target(
+            "distinct tiles/s, 200k / 2M (the time per tile, 2M / 200k)",
+            small / large if small and large else None,
+            1.5,
+            "×",
+        )
+    )
     return lines
+
+
+def _pair(pairs: dict, key: str) -> str:
+    return f"{pairs[key]:.2f}×" if key in pairs else "–"
 
 
 def rss_and_start(results: dict) -> list[str]:
