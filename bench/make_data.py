@@ -1,6 +1,6 @@
 """Generate a bench data set: N buildings and M hazards at the old town's density, seeded, in SQL.
 
-Usage: .venv/bin/python bench/make_data.py [--buildings 200000] [--hazards 20000]
+Usage: .venv/bin/python bench/make_data.py [--buildings 100000] [--hazards 10000]
                                            [--db-suffix _bench] [--spacing 6.25]
 
 The density is fixed, the extent grows with N: buildings sit on a jittered lattice of lots
