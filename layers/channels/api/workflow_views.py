@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -189,8 +189,6 @@ class WorkflowMixin:
         },
     )
     def ledger(self, request):
-        import tempfile
-
         from layers.channels.api import ledger as ledger_rows
         from layers.io import ledger
 
@@ -203,14 +201,10 @@ class WorkflowMixin:
                 f"{count} hazards match; a direct download holds at most {limit}. POST this "
                 "URL to prepare the ledger as a job (with progress), or narrow the filters",
             )
-        # Written to a temporary file by openpyxl's write-only mode and streamed from there.
-        out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it when sent)
-        ledger.write(queryset, out)
-        out.seek(0)
+        # Written by openpyxl's write-only mode: at most LEDGER_DIRECT_ROWS rows, a few MB.
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = FileResponse(
-            out, as_attachment=True, filename=f"hazard-ledger-{stamp}.xlsx", content_type=XLSX
-        )
+        response = HttpResponse(ledger.workbook_bytes(queryset), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="hazard-ledger-{stamp}.xlsx"'
         patch_cache_control(response, private=True, no_store=True)
         return response
 
