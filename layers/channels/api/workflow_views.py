@@ -59,11 +59,14 @@ class WorkflowMixin:
     """Mixed into the layer viewset when spec.workflow is set."""
 
     STEP_ACTIONS = ("transitions", "photos")
+    # POSTs that only read: preparing the ledger as a job needs what downloading it needs.
+    READING_POSTS = ("ledger_job",)
 
     def initial(self, request, *args, **kwargs):
         # Steps are decided by the workflow (an assignee may act without the edit role), so the
         # layer-wide edit check is not applied to them; reading still is.
-        if getattr(self, "action", None) in self.STEP_ACTIONS and request.method == "POST":
+        unchecked = (*self.STEP_ACTIONS, *self.READING_POSTS)
+        if getattr(self, "action", None) in unchecked and request.method == "POST":
             self._skip_edit_check = True
         super().initial(request, *args, **kwargs)
 
