@@ -435,6 +435,11 @@ REPORT_CONTACT_RETENTION_DAYS = int(env("REPORT_CONTACT_RETENTION_DAYS", "90"))
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
+# The hazard ledger downloads at once up to this many rows; a larger one is a job with progress
+# (POST /api/v1/hazards/ledger.xlsx, the dashboard's button): docs/IMPORT_EXPORT.md.
+LEDGER_DIRECT_ROWS = int(env("LEDGER_DIRECT_ROWS", "20000"))
+# Imports read and write their rows this many at a time (layers/io/importer.py).
+IMPORT_CHUNK_ROWS = int(env("IMPORT_CHUNK_ROWS", "5000"))
 # Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}
