@@ -650,7 +650,8 @@
   };
 
   state.allReady = function () {
-    return Object.keys(state.layers).every(function (k) { return state.ready[k]; });
+    return Object.keys(state.layers).every(function (k) { return state.ready[k]; })
+      && !(state.labelsPending && state.labelsPending());
   };
 
   state.el = el;
@@ -702,11 +703,30 @@
 
   state.speak = speak;
 
+  /* A plugin's link that is a button but has no href (leaflet.locatecontrol 0.66.2's): a
+   * button to assistive technology and to search engines (no link to follow), reachable with
+   * the keyboard and pressed with Enter or Space, like Leaflet's own zoom buttons. */
+  function buttons(container) {
+    if (!container || !window.MutationObserver) return;
+    var fix = function () {
+      container.querySelectorAll("a:not([href]):not([role])").forEach(function (a) {
+        a.setAttribute("role", "button");
+        a.setAttribute("tabindex", "0");
+        a.addEventListener("keydown", function (e) {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
+        });
+      });
+    };
+    fix();
+    new MutationObserver(fix).observe(container, { childList: true, subtree: true });
+  }
+
   state.setup = function (map, cfg) {
     state.map = map;
     state.config = cfg;
     state.lang = cfg.lang === "en" ? "en" : "zh";
     speak(map, cfg.control_words);
+    buttons(map.getContainer().querySelector(".leaflet-control-container"));
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
