@@ -175,15 +175,19 @@
 
   /* A source's labels: [{text, cls, anchor, rank, and `segments` ([[latlng, latlng], ...],
    * a street's) or `dot` (a landmark's latlng)}]. */
-  state.setLabels = function (map, key, items) {
+  /* Sources change many times while a page starts (each layer added, each batch of data, each
+   * layer loaded): one pass in the next frame places them all. */
+  function later(map) {
     var b = board(map);
-    b.sources[key] = items;
-    /* Sources change many times while a page starts (each layer added, each batch of data):
-     * one pass in the next frame places them all. */
     if (b.frame === null) b.frame = requestAnimationFrame(function () { b.frame = null; place(map); });
+  }
+
+  state.setLabels = function (map, key, items) {
+    board(map).sources[key] = items;
+    later(map);
   };
   state.placeLabels = function () { boards.forEach(place); };
   /* Whether a pass is still to come (hehuachi-map.js's allReady waits for it). */
   state.labelsPending = function () { return boards.some(function (m) { return m._hhLabels.frame !== null; }); };
-  document.addEventListener("hh:loaded", state.placeLabels);
+  document.addEventListener("hh:loaded", function () { boards.forEach(later); });
 })();

@@ -551,6 +551,15 @@
     return layer;
   }
 
+  /* Run fn in a task of its own once the next frame is painted (or after 100 ms where no frame
+   * comes: a page in a hidden tab). */
+  function afterPaint(fn) {
+    var done = false;
+    var run = function () { if (!done) { done = true; fn(); } };
+    requestAnimationFrame(function () { setTimeout(run, 0); });
+    setTimeout(run, 100);
+  }
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
     if (cfg.tiles) {
@@ -575,9 +584,15 @@
     if (cfg.visible !== false) target.holder.addTo(map);
     if (state.control) state.control.addOverlay(target.holder, state.lang === "en" ? cfg.title_en : cfg.title_zh);
     if (cfg.data) {
-      target.add(cfg.data);
-      state.ready[cfg.slug] = true;
-      document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      /* Embedded data is drawn in a task of its own, after the page's first paint: drawing
+       * every layer in the map's script made one long task that held the page's text back
+       * and the phone's main thread busy (issue 28, Lighthouse's TBT and LCP). */
+      state.ready[cfg.slug] = false;
+      afterPaint(function () {
+        target.add(cfg.data);
+        state.ready[cfg.slug] = true;
+        document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      });
       return;
     }
     var reload = function () { return load(map, cfg, target); };
