@@ -37,7 +37,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run dev test test-fast setup bench-peers deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
+.PHONY: help run dev test test-fast setup bench-peers bench-lighthouse deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -139,6 +139,12 @@ bench-peers: setup ## Bench data (200,000 and 2,000,000 buildings), tipg, pygeoa
 	  $(VPY) bench/make_data.py --buildings 200000 --hazards 20000 && \
 	  $(VPY) bench/make_data.py --buildings 2000000 --hazards 200000 --db-suffix _bench_city; fi
 	$(VPY) bench/peers.py --json bench/results/peers.json $(PEERS_ARGS)
+
+# Lighthouse from npm into bench/.lighthouse/ (gitignored), Debian's Chromium; the server as `make run`.
+bench-lighthouse: deps venv db ## Lighthouse (mobile, simulated 4G) on /, /tour/, a stop page and /report/, 3 runs each (bench/results/lighthouse.json)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; }
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq npm; }
+	$(VPY) bench/lighthouse.py
 
 lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
