@@ -15,6 +15,7 @@ from functools import wraps
 from django.conf import settings
 from django.db import router
 
+from layers.auth import tokens
 from layers.auth.caller import resolved
 from layers.channels.api import filters
 from layers.channels.api.listing import count_cap, geojson_response, list_body, offset_of
@@ -62,21 +63,22 @@ def _accepts(request) -> bool:
 
 def _caller(request):
     """The caller as DRF would authenticate them (a Token header first, else the session),
-    or None where DRF must answer (another scheme, a bad token)."""
+    or None where DRF must answer: another scheme, or a wrong token (which DRF then counts
+    once towards the limits on guessing, geo_service/middleware/limits.py)."""
     forced = getattr(request, "_force_auth_user", None)
     if forced is not None:
         return forced  # DRF's test client (force_authenticate), which DRF's Request honours
     header = request.META.get("HTTP_AUTHORIZATION")
-    if header is not None:
-        parts = header.split()
-        if len(parts) != 2 or parts[0].lower() != "token":
-            return None
-    user = resolved(request)
-    if request.auth_error is not None:
+    if header is None:
+        return resolved(request)  # the session's user, or anonymous
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != "token" or not parts[1].isascii():
         return None
-    if header is not None:
-        request.user = user  # as DRF's Request sets it for the middleware after the view
-    return user
+    found = tokens.valid_token(parts[1])
+    if found is None:
+        return None
+    request.user = found[0]  # as DRF's Request sets it for the middleware after the view
+    return found[0]
 
 
 def answer(request, spec: registry.LayerSpec, viewset):
