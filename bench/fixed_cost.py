@@ -1,19 +1,21 @@
 """What a list page costs over its SQL (issue 28, item 1): REST and OGC pages of 10, 100 and
 1,000 beside the floor, with the compiled pages on and off (FAST_PAGES=1 / 0), over HTTP.
 
-Usage: .venv/bin/python bench/fixed_cost.py [--repeat 30] [--sizes 10,100,1000]
+Usage: .venv/bin/python bench/fixed_cost.py [--repeat 30] [--sizes 10,100,1000] [--before DIR]
 
-Needs the bench database (bench/make_data.py --buildings 200000 --hazards 20000). Two
-gunicorns with geo_service/gunicorn.conf.py, one worker each, the same code: "orm" answers
-every page through the ORM and DRF (FAST_PAGES=0, the path before the compiled pages), "fast"
-with them on. The floor is the page's own SQL through psycopg (bench/peers.py's floor: the
-json_agg of the same features, no web layer). Every round asks the floor and each server once,
-starting at a different one each round (bench/peers.py's `interleaved` idea), so a shared
-machine's drift weighs on all alike; the figures are medians and paired ratios per round.
+Needs the bench database (bench/make_data.py --buildings 200000 --hazards 20000). Gunicorns
+with geo_service/gunicorn.conf.py, one worker each: "orm" answers every page through the ORM
+and DRF (FAST_PAGES=0, the path before the compiled pages), "fast" with them on, and with
+--before DIR a third, "main", served from another checkout (e.g. `git archive <commit>`
+unpacked, with .venv and .env). The floor is the page's own SQL through psycopg (as
+bench/peers.py's floor: the json_agg of the same features, no web layer). Every round asks
+the floor and each server once, starting at a different one each round, so a shared
+machine's drift weighs on all alike; medians, paired ratios per round, and each worker's CPU
+time per request (/proc/<pid>/task/*/schedstat), which load inflates far less than wall time.
 
 Two modes per page: "same" asks the same bbox every round (a client paging or refreshing);
-"new" moves the bbox by a few centimetres each round, so no estimate is cached and the
-planner is asked every time (a map being panned); the floor moves with it.
+"new" moves the bbox by ~1 cm each round, so no estimate is cached and the planner is asked
+every time (a map being panned); the floor moves with it.
 Also the OGC landing page (reads nothing): what HTTP and the middleware cost on their own.
 """
 
