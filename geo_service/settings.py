@@ -232,6 +232,10 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # so QGIS shows its feature count; a city-scale match is estimated.
 COUNT_ROWS_PER_FEATURE = int(env("COUNT_ROWS_PER_FEATURE", "2"))
 COUNT_ROWS_MIN = int(env("COUNT_ROWS_MIN", "2000"))
+# List pages of the common shapes (a bbox, paging) from SQL compiled once per shape, the REST
+# list without DRF's per-request machinery (layers/query/pages.py, api/fastlist.py); 0: every
+# page through the ORM and DRF, as before.
+FAST_PAGES = env_bool("FAST_PAGES", True)
 # REST `count=exact`: counted exactly up to this many matches, else the estimate again.
 API_EXACT_COUNT = int(env("API_EXACT_COUNT", "1000000"))
 # The layer index (/api/v1/layers/): each layer's count is exact up to this many, else the
