@@ -37,7 +37,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run dev test test-fast setup bench-peers deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
+.PHONY: help run dev test test-fast setup bench-peers bench-lighthouse deps venv db db-stop db-reset migrate sample backup upgrade restore bench lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -122,15 +122,29 @@ bench: setup ## Build the bench data set (100,000 buildings) and run every bench
 	$(VPY) bench/asof.py
 
 PEERS := bench/.peers
-bench-peers: setup ## Bench data (200,000 buildings), tipg and pygeoapi in their own venvs, the side-by-side table
+# BENCH_DATA=0 skips rebuilding the two bench databases (they are kept between runs);
+# PEERS_ARGS passes options to bench/peers.py (e.g. PEERS_ARGS="--only pages,city").
+BENCH_DATA ?= 1
+PEERS_ARGS ?=
+bench-peers: setup ## Bench data (200,000 and 2,000,000 buildings), tipg, pygeoapi and py-spy in their own venvs, issue 28's tables (bench/README.md)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \
 	  || echo "bench-peers: wrk (Debian package) is missing: throughput columns stay empty" >&2
 	@[ -x $(PEERS)/tipg/bin/uvicorn ] || { $(PYTHON) -m venv $(PEERS)/tipg && \
 	  $(PEERS)/tipg/bin/pip install --quiet "tipg==1.6.*" uvicorn; }
 	@[ -x $(PEERS)/pygeoapi/bin/gunicorn ] || { $(PYTHON) -m venv $(PEERS)/pygeoapi && \
 	  $(PEERS)/pygeoapi/bin/pip install --quiet "pygeoapi==0.21.*" gunicorn psycopg2-binary geoalchemy2; }
-	$(VPY) bench/make_data.py --buildings 200000 --hazards 20000
-	$(VPY) bench/peers.py
+	@[ -x $(PEERS)/pyspy/bin/py-spy ] || { $(PYTHON) -m venv $(PEERS)/pyspy && \
+	  $(PEERS)/pyspy/bin/pip install --quiet py-spy; }
+	@if [ "$(BENCH_DATA)" = 1 ]; then \
+	  $(VPY) bench/make_data.py --buildings 200000 --hazards 20000 && \
+	  $(VPY) bench/make_data.py --buildings 2000000 --hazards 200000 --db-suffix _bench_city; fi
+	$(VPY) bench/peers.py --json bench/results/peers.json $(PEERS_ARGS)
+
+# Lighthouse from npm into bench/.lighthouse/ (gitignored), Debian's Chromium; the server as `make run`.
+bench-lighthouse: deps venv db ## Lighthouse (mobile, simulated 4G) on /, /tour/, a stop page and /report/, 3 runs each (bench/results/lighthouse.json)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; }
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq npm; }
+	$(VPY) bench/lighthouse.py
 
 lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,8 @@
-"""Point Django at the bench database (<name>_bench) before anything imports settings."""
+"""Point Django at the bench database (<name>_bench) before anything imports settings.
+
+`BENCH_DB_SUFFIX` (environment) picks another bench database beside it: `_bench_city` is the
+2,000,000-building city set (bench/make_data.py --db-suffix _bench_city; bench/README.md).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,42 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup() -> str:
+DEFAULT_SUFFIX = "_bench"
+
+
+def suffix() -> str:
+    return os.environ.get("BENCH_DB_SUFFIX") or DEFAULT_SUFFIX
+
+
+def setup(db_suffix: str | None = None) -> str:
+    """Point Django at <name><suffix> (default `_bench`, or BENCH_DB_SUFFIX); its name."""
     from geo_service.env import env
 
+    if db_suffix:
+        os.environ["BENCH_DB_SUFFIX"] = db_suffix
     url = env("DATABASE_URL")
     if not url:
         raise SystemExit("DATABASE_URL is not set (run `make db` first)")
+    if "BENCH_BASE_DATABASE_URL" in os.environ:  # a second setup() in one process
+        url = os.environ["BENCH_BASE_DATABASE_URL"]
+    os.environ["BENCH_BASE_DATABASE_URL"] = url
     base, _, name = url.rpartition("/")
     name = name.split("?")[0]
-    bench_url = f"{base}/{name}_bench"
+    bench_url = f"{base}/{name}{suffix()}"
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_service.settings")
     os.environ["DEBUG"] = "0"
     import django
 
     django.setup()
-    return name + "_bench"
+    return name + suffix()
+
+
+def bench_url(db_suffix: str) -> str:
+    """The postgres:// URL of another bench database beside the one setup() chose."""
+    base, _, _name = os.environ["BENCH_BASE_DATABASE_URL"].rpartition("/")
+    name = _name.split("?")[0]
+    return f"{base}/{name}{db_suffix}"
 
 
 def ensure_database(name: str) -> None:

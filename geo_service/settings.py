@@ -232,6 +232,10 @@ API_MAX_BODY_BYTES = int(env("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 # so QGIS shows its feature count; a city-scale match is estimated.
 COUNT_ROWS_PER_FEATURE = int(env("COUNT_ROWS_PER_FEATURE", "2"))
 COUNT_ROWS_MIN = int(env("COUNT_ROWS_MIN", "2000"))
+# List pages of the common shapes (a bbox, paging) from SQL compiled once per shape, the REST
+# list without DRF's per-request machinery (layers/query/pages.py, api/fastlist.py); 0: every
+# page through the ORM and DRF, as before.
+FAST_PAGES = env_bool("FAST_PAGES", True)
 # REST `count=exact`: counted exactly up to this many matches, else the estimate again.
 API_EXACT_COUNT = int(env("API_EXACT_COUNT", "1000000"))
 # The layer index (/api/v1/layers/): each layer's count is exact up to this many, else the
@@ -435,6 +439,11 @@ REPORT_CONTACT_RETENTION_DAYS = int(env("REPORT_CONTACT_RETENTION_DAYS", "90"))
 # reaches it and shares PRIVATE_MEDIA_ROOT (job outputs are written to PRIVATE_MEDIA_ROOT/jobs/).
 # A job's progress is written to its row at most every JOB_PROGRESS_INTERVAL seconds.
 JOB_PROGRESS_INTERVAL = float(env("JOB_PROGRESS_INTERVAL", "0.5"))
+# The hazard ledger downloads at once up to this many rows; a larger one is a job with progress
+# (POST /api/v1/hazards/ledger.xlsx, the dashboard's button): docs/IMPORT_EXPORT.md.
+LEDGER_DIRECT_ROWS = int(env("LEDGER_DIRECT_ROWS", "20000"))
+# Imports read and write their rows this many at a time (layers/io/importer.py).
+IMPORT_CHUNK_ROWS = int(env("IMPORT_CHUNK_ROWS", "5000"))
 # Tasks live in layers/jobs/tasks.py (procrastinate imports "<app>.<this>" of every app).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs.tasks"
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["jobs"], "concurrency": 1}

@@ -35,6 +35,7 @@ urlpatterns = [
     path("maps/inspection/", maps.inspection, name="map-inspection"),
     path("maps/<slug:slug>/print/", job_pages.print_map, name="map-print"),
     path("tour/", maps.tour, name="tour"),
+    path("hazards/ledger/", job_pages.start_ledger, name="hazard-ledger-job"),
     path("jobs/", job_pages.job_list, name="jobs"),
     path("jobs/<int:pk>/", job_pages.job_detail, name="job-detail"),
     path("jobs/<int:pk>/status.json", job_pages.job_status, name="job-status"),

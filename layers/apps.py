@@ -35,3 +35,10 @@ class LayersConfig(AppConfig):
         workflow.after_step(reports.hazard_stepped)
         # Their reporters' text messages are written when the job engine sends them.
         sms.register_composer("report", reports.text_message)
+
+        from layers.channels.api import ledger as api_ledger
+        from layers.jobs.kinds import ledger as ledger_jobs
+
+        # The ledger job chooses its rows with the REST list's filters (a job may not import
+        # a channel).
+        ledger_jobs.use_query(api_ledger.for_job)

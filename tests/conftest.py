@@ -233,7 +233,10 @@ def _fresh_documents():
     committed generations.)"""
     from django.core.cache import caches
 
+    from layers.query import pages
+
     caches["documents"].clear()
+    pages.forget()  # estimates are kept per generation too (layers/query/pages.py)
 
 
 def missing_tool(reason: str):

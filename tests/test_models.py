@@ -87,6 +87,27 @@ def test_park_area_is_metric_and_matches_postgis_in_epsg_4549():
     assert park.area_m2 == pytest.approx(2000, rel=0.005)
 
 
+def test_metric_lengths_reuse_one_transformation_per_thread_and_match_postgis():
+    """The walk of a stop page: EPSG:4549 metres as PostGIS gives them, from a transformation
+    made once per thread (making one costs PROJ tens of milliseconds), never shared."""
+    import threading
+
+    from django.contrib.gis.geos import LineString
+
+    line = LineString([(119.9465, 31.7829), (119.9491, 31.7846)], srid=geo.STORAGE_SRID)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Length(ST_Transform(ST_GeomFromEWKT(%s), 4549))", [line.ewkt])
+        postgis = cursor.fetchone()[0]
+    assert geo.metric_length(line) == pytest.approx(postgis, rel=1e-9)
+    assert geo.metric_length(line) == pytest.approx(postgis, rel=1e-9)  # the kept one, again
+    assert geo.to_metric(geo.STORAGE_SRID) is geo.to_metric(geo.STORAGE_SRID)
+    other = []
+    worker = threading.Thread(target=lambda: other.append(geo.to_metric(geo.STORAGE_SRID)))
+    worker.start()
+    worker.join()
+    assert other[0] is not geo.to_metric(geo.STORAGE_SRID)
+
+
 def test_self_intersecting_polygon_is_refused_naming_the_field():
     bowtie = f.as_geos(
         "MULTIPOLYGON(((119.950 31.780, 119.951 31.781, 119.951 31.780, "

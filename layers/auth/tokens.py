@@ -70,13 +70,22 @@ def user_for_key(request, key: str | None):
     as the password (layers/auth/machine.py)."""
     from geo_service.middleware import limits
 
-    token = _active_token(digest(key)) if key else None
-    if token is None or not token.user.is_active:
+    found = valid_token(key)
+    if found is None:
         try:
             limits.token_failed(request, key or "")  # counted per prefix and address
         except limits.RateLimited as exc:
             raise exceptions.Throttled(wait=exc.retry_after, detail=exc.detail) from None
         raise exceptions.AuthenticationFailed("Invalid token.")
+    return found
+
+
+def valid_token(key: str | None):
+    """(user, token) of the active token `key` of an active user (its use noted), else None;
+    a wrong key is not counted here (user_for_key counts it)."""
+    token = _active_token(digest(key)) if key else None
+    if token is None or not token.user.is_active:
+        return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

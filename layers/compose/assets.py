@@ -17,7 +17,6 @@ ASSETS: dict[str, str] = {
     "leaflet_js": "vendor/leaflet/1.9.4/leaflet.js",
     "leaflet_css": "vendor/leaflet/1.9.4/leaflet.css",
     "jquery_js": "vendor/jquery/3.7.1/jquery.min.js",
-    "fontawesome_css": "vendor/fontawesome-free/6.2.0/css/all.min.css",
     "markercluster_js": "vendor/leaflet.markercluster/1.5.3/leaflet.markercluster.js",
     "markercluster_css": "vendor/leaflet.markercluster/1.5.3/MarkerCluster.css",
     "markercluster_default_css": "vendor/leaflet.markercluster/1.5.3/MarkerCluster.Default.css",
@@ -35,17 +34,22 @@ ASSETS: dict[str, str] = {
 # class -> (default_js, default_css) as (folium's link name, ASSETS key). The names are folium's
 # own, so the header still de-duplicates a file that two elements ask for.
 #
-# folium.Map: only Leaflet and jQuery are kept.
-# - jQuery is KEPT: folium's Popup template calls $(`...`) for every popup (Marker(popup=...),
+# folium.Map: only Leaflet is kept.
+# - jQuery is linked only by a map whose script calls it (builder.render_parts, JQUERY_CALL):
+#   folium's Popup template calls $(`...`) for every popup (Marker(popup=...),
 #   MarkerCluster(popups=...)) and Map.keep_in_front() emits $(document).ready(...); without it
-#   the first popup throws a ReferenceError that stops the rest of folium's script.
+#   the first popup would throw a ReferenceError that stops the rest of folium's script. Our
+#   pages draw their layers and popups in static/js/hehuachi-map.js and call none of it: 28 KB
+#   and its start-up saved on a phone (issue 28).
 # - DROPPED: bootstrap js/css, glyphicons (Bootstrap 3), awesome-markers js/css and
 #   leaflet.awesome.rotate css. No template of Map, MarkerCluster, LocateControl, MeasureControl
 #   or Fullscreen uses them; they serve only folium.Icon (L.AwesomeMarkers), which we do not use:
 #   use L.divIcon / folium.DivIcon, folium.CustomIcon with a static image, or CircleMarker.
-# - Font Awesome is DROPPED from Map but attached to LocateControl, the one plugin that needs it:
-#   leaflet.locatecontrol 0.66.2 draws its button with "fa fa-map-marker" / "fa fa-spinner fa-spin"
-#   (the css references ../webfonts/, vendored alongside).
+# - Font Awesome is DROPPED everywhere: leaflet.locatecontrol 0.66.2 draws its button with
+#   "fa fa-map-marker" / "fa fa-spinner fa-spin" by default, but builder.py gives it our own
+#   icon classes (LOCATE_ICON, drawn in CSS by static/css/hehuachi-map.css). Its 19 KB of CSS
+#   and 147 KB of webfont for one button cost a phone on 4G about a second (issue 28,
+#   docs/benchmarks.md "Lighthouse").
 @cache
 def _links() -> dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
     import folium
@@ -53,7 +57,7 @@ def _links() -> dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
 
     return {
         folium.Map: (
-            [("leaflet", "leaflet_js"), ("jquery", "jquery_js")],
+            [("leaflet", "leaflet_js")],
             [("leaflet_css", "leaflet_css")],
         ),
         plugins.MarkerCluster: (
@@ -65,10 +69,7 @@ def _links() -> dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
         ),
         plugins.LocateControl: (
             [("Control_locate_min_js", "locatecontrol_js")],
-            [
-                ("awesome_markers_font_css", "fontawesome_css"),
-                ("Control_locate_min_css", "locatecontrol_css"),
-            ],
+            [("Control_locate_min_css", "locatecontrol_css")],
         ),
         plugins.MeasureControl: (
             [("leaflet_measure_js", "measure_js")],
@@ -79,6 +80,11 @@ def _links() -> dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
             [("Control.FullScreen.css", "fullscreen_css")],
         ),
     }
+
+
+# The locate button's icon classes (instead of Font Awesome's): a ring and a dot, turning while
+# the phone looks for its position.
+LOCATE_ICON = {"icon": "hh-locate-icon", "iconLoading": "hh-locate-icon hh-locate-busy"}
 
 
 def asset_url(key: str) -> str:

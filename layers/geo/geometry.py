@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 
 from django.conf import settings
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon, WKBWriter
 from django.core.exceptions import ValidationError
 
@@ -117,11 +119,34 @@ def _flat_coords(geom: GEOSGeometry) -> list[float]:
     return out
 
 
+# GEOS's transform(srid) builds a new transformation each time, and PROJ takes 30-150 ms to
+# look EPSG:4549 up: a tour stop page measured three walks that way (issue 28, the stop page's
+# server time). One transformation per thread and source SRID (GDAL's objects are not to be
+# shared between threads).
+_transforms = threading.local()
+
+
+def to_metric(srid: int) -> CoordTransform:
+    """The transformation from `srid` to EPSG:4549, made once per thread."""
+    made = _transforms.__dict__.setdefault("by_srid", {})
+    if srid not in made:
+        made[srid] = CoordTransform(SpatialReference(srid), SpatialReference(METRIC_SRID))
+    return made[srid]
+
+
+def _in_metric(geom: GEOSGeometry) -> GEOSGeometry:
+    if geom.srid == METRIC_SRID:
+        return geom
+    if geom.srid is None or geom.srid < 0:
+        raise ValueError("a geometry without an SRID has no length or area in metres")
+    return geom.transform(to_metric(geom.srid), clone=True)
+
+
 def metric_area(geom: GEOSGeometry) -> float:
     """Area in square metres, computed in EPSG:4549."""
-    return geom.transform(METRIC_SRID, clone=True).area
+    return _in_metric(geom).area
 
 
 def metric_length(geom: GEOSGeometry) -> float:
     """Length in metres, computed in EPSG:4549."""
-    return geom.transform(METRIC_SRID, clone=True).length
+    return _in_metric(geom).length

@@ -1,6 +1,15 @@
 """run_import: read a file, match its columns, convert its CRS, validate every row as the API
 does, and write all rows or none (or the good ones with skip_invalid), in one transaction.
 
+The file is read in chunks of IMPORT_CHUNK_ROWS rows (`read.open_source`): each chunk is
+converted, validated and written before the next is read, so an import of any size holds one
+chunk in memory; progress is told after every chunk (and every PROGRESS_EVERY rows). It stays
+one transaction: a refused row in the last chunk still leaves nothing written.
+
+Long because one import is one contract: the report, opening and CRS resolution, the chunked
+loop with its all-or-nothing rollback, and the per-row conversion and validation read best
+together.
+
 Rows go through the layer's own write serializer (`layers.services.validation`: types, vocabularies,
 ranges, geometry validity, service area, the model's rules) and `layers.services.editing` (history,
 versions, derived links, the lifecycle's rules), re-deriving links once at the end
@@ -11,11 +20,13 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models import Extent
 from django.db import models, transaction
@@ -165,20 +176,21 @@ class _RowError(Exception):
         self.reason = reason
 
 
-def _resolve_crs(report: ImportReport, table, crs) -> int | str:
+def _resolve_crs(report: ImportReport, source, crs) -> int | str:
+    """The CRS of the rows: given, declared by the file, or guessed from the first chunk."""
     import shapely
 
     if crs is not None:
         key = crs_mod.parse(crs)
         report.crs = crs_mod.FileCrs(key).label
         return key
-    declared = crs_mod.of_file(table.crs)
-    if table.declared:
-        declared = crs_mod.parse(table.declared)
+    declared = crs_mod.of_file(source.crs)
+    if source.declared:
+        declared = crs_mod.parse(source.declared)
     if declared is not None:
         report.crs, report.crs_reason = crs_mod.FileCrs(declared).label, "declared by the file"
         return declared
-    present = [g for g in table.geoms if g is not None and not g.is_empty]
+    present = [g for g in source.first.geoms if g is not None and not g.is_empty]
     if not present:
         raise crs_mod.CrsError("no geometry to tell the CRS from; name it")
     guessed = crs_mod.guess(shapely.total_bounds(present))
@@ -186,44 +198,77 @@ def _resolve_crs(report: ImportReport, table, crs) -> int | str:
     return guessed.key
 
 
-def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None, source=None):
-    """Read, match and convert: (report, spec, table, columns, geometries in 4326).
+def _to_storage(report: ImportReport, table, key):
+    """The chunk's geometries in EPSG:4326; a row outside the CRS's area of use is a bad row
+    (its coordinates never reach PROJ). report.fatal when a guessed CRS puts them outside the
+    service area."""
+    inside = crs_mod.inside_area(table.geoms, key)
+    for index in map(int, (~inside).nonzero()[0]):
+        table.geometry_errors.setdefault(
+            index, f"coordinates outside the area of use of {crs_mod.FileCrs(key).label}"
+        )
+    geoms = crs_mod.to_storage(np.where(inside, table.geoms, None), key)
+    if report.crs_guessed and not crs_mod.in_service_area(geoms):
+        report.fatal = (
+            f"the coordinates, read as the guessed {report.crs}, lie outside the service area; "
+            "name the CRS"
+        )
+    return geoms
 
-    `source` is the file's name as the user knows it (an upload's own name; the path's name
-    by default): the report and its messages name the file so, never the server's path.
-    Raises nothing for a bad file: report.fatal says why (the upload page shows it)."""
+
+def chunk_rows() -> int:
+    return max(1, int(settings.IMPORT_CHUNK_ROWS))
+
+
+def _open(layer, path, *, crs=None, mapping=None, cad_layer=None, source=None, size=None):
+    """Open, match and resolve the CRS: (report, spec, source, columns, CRS key)."""
     path = Path(path)
     report = ImportReport(layer=layer, source=source or path.name)
     try:
         spec = registry.get(layer)
     except KeyError:
         report.fatal = f"no layer {layer!r}; layers: {', '.join(registry.slugs())}"
-        return report, None, None, {}, []
+        return report, None, None, {}, None
     try:
-        table = read_mod.read(path, layer=cad_layer, shown=report.source)
+        src = read_mod.open_source(
+            path, layer=cad_layer, shown=report.source, size=size or chunk_rows()
+        )
         given = mapping_mod.load_file(mapping) if isinstance(mapping, (str, Path)) else mapping
-        columns = mapping_mod.match(spec, table.columns, given)
-        key = _resolve_crs(report, table, crs)
-        # A row outside the CRS's area of use is a bad row (its coordinates never reach PROJ).
-        inside = crs_mod.inside_area(table.geoms, key)
-        for index in map(int, (~inside).nonzero()[0]):
-            table.geometry_errors.setdefault(
-                index, f"coordinates outside the area of use of {crs_mod.FileCrs(key).label}"
-            )
-        geoms = crs_mod.to_storage(np.where(inside, table.geoms, None), key)
+        columns = mapping_mod.match(spec, src.columns, given)
+        key = _resolve_crs(report, src, crs)
     except (read_mod.ReadError, mapping_mod.MappingError, crs_mod.CrsError) as exc:
         report.fatal = read_mod.scrub_paths(str(exc), path, report.source)
-        return report, spec, None, {}, []
-    report.notes.extend(table.notes)
-    report.rows_read = len(table.rows)
+        return report, spec, None, {}, None
+    report.notes.extend(src.notes)
+    report.rows_read = src.total
     report.mapping = columns
-    report.ignored_columns = [c for c in table.columns if c not in columns]
-    if report.crs_guessed and not crs_mod.in_service_area(geoms):
-        report.fatal = (
-            f"the coordinates, read as the guessed {report.crs}, lie outside the service area; "
-            "name the CRS"
-        )
-    return report, spec, table, columns, geoms
+    report.ignored_columns = [c for c in src.columns if c not in columns]
+    return report, spec, src, columns, key
+
+
+def prepare(layer: str, path: Path, *, crs=None, mapping=None, cad_layer=None, source=None):
+    """Read, match and convert: (report, spec, table, columns, geometries in 4326), where the
+    table is the file's first chunk (the upload page shows its columns and CRS) and
+    report.rows_read the file's number of rows.
+
+    `source` is the file's name as the user knows it (an upload's own name; the path's name
+    by default): the report and its messages name the file so, never the server's path.
+    Raises nothing for a bad file: report.fatal says why (the upload page shows it)."""
+    report, spec, src, columns, key = _open(
+        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer, source=source
+    )
+    if src is None:
+        return report, spec, None, {}, []
+    try:
+        geoms = _to_storage(report, src.first, key)
+    except crs_mod.CrsError as exc:
+        report.fatal = read_mod.scrub_paths(str(exc), Path(path), report.source)
+        return report, spec, None, {}, []
+    return report, spec, src.first, columns, geoms
+
+
+class _Fatal(Exception):
+    """A whole-file problem found in a later chunk (report.fatal says what)."""
 
 
 def run_import(
@@ -240,14 +285,24 @@ def run_import(
     progress: Progress | None = None,
     cad_layer: str | None = None,
     source: str | None = None,
+    chunk_size: int | None = None,
 ) -> ImportReport:
     """Import `path` into `layer`; see the module doc. Returns the report (never raises for bad
     input: `report.fatal` / `report.errors` say what was refused; nothing written then unless
-    skip_invalid)."""
-    report, spec, table, columns, geoms = prepare(
-        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer, source=source
+    skip_invalid). `chunk_size` overrides IMPORT_CHUNK_ROWS."""
+    size = chunk_size or chunk_rows()
+    report, spec, src, columns, crs_key = _open(
+        layer, path, crs=crs, mapping=mapping, cad_layer=cad_layer, source=source, size=size
     )
     report.mode, report.dry_run = mode, dry_run
+    if report.fatal:
+        return report
+    try:
+        first_geoms = _to_storage(report, src.first, crs_key)
+    except crs_mod.CrsError as exc:
+        report.fatal = read_mod.scrub_paths(str(exc), Path(path), report.source)
+    if report.fatal:
+        return report
     if mode not in MODES:
         report.fatal = f"mode: {mode!r}; use append or upsert"
     elif mode == "upsert" and (spec is None or key not in mapping_mod.fields(spec)):
@@ -260,33 +315,55 @@ def run_import(
     if report.fatal:
         return report
     serializer_class = write_serializer_for(spec)
-    total = len(table.rows)
+    total = src.total
+    read = 0
+    ids = array("q")
+    extent: list[float] | None = None
 
-    def tell(index: int) -> None:
-        if progress is not None and (index % PROGRESS_EVERY == 0 or index == total):
-            progress(read=index, written=report.written, refused=report.refused, total=total)
+    def tell(index: int, *, chunk_end: bool = False) -> None:
+        if progress is not None and (chunk_end or index % PROGRESS_EVERY == 0 or index == total):
+            progress(read=index, written=report.written, refused=report.refused,
+                     total=max(total, index))  # fmt: skip
 
     try:
         with transaction.atomic(), derived.batch(user):
-            for index, (row, geom) in enumerate(zip(table.rows, geoms, strict=True)):
-                number = index + 1
-                try:
-                    with transaction.atomic():
-                        created, pk = _write_row(spec, serializer_class, row, geom, columns,
-                                                 table, index, mode, key, user)  # fmt: skip
-                except _RowError as exc:
-                    report.refused += 1
-                    report.errors.append((number, exc.name, exc.reason))
+            for table in src.chunks(size):
+                if table is src.first:  # converted above
+                    geoms, first_geoms = first_geoms, None
                 else:
-                    report.written += 1
-                    report.created += created
-                    report.updated += not created
-                    report.ids.append(pk)
-                tell(number)
+                    geoms = _to_storage(report, table, crs_key)
+                if report.fatal:
+                    raise _Fatal()
+                chunk_ids = []
+                for index, (row, geom) in enumerate(zip(table.rows, geoms, strict=True)):
+                    number = table.start + index + 1
+                    try:
+                        with transaction.atomic():
+                            created, pk = _write_row(spec, serializer_class, row, geom, columns,
+                                                     table, index, mode, key, user)  # fmt: skip
+                    except _RowError as exc:
+                        report.refused += 1
+                        report.errors.append((number, exc.name, exc.reason))
+                    else:
+                        report.written += 1
+                        report.created += created
+                        report.updated += not created
+                        chunk_ids.append(pk)
+                    read = number
+                    tell(number)
+                ids.extend(chunk_ids)
+                extent = _union(extent, _extent(spec, chunk_ids))
+                tell(read, chunk_end=True)
+            report.rows_read = read
             if dry_run or (report.errors and not skip_invalid):
                 raise _Rollback()
-            report.ids = sorted(set(report.ids))
-            report.extent = _extent(spec, report.ids)
+            report.ids = sorted(set(ids)) if mode == "upsert" else list(ids)
+            report.extent = extent
+    except (read_mod.ReadError, crs_mod.CrsError) as exc:
+        report.fatal = read_mod.scrub_paths(str(exc), Path(path), report.source)
+        _nothing_written(report)
+    except _Fatal:
+        _nothing_written(report)
     except _Rollback:
         report.ids = []
         if not dry_run:
@@ -295,9 +372,22 @@ def run_import(
                                 "the good rows)")  # fmt: skip
         else:
             report.notes.append("dry run: nothing written")
-    if total == 0:
+    if read == 0 and not report.fatal:
         tell(0)
     return report
+
+
+def _nothing_written(report: ImportReport) -> None:
+    report.ids, report.extent = [], None
+    report.written = report.created = report.updated = 0
+    report.notes.append("nothing written")
+
+
+def _union(box: list[float] | None, other: list[float] | None) -> list[float] | None:
+    if box is None or other is None:
+        return box or other
+    return [min(box[0], other[0]), min(box[1], other[1]),
+            max(box[2], other[2]), max(box[3], other[3])]  # fmt: skip
 
 
 def _extent(spec, ids: list[int]) -> list[float] | None:

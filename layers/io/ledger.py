@@ -83,33 +83,66 @@ def row(hazard, today: dt.date) -> list:
     ]
 
 
-def workbook_bytes(queryset) -> bytes:
-    """The ledger of `queryset` (hazards) as XLSX bytes."""
+# Rows are read from the database this many at a time (a server-side cursor): a ledger of any
+# size holds one chunk of hazards in memory, and openpyxl's write-only mode keeps no cell.
+CHUNK_ROWS = 2000
+DATETIME_COLUMNS = (7, 12, 13, 14)
+DATE_COLUMNS = (9,)
+
+
+def write(queryset, target, progress=None, *, total: int | None = None) -> int:
+    """Write the ledger of `queryset` (hazards) to `target` (a path or a binary file) and
+    return its number of rows. openpyxl's write-only mode streams each row to a temporary
+    file and the rows come from a server-side cursor CHUNK_ROWS at a time, so memory does not
+    grow with the ledger. `progress(done, total)` is called after every chunk (and at the
+    end); `total` is counted when not given."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     today = clock.today()
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "隐患台账"
-    sheet.append(HEADERS)
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE6F0")
-    for cell in sheet[1]:
-        cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(horizontal="center")
-    for hazard in with_rectification(queryset).iterator(chunk_size=500):
-        sheet.append(row(hazard, today))
+    if progress is not None and total is None:
+        total = queryset.count()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("隐患台账")
+    # What the sheet's head holds (panes, widths) is set before the first row is written.
+    sheet.freeze_panes = "A2"
     for index, width in enumerate(WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    for column in (7, 12, 13, 14):
-        for cell in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-            cell[0].number_format = DATETIME_FORMAT
-    for cell in sheet.iter_rows(min_row=2, min_col=9, max_col=9):
-        cell[0].number_format = DATE_FORMAT
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{sheet.max_row}"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDE6F0")
+    centred = Alignment(horizontal="center")
+    head = []
+    for text in HEADERS:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font, cell.fill, cell.alignment = bold, fill, centred
+        head.append(cell)
+    sheet.append(head)
+    formats = dict.fromkeys(DATETIME_COLUMNS, DATETIME_FORMAT) | dict.fromkeys(
+        DATE_COLUMNS, DATE_FORMAT
+    )
+    formats = {column - 1: number_format for column, number_format in formats.items()}
+    done = 0
+    for hazard in with_rectification(queryset).iterator(chunk_size=CHUNK_ROWS):
+        values = row(hazard, today)
+        for index, number_format in formats.items():
+            cell = WriteOnlyCell(sheet, value=values[index])
+            cell.number_format = number_format
+            values[index] = cell
+        sheet.append(values)
+        done += 1
+        if progress is not None and done % CHUNK_ROWS == 0:
+            progress(done, total)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{done + 1}"
+    book.save(target)
+    if progress is not None:
+        progress(done, total)
+    return done
+
+
+def workbook_bytes(queryset) -> bytes:
+    """The ledger of `queryset` (hazards) as XLSX bytes (small ledgers; `write` streams)."""
     out = io.BytesIO()
-    book.save(out)
+    write(queryset, out)
     return out.getvalue()

@@ -5,6 +5,10 @@ go through pyogrio; CSV and XLSX through pandas, with the geometry in lon/lat co
 column. Only local paths the service made itself are opened (never a /vsi* path from a user).
 pandas, pyogrio (which loads geopandas) and shapely are imported where a file is read, so that a
 web worker that never reads one does not load them (docs/benchmarks.md, "Light workers").
+
+Long because every format has its reader here, twice over for the large ones: whole (`read`,
+for the page's first look and small files) and in chunks (`open_source`, for imports of any
+size), sharing the per-format row and geometry code.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     # The CRS a spreadsheet names in its crs column (parsed against the whitelist, never GDAL).
     declared: str | None = None
+    # The index of the first row in the file (a chunk of a file read in chunks: `open_source`).
+    start: int = 0
 
 
 def _plain(value):
@@ -86,13 +92,16 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
+def _csv_options() -> dict:
+    return {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+
+
 def _spreadsheet(path: Path) -> Table:
     import pandas as pd
-    import shapely
 
     if path.suffix.lower() == ".csv":
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = pd.read_csv(path, **_csv_options())
         except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise ReadError(f"cannot read the CSV file: {exc}") from None
     else:
@@ -103,6 +112,13 @@ def _spreadsheet(path: Path) -> Table:
             raise ReadError(
                 f"not a readable XLSX workbook (damaged, or not Excel 2007+): {exc}"
             ) from None
+    return _sheet_table(frame)
+
+
+def _sheet_table(frame: pd.DataFrame, start: int = 0) -> Table:
+    """The rows of a spreadsheet's frame (all text), or of a chunk of it starting at `start`."""
+    import shapely
+
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     frame = frame.map(restore)  # text our exports marked as text (layers/io/cells.py)
@@ -142,7 +158,7 @@ def _spreadsheet(path: Path) -> Table:
             raise ReadError(f"{crs_column}: one CRS per file, found {', '.join(values[:5])}")
         declared = values[0] if values else None
     attrs = [c for c in columns if c not in used]
-    return Table(attrs, _rows(frame, attrs), geoms, None, errors, declared=declared)
+    return Table(attrs, _rows(frame, attrs), geoms, None, errors, declared=declared, start=start)
 
 
 def layer_names(path: Path) -> list[str]:
@@ -285,6 +301,145 @@ def _read(path: Path, layer: str | None) -> Table:
     if suffix == ".kml":
         columns = [c for c in columns if frame[c].notna().any()]  # KML's many empty columns
     return Table(columns, _rows(frame, columns), frame.geometry.to_numpy(), crs, declared=declared)
+
+
+@dataclass
+class Source:
+    """A file opened to be read in chunks (`open_source`): its columns, its number of rows,
+    the CRS it declares, and `chunks(size)`, the Tables of at most `size` rows in file order
+    (each with its `start`), so an import holds one chunk in memory, whatever the file's size.
+    The first chunk is read when the source is opened (`first`: the CRS is guessed from it)."""
+
+    columns: list[str]
+    total: int
+    crs: pyproj.CRS | None
+    first: Table
+    declared: str | None = None
+    notes: list[str] = field(default_factory=list)
+    # (start, size) -> the Table of rows start .. start + size - 1 (empty past the end)
+    _next: object = None
+    # The first chunk was read with this size (`chunks` then starts after it).
+    _first_size: int = 0
+
+    def chunks(self, size: int):
+        yield self.first
+        start = len(self.first.rows)
+        if self._next is None or len(self.first.rows) < self._first_size:
+            return
+        while start < self.total or self.total < 0:
+            table = self._next(start, size)
+            if not table.rows:
+                return
+            if table.declared != self.declared and table.declared is not None:
+                shown = ", ".join(sorted(v for v in (self.declared, table.declared) if v))
+                raise ReadError(f"crs: one CRS per file, found {shown}")
+            yield table
+            start += len(table.rows)
+
+
+def open_source(
+    path: Path, *, layer: str | None = None, shown: str | None = None, size: int = 5000
+) -> Source:
+    """`path` opened for reading in chunks of `size` rows (the first one read now). GeoJSON,
+    GeoPackage and Shapefile are read `size` features at a time through pyogrio
+    (skip_features / max_features); CSV through pandas' chunks. XLSX, KML and DXF are read
+    whole (one chunk): a workbook's, a placemark file's or a drawing's rows are read together.
+    Errors name the file as `shown`, as `read` does."""
+    path = Path(path).absolute()
+    try:
+        return _open_source(path, layer, size)
+    except ReadError as exc:
+        text, name = scrub_paths(str(exc), path, shown), shown or path.name
+        raise ReadError(text if name in text else f"{name}: {text}") from None
+
+
+def _whole(table: Table) -> Source:
+    return Source(table.columns, len(table.rows), table.crs, table, table.declared, table.notes)
+
+
+def _open_source(path: Path, layer: str | None, size: int) -> Source:
+    import pyogrio
+    import pyproj
+
+    if "/vsi" in str(path).lower():  # never a GDAL virtual file system path
+        raise ReadError("GDAL virtual paths (/vsi…) are not opened")
+    suffix = path.suffix.lower()
+    target = path
+    if path.is_dir():
+        shapefiles = sorted(path.rglob("*.shp"))
+        if len(shapefiles) != 1:
+            raise ReadError(f"the archive must hold one .shp file, it holds {len(shapefiles)}")
+        target, suffix = shapefiles[0], ".shp"
+    if suffix == ".csv":
+        return _csv_source(target, size)
+    if suffix not in (".geojson", ".json", ".gpkg", ".shp"):
+        return _whole(_read(path, layer))  # XLSX, KML, DXF; and the refusals of the rest
+    names = layer_names(target)
+    if layer is None and len(names) > 1 and suffix == ".gpkg":
+        raise ReadError(f"the file has several layers ({', '.join(names)}); choose one")
+    if layer is not None and layer not in names:
+        raise ReadError(f"no layer {layer!r} in the file; it has {', '.join(names)}")
+    try:
+        info = pyogrio.read_info(target, layer=layer, encoding=None, force_feature_count=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise ReadError(f"cannot read the file: {exc}") from None
+    crs = pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else None
+    if suffix == ".shp" and not target.with_suffix(".prj").exists():
+        crs = None
+    declared = _geojson_crs_name(target) if suffix in (".geojson", ".json") else None
+
+    def chunk(start: int, count: int) -> Table:
+        try:
+            frame = pyogrio.read_dataframe(
+                target, layer=layer, encoding=None, skip_features=start, max_features=count
+            )
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+            raise ReadError(f"cannot read the file: {exc}") from None
+        columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+        geoms = frame.geometry.to_numpy()
+        return Table(columns, _rows(frame, columns), geoms, crs, declared=declared, start=start)
+
+    first = chunk(0, size)
+    total = int(info["features"])
+    return Source(first.columns, total, crs, first, declared, [], chunk, size)
+
+
+def _csv_source(path: Path, size: int) -> Source:
+    import csv
+
+    import pandas as pd
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            # Records, not lines (a quoted value may hold a line break); blank lines are
+            # skipped, as pandas skips them.
+            total = max(sum(1 for record in csv.reader(handle) if record) - 1, 0)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ReadError(f"cannot read the CSV file: {exc}") from None
+    state: dict = {}
+
+    def frames():
+        try:
+            yield from pd.read_csv(path, chunksize=size, **_csv_options())
+        except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise ReadError(f"cannot read the CSV file: {exc}") from None
+
+    def chunk(start: int, count: int) -> Table:
+        reader = state.setdefault("reader", frames())
+        frame = next(reader, None)
+        if frame is None and "columns" in state:
+            return Table(state["columns"], [], np.empty(0, dtype=object), start=start)
+        if frame is None:  # a header and no rows: pandas' chunks give nothing
+            try:
+                frame = pd.read_csv(path, nrows=0, **_csv_options())
+            except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+                raise ReadError(f"cannot read the CSV file: {exc}") from None
+        table = _sheet_table(frame, start)
+        state["columns"] = table.columns
+        return table
+
+    first = chunk(0, size)
+    return Source(first.columns, total, None, first, first.declared, [], chunk, size)
 
 
 _OBFUSCATED_CRS = re.compile(r'"crs"\s*:\s*\{.{0,80}?"name"\s*:\s*"(GCJ-02|BD-09)"', re.S)

@@ -14,6 +14,7 @@ import json
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import QuerySet
 
 
 def free_total(offset: int, size: int, returned: int) -> int | None:
@@ -35,7 +36,12 @@ def cheap_cap(size: int) -> int:
 def planner_estimate(queryset) -> int:
     """The rows PostgreSQL's planner expects the queryset to return (EXPLAIN, no execution)."""
     sql, params = queryset.values("pk").query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
+    return estimate_sql(queryset.db, sql, params)
+
+
+def estimate_sql(db: str, sql: str, params) -> int:
+    """The planner's row estimate for the SELECT `sql` on database alias `db`."""
+    with connections[db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
@@ -52,10 +58,34 @@ def bounded_count(queryset, cap: int, estimate: int | None = None) -> int | None
     if (planner_estimate(queryset) if estimate is None else estimate) > cap:
         return None
     sql, params = queryset.values("pk").query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
+    return count_sql(queryset.db, sql, params, cap)
+
+
+def count_sql(db: str, sql: str, params, cap: int) -> int | None:
+    """The rows of the SELECT `sql` if at most `cap`, else None (counts at most cap + 1)."""
+    with connections[db].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT {int(cap) + 1}) t", params)  # noqa: S608
         count = cursor.fetchone()[0]
     return count if count <= cap else None
+
+
+class _Queryset:
+    """A queryset as a match to count (the compiled pages, query/pages.py, bring their own:
+    anything with estimate() and count(cap))."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def estimate(self) -> int:
+        return planner_estimate(self.queryset)
+
+    def count(self, cap: int) -> int | None:
+        sql, params = self.queryset.values("pk").query.sql_with_params()
+        return count_sql(self.queryset.db, sql, params, cap)
+
+
+def _match(source):
+    return _Queryset(source) if isinstance(source, QuerySet) else source
 
 
 def total(queryset, cap: int) -> tuple[int, bool]:
@@ -65,15 +95,17 @@ def total(queryset, cap: int) -> tuple[int, bool]:
     return (found, True) if found is not None else (estimate, False)
 
 
-def list_total(queryset, offset: int, size: int, returned: int, cap: int) -> tuple[int, bool]:
+def list_total(source, offset: int, size: int, returned: int, cap: int) -> tuple[int, bool]:
     """(total, exact) for a list page: exact up to `cap`, else the planner's estimate, kept
     within what the page proves (a full page: more than it reaches; an empty page past the
-    end: no more than its offset). The planner is asked once."""
+    end: no more than its offset). The planner is asked once. `source`: a queryset, or a
+    compiled page's match (query/pages.py)."""
     total = free_total(offset, size, returned)
     if total is not None:
         return total, True
-    estimate = planner_estimate(queryset)
-    total = bounded_count(queryset, cap, estimate)
+    match = _match(source)
+    estimate = match.estimate()
+    total = match.count(cap) if estimate <= cap else None
     if total is not None:
         return total, True
     if returned == 0:
@@ -81,7 +113,10 @@ def list_total(queryset, offset: int, size: int, returned: int, cap: int) -> tup
     return max(estimate, offset + returned + 1), False
 
 
-def matched(queryset, offset: int, size: int, returned: int) -> int | None:
+def matched(source, offset: int, size: int, returned: int) -> int | None:
     """The exact total where it is cheap (the page's budget, `cheap_cap`), else None."""
     total = free_total(offset, size, returned)
-    return total if total is not None else bounded_count(queryset, cheap_cap(size))
+    if total is not None:
+        return total
+    match, cap = _match(source), cheap_cap(size)
+    return match.count(cap) if match.estimate() <= cap else None

@@ -60,7 +60,8 @@ def property_expressions(
     return out
 
 
-def _feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=True, key="pk"):
+def feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=True, key="pk"):
+    """The queryset as (key, GeoJSON geometry text, properties JSON) rows."""
     properties = property_expressions(spec, fields, computed)
     properties.update(extra or {})
     return queryset.annotate(
@@ -69,7 +70,9 @@ def _feature_rows(queryset, spec, fields, extra=None, geometry=None, computed=Tr
     ).values_list(key, "_geojson", "_props")
 
 
-_FEATURE = (
+_feature_rows = feature_rows  # the name bench/ scripts import
+
+FEATURE = (
     "json_build_object('type', 'Feature', 'id', t.{key}, "
     "'geometry', t._geojson::json, 'properties', t._props)"
 )
@@ -88,9 +91,9 @@ def encode_page(
     `geometry` replaces the default ST_AsGeoJSON(geom) (e.g. transformed for OGC's crs=);
     `key` names the feature id's column ("id" for a history queryset, query/asof.py).
     """
-    rows = _feature_rows(queryset, spec, fields, extra, geometry, computed, key)
+    rows = feature_rows(queryset, spec, fields, extra, geometry, computed, key)
     sql, params = rows.query.sql_with_params()
-    feature = _FEATURE.format(key=key)
+    feature = FEATURE.format(key=key)
     # The inner SQL is Django's own compilation of the queryset; values stay in `params`.
     wrapped = f"SELECT COALESCE(json_agg({feature}), '[]'::json)::text, count(*) FROM ({sql}) t"  # noqa: S608
     # The queryset's database: the replica when a router sends reads there.
@@ -102,9 +105,9 @@ def encode_page(
 
 def encode_feature(queryset, spec, fields, extra=None, geometry=None, computed=True) -> str | None:
     """One feature (text), or None if the queryset is empty."""
-    rows = _feature_rows(queryset[:1], spec, fields, extra, geometry, computed)
+    rows = feature_rows(queryset[:1], spec, fields, extra, geometry, computed)
     sql, params = rows.query.sql_with_params()
     with connections[rows.db].cursor() as cursor:
-        cursor.execute(f"SELECT {_FEATURE.format(key='pk')}::text FROM ({sql}) t", params)  # noqa: S608
+        cursor.execute(f"SELECT {FEATURE.format(key='pk')}::text FROM ({sql}) t", params)  # noqa: S608
         row = cursor.fetchone()
     return row[0] if row else None

@@ -46,20 +46,33 @@
       var ruler = document.createElement("span");
       ruler.style.cssText = "position:absolute;visibility:hidden;left:-9999px;top:0";
       map.getContainer().appendChild(ruler);
-      map._hhLabels = { sources: {}, group: L.layerGroup().addTo(map), pane: pane, ruler: ruler };
+      map._hhLabels = { sources: {}, group: L.layerGroup().addTo(map), pane: pane, ruler: ruler,
+        sizes: {}, frame: null };
       map.on("zoomend", function () { place(map); });
     }
     return map._hhLabels;
   }
 
-  function size(b, text, cls) {
-    b.ruler.className = cls;
-    b.ruler.textContent = text;
-    var dims = { w: b.ruler.offsetWidth, h: b.ruler.offsetHeight };
-    b.ruler.className = "hh-label-ruler";  // not taken for a label
+  /* The size of each label's text in its style, measured once: the new ones all together
+   * (one layout of the page for all), before anything is drawn. Measuring one at a time between
+   * drawing labels made the browser lay the page out again for every label (issue 28: most of
+   * the tour's start-up time on a phone). */
+  function measure(b, items) {
+    var fresh = [];
+    items.forEach(function (item) {
+      var key = item.cls + "\n" + item.text;
+      if (b.sizes[key] || fresh.some(function (f) { return f.key === key; })) return;
+      var span = document.createElement("span");
+      span.className = item.cls;
+      span.textContent = item.text;
+      b.ruler.appendChild(span);
+      fresh.push({ key: key, span: span });
+    });
+    fresh.forEach(function (f) { b.sizes[f.key] = { w: f.span.offsetWidth, h: f.span.offsetHeight }; });
     b.ruler.textContent = "";
-    return dims;
   }
+
+  function size(b, item) { return b.sizes[item.cls + "\n" + item.text]; }
 
   /* Where a landmark's name may go, beside its dot: right, left, above, below. */
   var BESIDE = [
@@ -123,14 +136,16 @@
 
   function place(map) {
     var b = board(map);
+    if (b.frame !== null) { cancelAnimationFrame(b.frame); b.frame = null; }
     b.group.clearLayers();
     var items = [];
     Object.keys(b.sources).forEach(function (key) { items = items.concat(b.sources[key]); });
     items.sort(function (x, y) { return x.rank - y.rank || (x.text < y.text ? -1 : x.text > y.text ? 1 : 0); });
+    measure(b, items);
     var taken = obstacles(map, b);
     var placed = 0, left = 0;
     items.forEach(function (item) {
-      var dims = size(b, item.text, item.cls);
+      var dims = size(b, item);
       var chosen = null;
       var tries = item.dot ? beside(map, item.dot, dims) : along(map, item.segments, dims);
       for (var i = 0; i < tries.length && !chosen; i++) {
@@ -160,11 +175,19 @@
 
   /* A source's labels: [{text, cls, anchor, rank, and `segments` ([[latlng, latlng], ...],
    * a street's) or `dot` (a landmark's latlng)}]. */
-  state.setLabels = function (map, key, items) {
+  /* Sources change many times while a page starts (each layer added, each batch of data, each
+   * layer loaded): one pass in the next frame places them all. */
+  function later(map) {
     var b = board(map);
-    b.sources[key] = items;
-    place(map);
+    if (b.frame === null) b.frame = requestAnimationFrame(function () { b.frame = null; place(map); });
+  }
+
+  state.setLabels = function (map, key, items) {
+    board(map).sources[key] = items;
+    later(map);
   };
   state.placeLabels = function () { boards.forEach(place); };
-  document.addEventListener("hh:loaded", state.placeLabels);
+  /* Whether a pass is still to come (hehuachi-map.js's allReady waits for it). */
+  state.labelsPending = function () { return boards.some(function (m) { return m._hhLabels.frame !== null; }); };
+  document.addEventListener("hh:loaded", function () { boards.forEach(later); });
 })();

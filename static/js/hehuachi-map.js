@@ -560,6 +560,15 @@
     return layer;
   }
 
+  /* Run fn in a task of its own once the next frame is painted (or after 100 ms where no frame
+   * comes: a page in a hidden tab). */
+  function afterPaint(fn) {
+    var done = false;
+    var run = function () { if (!done) { done = true; fn(); } };
+    requestAnimationFrame(function () { setTimeout(run, 0); });
+    setTimeout(run, 100);
+  }
+
   /* Public entry: add one registry layer to a folium map. */
   state.addLayer = function (map, cfg) {
     if (cfg.tiles) {
@@ -584,9 +593,15 @@
     if (cfg.visible !== false) target.holder.addTo(map);
     if (state.control) state.control.addOverlay(target.holder, state.lang === "en" ? cfg.title_en : cfg.title_zh);
     if (cfg.data) {
-      target.add(cfg.data);
-      state.ready[cfg.slug] = true;
-      document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      /* Embedded data is drawn in a task of its own, after the page's first paint: drawing
+       * every layer in the map's script made one long task that held the page's text back
+       * and the phone's main thread busy (issue 28, Lighthouse's TBT and LCP). */
+      state.ready[cfg.slug] = false;
+      afterPaint(function () {
+        target.add(cfg.data);
+        state.ready[cfg.slug] = true;
+        document.dispatchEvent(new CustomEvent("hh:loaded", { detail: cfg.slug }));
+      });
       return;
     }
     var reload = function () { return load(map, cfg, target); };
@@ -659,7 +674,8 @@
   };
 
   state.allReady = function () {
-    return Object.keys(state.layers).every(function (k) { return state.ready[k]; });
+    return Object.keys(state.layers).every(function (k) { return state.ready[k]; })
+      && !(state.labelsPending && state.labelsPending());
   };
 
   state.el = el;
@@ -711,11 +727,30 @@
 
   state.speak = speak;
 
+  /* A plugin's link that is a button but has no href (leaflet.locatecontrol 0.66.2's): a
+   * button to assistive technology and to search engines (no link to follow), reachable with
+   * the keyboard and pressed with Enter or Space, like Leaflet's own zoom buttons. */
+  function buttons(container) {
+    if (!container || !window.MutationObserver) return;
+    var fix = function () {
+      container.querySelectorAll("a:not([href]):not([role])").forEach(function (a) {
+        a.setAttribute("role", "button");
+        a.setAttribute("tabindex", "0");
+        a.addEventListener("keydown", function (e) {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
+        });
+      });
+    };
+    fix();
+    new MutationObserver(fix).observe(container, { childList: true, subtree: true });
+  }
+
   state.setup = function (map, cfg) {
     state.map = map;
     state.config = cfg;
     state.lang = cfg.lang === "en" ? "en" : "zh";
     speak(map, cfg.control_words);
+    buttons(map.getContainer().querySelector(".leaflet-control-container"));
     if (cfg.shift && window.GCJ02) state.shift = window.GCJ02.wgs84ToGcj02;
     state.control = L.control.layers({}, {}, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);

@@ -45,7 +45,7 @@ urlpatterns = [
     path("search/", SearchView.as_view(), name="search"),
     path(
         "hazards/ledger.xlsx",
-        viewsets["hazards"].as_view({"get": "ledger"}),
+        viewsets["hazards"].as_view({"get": "ledger", "post": "ledger_job"}),
         name="hazards-ledger",
     ),
     path("reports/", ReportList.as_view(), name="reports"),

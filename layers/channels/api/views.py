@@ -15,8 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from geo_service.middleware.compression import etag_matches
-from layers.channels.api import filters
+from layers.channels.api import fastlist, filters
 from layers.channels.api.idempotent import IdempotentMixin
+from layers.channels.api.listing import count_cap, geojson_response, list_body, offset_of
 from layers.channels.api.parsers import JSONErrorsMixin
 from layers.channels.api.permissions import LayerAccess
 from layers.channels.api.schema import LayerAutoSchema
@@ -27,8 +28,6 @@ from layers.query import filters as qf
 from layers.query import params as p
 from layers.query.versions import etag_for
 from layers.services import editing, features
-
-GEOJSON = "application/geo+json"
 
 
 class PreconditionRequired(exceptions.APIException):
@@ -46,13 +45,6 @@ def seen_version(request) -> int | None:
     return versions.seen_version(request.headers.get("If-Match"), request.data)
 
 
-def geojson_response(text: str, status: int = 200, **headers) -> HttpResponse:
-    response = HttpResponse(text, status=status, content_type=GEOJSON)
-    for key, value in headers.items():
-        response[key.replace("_", "-")] = value
-    return response
-
-
 class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     """List, read, create, update, soft-delete, restore and history of one layer."""
 
@@ -60,6 +52,13 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
     lookup_value_regex = r"[0-9]+"
     permission_classes = (LayerAccess,)
     schema = LayerAutoSchema()
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        view = super().as_view(actions, **initkwargs)
+        if actions and actions.get("get") == "list":
+            return fastlist.wrap(view, cls.spec)  # the common pages without DRF's machinery
+        return view
 
     def handle_exception(self, exc):
         if isinstance(exc, editing.StaleVersion):
@@ -141,7 +140,7 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
             queryset = queryset.order_by(*asof.ordering(query.ordering))
         page, size = filters.paging(params)
         exact_wanted = filters.exact_count(params)
-        offset = (page - 1) * size
+        offset = offset_of(page, size)
         extra = spatial.distance_property() if query.near else None
         features, returned = encode.encode_page(
             queryset[offset : offset + size],
@@ -154,17 +153,9 @@ class LayerViewSet(IdempotentMixin, JSONErrorsMixin, viewsets.ViewSet):
         # Counted within the page's budget, or up to API_EXACT_COUNT on `count=exact`; above
         # it the planner's estimate (count_exact: false): counting a large match never costs
         # more than a fraction of the page unless asked for (docs/API.md, "Counts").
-        cap = settings.API_EXACT_COUNT if exact_wanted else counting.cheap_cap(size)
+        cap = count_cap(exact_wanted, size)
         total, exact = counting.list_total(queryset, offset, size, returned, cap)
-        more = offset + size < total if exact else returned == size
-        links = {
-            "next": _page_url(request, page + 1) if more else None,
-            "previous": _page_url(request, page - 1) if page > 1 else None,
-        }
-        head = json.dumps(
-            {"type": "FeatureCollection", "count": total, "count_exact": exact, **links}
-        )
-        return geojson_response(f'{head[:-1]}, "features": {features}}}')
+        return geojson_response(list_body(request, page, size, total, exact, returned, features))
 
     def retrieve(self, request, pk=None):
         text = self._feature_text(parse_pk(pk))
@@ -338,12 +329,6 @@ def parse_pk(raw) -> int:
 
 def _version_of(spec, pk) -> int:
     return spec.model.all_objects.values_list("version", flat=True).get(pk=pk)
-
-
-def _page_url(request, page: int) -> str:
-    params = request.query_params.copy()
-    params["page"] = str(page)
-    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 
 def viewset_for(spec: registry.LayerSpec) -> type[LayerViewSet]:

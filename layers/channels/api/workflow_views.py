@@ -4,8 +4,10 @@ only parse the request and map its errors to HTTP (400, 403, 404, 409, 412)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +17,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from layers.channels.api import filters
 from layers.channels.api.schema import _errors
 from layers.domain import registry
 from layers.geo import geometry as geo
@@ -58,11 +59,14 @@ class WorkflowMixin:
     """Mixed into the layer viewset when spec.workflow is set."""
 
     STEP_ACTIONS = ("transitions", "photos")
+    # POSTs that only read: preparing the ledger as a job needs what downloading it needs.
+    READING_POSTS = ("ledger_job",)
 
     def initial(self, request, *args, **kwargs):
         # Steps are decided by the workflow (an assignee may act without the edit role), so the
         # layer-wide edit check is not applied to them; reading still is.
-        if getattr(self, "action", None) in self.STEP_ACTIONS and request.method == "POST":
+        unchecked = (*self.STEP_ACTIONS, *self.READING_POSTS)
+        if getattr(self, "action", None) in unchecked and request.method == "POST":
             self._skip_edit_check = True
         super().initial(request, *args, **kwargs)
 
@@ -179,36 +183,57 @@ class WorkflowMixin:
     @extend_schema(
         summary="The ledger (隐患台账): the list's filters, as an XLSX workbook",
         description="Takes the filters of GET /api/v1/hazards/ (not page or page_size: the "
-        "ledger holds every matching hazard). Chinese headers.",
+        "ledger holds every matching hazard). Chinese headers. A ledger of more than "
+        "LEDGER_DIRECT_ROWS hazards (20,000) is refused here (400 naming `ledger`): POST the "
+        "same URL to prepare it as a background job with progress.",
         responses={
             (200, XLSX): {"type": "string", "format": "binary"},
             **_errors(400, 401, 403),
         },
     )
     def ledger(self, request):
+        from layers.channels.api import ledger as ledger_rows
         from layers.io import ledger
 
-        fields = access.output_fields(request.user, self.spec)
-        if not fields:
-            self._deny(request)
-        paging = sorted(set(request.query_params) & set(filters.PAGING_PARAMS))
-        if paging:
-            raise exceptions.ValidationError(
-                {name: ["the ledger holds every matching hazard; leave it out"] for name in paging}
+        queryset = ledger_rows.queryset(request.user, request.query_params)
+        limit = settings.LEDGER_DIRECT_ROWS
+        count = queryset.count()
+        if count > limit:
+            raise p.ParamError(
+                "ledger",
+                f"{count} hazards match; a direct download holds at most {limit}. POST this "
+                "URL to prepare the ledger as a job (with progress), or narrow the filters",
             )
-        queryset, _query = filters.apply_filters(
-            self._base(),
-            self.spec,
-            request.query_params,
-            fields,
-            may_see_deleted=access.can_see_deleted(request.user),
-            staff=access.is_staff_reader(request.user),
-        )
+        # Written by openpyxl's write-only mode: at most LEDGER_DIRECT_ROWS rows, a few MB.
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = HttpResponse(ledger.workbook_bytes(queryset), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="hazard-ledger-{stamp}.xlsx"'
         patch_cache_control(response, private=True, no_store=True)
         return response
+
+    @extend_schema(
+        summary="Prepare the ledger as a background job (any size), with progress",
+        description="The filters of GET /api/v1/hazards/ in the query string. Answers 202 with "
+        "the job: its page (/jobs/<id>/, a progress bar, then the download) and its status "
+        "JSON. The workbook is the job's private file: its owner and editors download it.",
+        responses={202: OBJECT, **_errors(400, 401, 403)},
+    )
+    def ledger_job(self, request):
+        from layers.channels.api import ledger as ledger_rows
+        from layers.jobs import engine as jobs
+        from layers.jobs.kinds import ledger as ledger_jobs
+
+        ledger_rows.queryset(request.user, request.query_params)  # 401/403/400 as the GET
+        filters_sent = {name: request.query_params.getlist(name) for name in request.query_params}
+        job = jobs.start_job(ledger_jobs.KIND, request.user, {"filters": filters_sent})
+        body = {
+            "job": job.pk,
+            "kind": job.kind,
+            "status": job.status,
+            "page": reverse("job-detail", args=[job.pk]),
+            "status_url": reverse("job-status", args=[job.pk]),
+        }
+        return Response(body, status=202, headers={"Location": body["page"]})
 
     @extend_schema(
         summary="The rates per grid cell, unit, person or month (docs/HAZARDS.md)",

@@ -1,9 +1,10 @@
-"""OGC API - Features items at /ogc/collections/{id}/items[/{featureId}] and queryables: Part 1
-items, Part 2 (CRS), Part 3 (queryables, CQL2 filter), sortby and properties, and Part 4 writes
-(write.py). Every parameter is parsed strictly by the shared parsers (layers/query/) before it
-reaches SQL; items are encoded by PostGIS; numberMatched is given where it is cheap, the exact
-count within the page's budget (layers/query/counting.py), and left out otherwise, as the
-standard allows.
+"""OGC API - Features items at /ogc/collections/{id}/items[/{featureId}]: Part 1 items, Part 2
+(CRS), Part 3's CQL2 filter (its queryables: queryables.py), sortby and properties, and Part 4
+writes (write.py). A bbox-and-paging page comes from SQL compiled once per shape
+(layers/query/pages.py). Every parameter is parsed strictly by the shared parsers
+(layers/query/) before it reaches SQL; items are encoded by PostGIS; numberMatched is given
+where it is cheap, the exact count within the page's budget (layers/query/counting.py), and left
+out otherwise, as the standard allows.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
+from django.db import router
 from django.db.models import Func
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
 from layers.auth.caller import gis_auth
 from layers.channels.ogc import html as pages
@@ -31,9 +34,11 @@ from layers.channels.ogc.common import (
     spec_or_none,
     wants_html,
 )
+from layers.domain import clock
 from layers.geo import crs as ogc_crs
 from layers.query import access, asof, counting, cql, encode, spatial, times
 from layers.query import filters as qf
+from layers.query import pages as compiled_pages
 from layers.query import params as p
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
@@ -177,6 +182,25 @@ def _properties(request, spec, params) -> tuple[tuple[str, ...], bool]:
     return tuple(n for n in fields if n in wanted), any(n in wanted for n in computed)
 
 
+# The shapes whose SQL is compiled once (layers/query/pages.py): a bbox and paging.
+FAST_PARAMS = frozenset({"bbox", "bbox-crs", "crs", "limit", "offset", "f"})
+
+
+def _compiled(request, spec, params, out, fields, computed):
+    """(the compiled page of this shape, the bbox) for the common items request."""
+    box = _bbox_filter(params)
+    day = clock.today() if spec.computed_properties and computed else None
+    shape = ("ogc", spec.slug, fields, computed, out.uri, out.srid, out.flip, box is not None, day)
+
+    def build(bbox: str | None):
+        match = _filter_params(request, spec, QueryDict(urlencode({"bbox": bbox} if bbox else {})))
+        match = match.order_by("pk")
+        rows = encode.feature_rows(match, spec, fields, geometry=_geometry(out), computed=computed)
+        return rows, match
+
+    return compiled_pages.page_for(shape, spec, build, box), box
+
+
 @csrf_exempt  # POST is authenticated per request (Basic/Token; session with DRF's CSRF check)
 @gis_auth
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -200,21 +224,31 @@ def items(request, collection_id: str):
         offset = _int_param(params, "offset", 0, 0, MAX_OFFSET)
         order = _sortby(request, spec, params)
         past = "as_of" in params
-        queryset = _filter_params(request, spec, params).order_by(
-            *(asof.ordering(order) if past else order)
-        )
-        fields, computed = _properties(request, spec, params)
+        compiled = None
+        if not html and set(params) <= FAST_PARAMS and settings.FAST_PAGES:
+            fields, computed = _properties(request, spec, params)  # no `properties`: all
+            compiled, box = _compiled(request, spec, params, out, fields, computed)
+        if compiled is None:
+            queryset = _filter_params(request, spec, params).order_by(
+                *(asof.ordering(order) if past else order)
+            )
+            fields, computed = _properties(request, spec, params)
     except p.ParamError as exc:
         return bad_parameter(exc)
-    features, returned = encode.encode_page(
-        queryset[offset : offset + limit],
-        spec,
-        fields,
-        geometry=_geometry(out),
-        computed=computed and not past,
-        key="id" if past else "pk",
-    )
-    matched = counting.matched(queryset, offset, limit, returned)
+    if compiled is not None:
+        db = router.db_for_read(spec.model)
+        features, returned, generation = compiled.run(db, box, offset, limit)
+        matched = counting.matched(compiled.counter(db, box, generation), offset, limit, returned)
+    else:
+        features, returned = encode.encode_page(
+            queryset[offset : offset + limit],
+            spec,
+            fields,
+            geometry=_geometry(out),
+            computed=computed and not past,
+            key="id" if past else "pk",
+        )
+        matched = counting.matched(queryset, offset, limit, returned)
     base = base_url(request)
     self_url = f"{base}/collections/{spec.slug}/items"
     query = {k: v for k, v in params.items() if k not in ("offset", "f")}
@@ -322,71 +356,3 @@ def item(request, collection_id: str, feature_id: str):
         version = spec.model.objects.values_list("version", flat=True).get(pk=pk)
         headers["ETag"] = f'"{version}"'
     return json_response(feature, content_type=GEOJSON, **headers)
-
-
-@csrf_exempt  # read-only: any other method is 405, not a CSRF 403
-@gis_auth
-@require_safe
-def queryables(request, collection_id: str):
-    """JSON Schema of the properties `filter` and `sortby` may name (Part 3)."""
-    spec = spec_or_none(request, collection_id)
-    if spec is None:
-        return ogc_error(404, "NotFound", f"no collection {collection_id!r} for you")
-    unknown = sorted(set(request.GET) - {"f"})
-    if unknown:
-        return ogc_error(
-            400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}"
-        )
-    try:
-        html = wants_html(request)
-    except p.ParamError as exc:
-        return bad_parameter(exc)
-    href = f"{base_url(request)}/collections/{spec.slug}/queryables"
-    schema = queryables_schema(request.caller, spec, href)
-    if html:
-        return pages.queryables(request, spec, schema)
-    return json_response(schema, content_type="application/schema+json")
-
-
-GEOMETRY_FORMATS = {
-    "Point": "geometry-point",
-    "MultiPoint": "geometry-multipoint",
-    "LineString": "geometry-linestring",
-    "MultiLineString": "geometry-multilinestring",
-    "Polygon": "geometry-polygon",
-    "MultiPolygon": "geometry-multipolygon",
-}
-
-
-def queryables_schema(user, spec, href: str) -> dict:
-    properties: dict[str, dict] = {
-        cql.GEOMETRY: {
-            "title": "geometry",
-            "format": GEOMETRY_FORMATS.get(spec.geometry_type, "geometry-any"),
-            "x-ogc-role": "primary-geometry",
-        }
-    }
-    for name, q in cql.queryables(user, spec).items():
-        entry: dict = {"title": q.title}
-        if q.kind in ("date", "date-time"):
-            entry.update(type="string", format=q.kind)
-        else:
-            entry["type"] = q.kind
-        if q.enum:
-            vocabulary = spec.vocabularies()[name]
-            entry["enum"] = list(q.enum)
-            entry["description"] = "; ".join(
-                f"{t.value}: {t.zh} / {t.en}" for t in vocabulary.terms
-            )
-        if name == "id":
-            entry["x-ogc-role"] = "id"
-        properties[name] = entry
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": href,
-        "type": "object",
-        "title": spec.title_zh,
-        "description": f"{spec.title_zh} / {spec.title_en}",
-        "properties": properties,
-        "additionalProperties": False,
-    }

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from layers.channels.ogc import items, openapi, tiles, views
+from layers.channels.ogc import items, openapi, queryables, tiles, views
 
 app_name = "ogc"
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("tileMatrixSets/<str:tms>", tiles.tile_matrix_set, name="tile-matrix-set"),
     path("collections", views.collections, name="collections"),
     path("collections/<str:collection_id>", views.collection, name="collection"),
-    path("collections/<str:collection_id>/queryables", items.queryables, name="queryables"),
+    path("collections/<str:collection_id>/queryables", queryables.queryables, name="queryables"),
     path("collections/<str:collection_id>/tiles", tiles.tilesets, name="tilesets"),
     path("collections/<str:collection_id>/tiles/<str:tms>", tiles.tileset, name="tileset"),
     path("collections/<str:collection_id>/items", items.items, name="items"),

@@ -262,6 +262,9 @@ def dashboard(request):
         "d": data,
         "kpi": kpi,
         "ledger_url": reverse("api:hazards-ledger"),
+        # A ledger too large for one request is prepared as a job (a page with progress).
+        "ledger_job_url": reverse("hazard-ledger-job"),
+        "ledger_direct": data["totals"]["total"] <= settings.LEDGER_DIRECT_ROWS,
         "choropleth": figures.choropleth_svg(
             cells,
             link=reverse("dashboard-hazards"),

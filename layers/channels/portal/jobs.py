@@ -199,5 +199,20 @@ def print_map(request, slug: str):
     return redirect("job-detail", pk=job.pk)
 
 
+@require_POST
+def start_ledger(request):
+    """The dashboard's "prepare the ledger" button: a hazard_ledger job (the list's filters from
+    the query string), followed on its job page, which offers the workbook when it is done."""
+    denied = gate.check(request, "dashboard")  # who may open the dashboard may ask for it
+    if denied is not None:
+        return denied
+    filters = {name: request.GET.getlist(name) for name in request.GET}
+    try:
+        job = jobs.start_job("hazard_ledger", request.user, {"filters": filters})
+    except ParamError as exc:
+        return _bad(exc)
+    return redirect("job-detail", pk=job.pk)
+
+
 def _bad(exc: ParamError):
     return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")

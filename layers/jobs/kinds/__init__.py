@@ -2,6 +2,6 @@
 (`engine.register`); importing this package (AppConfig.ready does) registers them all, so every
 process (web, worker, command) knows the same kinds. The engine imports none of them."""
 
-from layers.jobs.kinds import imports, maintenance, printing
+from layers.jobs.kinds import imports, ledger, maintenance, printing
 
-__all__ = ["imports", "maintenance", "printing"]
+__all__ = ["imports", "ledger", "maintenance", "printing"]
