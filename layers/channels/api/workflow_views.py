@@ -216,6 +216,7 @@ class WorkflowMixin:
         description="The filters of GET /api/v1/hazards/ in the query string. Answers 202 with "
         "the job: its page (/jobs/<id>/, a progress bar, then the download) and its status "
         "JSON. The workbook is the job's private file: its owner and editors download it.",
+        request=None,
         responses={202: OBJECT, **_errors(400, 401, 403)},
     )
     def ledger_job(self, request):
