@@ -74,6 +74,7 @@ def hazard_photo(db):
     return stored[0] if isinstance(stored, tuple) else stored
 
 
+@pytest.mark.slow  # every channel and page per role: 8-14 s each
 @pytest.mark.parametrize("role", ROLES)
 def test_channel_matrix(client, db, role, hazard_photo):
     user = _user(role)

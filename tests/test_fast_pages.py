@@ -85,6 +85,8 @@ def both_paths(settings, client, url: str, **headers):
     return fast, slow, served
 
 
+# Every layer for every caller: seconds each (`make test-fast` leaves them to `make test`).
+@pytest.mark.slow
 @pytest.mark.parametrize("query", REST_QUERIES)
 def test_rest_pages_are_the_orm_paths_bytes(settings, callers, query):
     served = 0
@@ -100,6 +102,7 @@ def test_rest_pages_are_the_orm_paths_bytes(settings, callers, query):
     assert served >= len(LAYERS) * (len(callers) - 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", OGC_QUERIES)
 def test_ogc_items_are_the_orm_paths_bytes(settings, callers, query):
     served = 0
