@@ -50,7 +50,7 @@ run: deps venv db ## Set up, then serve as production (gunicorn + a job worker) 
 dev: setup ## Set up everything, then Django's auto-reloading development server on PORT
 	$(VPY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup ## Set up everything (plus Chromium, QGIS, Node.js, Redis), then every test on TEST_WORKERS (3) xdist workers (11.5 min measured on this 2-core machine; see README)
+test: setup ## Set up everything (plus Chromium, QGIS, Node.js, Redis), then every test on TEST_WORKERS (3) xdist workers (11.5-12.4 min measured on this 2-core machine; see README)
 	$(VPY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: deps venv db ## The tests not marked browser, gis, cluster or slow, on TEST_WORKERS workers (see README, "Test times")
